@@ -1,0 +1,255 @@
+"""The journal service: the one writer of the journal, and its readers.
+
+Appending builds a record inside a `BEGIN IMMEDIATE` transaction from the head it
+reads there, signs its canonical bytes and inserts it; so numbers stay gapless and
+the chain never forks, whatever number of processes append at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from journal import canonical, checkpoint, keystore, signing
+from journal.chain import KEY_CERT_TYPE, Problem, Replay, check_cert
+from journal.model import PERSON, STATION, KeyInfo, State
+from journal.store import Store, Tx
+from ppe_tech.errors import BadInput
+from ppe_tech.messages import _
+from ppe_tech.timeutil import iso_utc, utc_now
+
+PUBLIC_FORMAT = "ppe-tech-public-key/1"
+MAX_TEXT = {"room": 200, "action": 500, "name": 200, "position": 200, "reason": 500}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_text(field: str, value: str) -> str:
+    """Trim and check a text that goes into a record: not empty, one line, not too long."""
+    text = (value or "").strip()
+    if not text:
+        raise BadInput(_("{field} must not be empty").format(field=field))
+    if _CONTROL.search(text):
+        raise BadInput(_("{field} must be one line without control characters").format(field=field))
+    limit = MAX_TEXT.get(field, 500)
+    if len(text) > limit:
+        raise BadInput(_("{field} is {n} characters long; at most {limit} are allowed").format(field=field, n=len(text), limit=limit))
+    return text
+
+
+@dataclass(frozen=True)
+class Appended:
+    seq: int
+    ts: str
+    number: int | None = None
+
+
+class Journal:
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utc_now, region: str = "", ppe: str = ""):
+        self.store = store
+        self.clock = clock
+        self.region, self.ppe = region, ppe
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False, durable: bool = True, **kwargs) -> "Journal":
+        return cls(Store.open(path, create=create, durable=durable), **kwargs)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def replay(self) -> Replay:
+        return Replay().run(self.store.raw_rows())
+
+    def verify(self, witness: dict | None = None) -> tuple[Replay, Problem | None]:
+        """Replay every record; then the checkpoints stored here and `witness`, if given."""
+        replay = self.replay()
+        problem = replay.problem
+        if problem is None:
+            for doc in self.store.checkpoints():
+                try:
+                    stored = checkpoint.parse(doc, "stored checkpoint")
+                except BadInput as exc:
+                    return replay, Problem("edited", None, None, exc.message)
+                problem = checkpoint.check(replay, stored)
+                if problem:
+                    break
+        if problem is None and witness is not None:
+            problem = checkpoint.check(replay, witness)
+        return replay, problem
+
+    def state(self) -> State:
+        return self.replay().state
+
+    # -- appending ---------------------------------------------------------------------
+
+    def _append(self, kind: str, build: Callable[[Tx], dict], signer: signing.Signer | None) -> Appended:
+        with self.store.transaction() as tx:
+            head = tx.head()
+            if head is None:
+                genesis = {"v": 1, "kind": "genesis", "seq": 1, "prev": "", "ts": iso_utc(self.clock()),
+                           "journal": str(uuid.uuid4()), "region": self.region, "ppe": self.ppe}
+                raw = canonical.encode(genesis)
+                tx.insert(1, "genesis", None, genesis["ts"], raw, None, hashlib.sha256(raw).digest())
+                head = tx.head()
+                assert head is not None
+            journal_id = json.loads(tx.first_body() or b"{}").get("journal", "")
+            fields = build(tx)
+            seq = head.seq + 1
+            ts = max(iso_utc(self.clock()), head.ts)
+            body = {"v": 1, "kind": kind, "seq": seq, "prev": head.hash.hex(), "ts": ts, "journal": journal_id, **fields}
+            raw = canonical.encode(body)
+            sig = signer.sign(raw) if signer is not None else None
+            tx.insert(seq, kind, fields.get("number"), ts, raw, sig, hashlib.sha256(raw).digest())
+        return Appended(seq, ts, fields.get("number"))
+
+    @staticmethod
+    def _registry(tx: Tx) -> dict[str, tuple[str, bool]]:
+        """key id -> (role, revoked), from the key and revoke records."""
+        keys: dict[str, tuple[str, bool]] = {}
+        for raw in tx.bodies("key", "revoke"):
+            doc = json.loads(raw)
+            if doc["kind"] == "key":
+                keys[doc["cert"]["key_id"]] = (doc["cert"]["role"], False)
+            elif doc["key"] in keys:
+                keys[doc["key"]] = (keys[doc["key"]][0], True)
+        return keys
+
+    def _require_signer(self, tx: Tx, key_id: str, roles: tuple[str, ...]) -> None:
+        known = self._registry(tx).get(key_id)
+        if known is None:
+            raise BadInput(_("key {key} is not registered in this journal").format(key=key_id))
+        role, revoked = known
+        if revoked:
+            raise BadInput(_("key {key} is revoked").format(key=key_id))
+        if role not in roles:
+            raise BadInput(_("the station's key cannot do this; use a person's key").format(key=key_id))
+
+    def register_key(self, cert: dict, cert_sig: bytes) -> Appended:
+        result = check_cert(cert, cert_sig)
+        if isinstance(result, str):
+            raise BadInput(_("cannot register the key: {why}").format(why=result))
+
+        def build(tx: Tx) -> dict:
+            if result.key_id in self._registry(tx):
+                raise BadInput(_("key {key} is already registered").format(key=result.key_id))
+            return {"cert": cert, "cert_sig": signing.b64(cert_sig)}
+        return self._append("key", build, None)
+
+    def revoke(self, target: str, by: str, signer: signing.Signer, reason: str) -> Appended:
+        reason = clean_text("reason", reason)
+
+        def build(tx: Tx) -> dict:
+            registry = self._registry(tx)
+            if target not in registry:
+                raise BadInput(_("key {key} is not registered in this journal").format(key=target))
+            if registry[target][1]:
+                raise BadInput(_("key {key} is already revoked").format(key=target))
+            self._require_signer(tx, by, (PERSON,) if by != target else (PERSON, STATION))
+            return {"key": target, "by": by, "reason": reason}
+        return self._append("revoke", build, signer)
+
+    def add(self, *, date: str, room: str, start: str, end: str | None, action: str, by: str,
+            signer: signing.Signer) -> Appended:
+        room, action = clean_text("room", room), clean_text("action", action)
+        if end is not None and end < start:
+            raise BadInput(_("end time {end} is before start time {start}").format(end=end, start=start))
+
+        def build(tx: Tx) -> dict:
+            self._require_signer(tx, by, (PERSON, STATION))
+            return {"number": tx.last_number() + 1, "date": date, "room": room, "start": start, "end": end,
+                    "action": action, "by": by}
+        return self._append("entry", build, signer)
+
+    def confirm(self, *, by: str, signer: signing.Signer, upto: int | None = None) -> tuple[int, int]:
+        span: list[int] = []
+
+        def build(tx: Tx) -> dict:
+            self._require_signer(tx, by, (PERSON,))
+            last_confirm = tx.last_body("confirm")
+            first = (json.loads(last_confirm)["upto"] if last_confirm else 0) + 1
+            last_number = tx.last_number()
+            last = last_number if upto is None else upto
+            if upto is not None and upto > last_number:
+                raise BadInput(_("--upto {n}: the journal has only {m} entries").format(n=upto, m=last_number))
+            if last < first:
+                raise BadInput(_("nothing to confirm: entries up to {n} are confirmed already").format(n=first - 1))
+            span[:] = [first, last]
+            return {"from": first, "upto": last, "by": by}
+        self._append("confirm", build, signer)
+        return span[0], span[1]
+
+    def checkpoint(self, key: KeyInfo, signer: signing.Signer) -> dict:
+        """Sign a checkpoint of the current head (after verifying the chain) and keep a copy."""
+        replay, problem = self.verify()
+        if problem is not None:
+            raise BadInput(_("the journal fails verification, no checkpoint made: {why}").format(why=problem.message))
+        if key.key_id not in replay.state.keys or replay.state.keys[key.key_id].revoked_seq is not None:
+            raise BadInput(_("key {key} is not a valid key of this journal").format(key=key.key_id))
+        doc = checkpoint.sign(replay.state.head(), key, signer, iso_utc(self.clock()))
+        with self.store.transaction() as tx:
+            tx.add_checkpoint(doc["records"], checkpoint.dumps(doc))
+        return doc
+
+
+def new_cert(signer: signing.Signer, *, name: str, position: str, role: str, created: str) -> tuple[dict, bytes]:
+    cert = {"type": KEY_CERT_TYPE, "key_id": signing.key_id(signer.algorithm, signer.public_key),
+            "algorithm": signer.algorithm, "public_key": signing.b64(signer.public_key),
+            "name": clean_text("name", name), "position": clean_text("position", position), "role": role,
+            "created": created}
+    return cert, signer.sign(canonical.encode(cert))
+
+
+def create_key(journal: Journal, keys_dir: Path, *, name: str, position: str, station: bool,
+               passphrase: str | None) -> KeyInfo:
+    """Make a key pair, store the private key (0600) and register the public key in the journal."""
+    if not station and (passphrase is None or len(passphrase) < keystore.MIN_PASSPHRASE):
+        raise BadInput(_("the passphrase must be at least {n} characters").format(n=keystore.MIN_PASSPHRASE))
+    signer = signing.generate()
+    cert, cert_sig = new_cert(signer, name=name, position=position, role=STATION if station else PERSON,
+                              created=iso_utc(journal.clock()))
+    path = keystore.write_private_key(keys_dir, signer, key_id=cert["key_id"], name=cert["name"],
+                                      position=cert["position"], role=cert["role"], passphrase=passphrase)
+    try:
+        appended = journal.register_key(cert, cert_sig)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    info = check_cert(cert, cert_sig)
+    assert isinstance(info, KeyInfo)
+    return dataclasses.replace(info, registered_seq=appended.seq)
+
+
+def export_public(key: KeyInfo) -> bytes:
+    """The public key file: the certificate as registered, with the holder's self-signature."""
+    doc = {"format": PUBLIC_FORMAT, "cert": key.cert, "cert_sig": signing.b64(key.cert_sig)}
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def import_public(journal: Journal, data: bytes, source: str) -> KeyInfo:
+    """Register a public key exported elsewhere (`keys export`)."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+        if not isinstance(doc, dict) or doc.get("format") != PUBLIC_FORMAT:
+            raise ValueError
+        cert, cert_sig = doc["cert"], signing.unb64(doc["cert_sig"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise BadInput(_("{source} is not a ppe-tech public key file").format(source=source)) from None
+    result = check_cert(cert, cert_sig)
+    if isinstance(result, str):
+        raise BadInput(_("{source}: {why}").format(source=source, why=result))
+    appended = journal.register_key(cert, cert_sig)
+    return dataclasses.replace(result, registered_seq=appended.seq)

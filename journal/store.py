@@ -1,0 +1,219 @@
+"""SQLite storage of the journal: the only code that writes its tables.
+
+One file, WAL, `synchronous=FULL`; every append is one `BEGIN IMMEDIATE`
+transaction that reads the head and inserts the next record, so processes appending
+at once are serialised by SQLite and never fork the chain or reuse a number. The
+file is recognised by its application id; any other file is refused untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ppe_tech.errors import BadInput, EnvironmentFailure
+from ppe_tech.messages import _
+
+APPLICATION_ID = 0x50504554  # "PPET"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE records(
+    seq    INTEGER PRIMARY KEY,      -- position in the chain, 1, 2, 3, ...
+    kind   TEXT NOT NULL,            -- genesis | key | revoke | entry | confirm
+    number INTEGER UNIQUE,           -- № п/п of a journal entry (entries only)
+    ts     TEXT NOT NULL,            -- UTC time of the record, never decreasing
+    body   BLOB NOT NULL,            -- canonical JSON: what is hashed and signed
+    sig    BLOB,                     -- signature over body (null for genesis and key records)
+    hash   BLOB NOT NULL             -- SHA-256 of body, the next record's "prev"
+);
+CREATE INDEX records_kind ON records(kind, seq);
+CREATE TABLE checkpoints(
+    id     INTEGER PRIMARY KEY,
+    seq    INTEGER NOT NULL,
+    doc    BLOB NOT NULL             -- the signed checkpoint as written to its file
+);
+CREATE VIEW journal_entries AS
+    SELECT number,
+           json_extract(body, '$.date')   AS date,
+           json_extract(body, '$.room')   AS room,
+           json_extract(body, '$.start')  AS start,
+           json_extract(body, '$.end')    AS "end",
+           json_extract(body, '$.action') AS action,
+           json_extract(body, '$.by')     AS key_id,
+           ts
+    FROM records WHERE kind = 'entry' ORDER BY number;
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    seq: int
+    kind: str
+    number: int | None
+    ts: str
+    body: bytes
+    sig: bytes | None
+    hash: bytes
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.OperationalError as exc:
+        raise EnvironmentFailure(_("cannot open journal {path}: {error}").format(path=path, error=exc)) from None
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+class Store:
+    """An open journal file."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False, durable: bool = True) -> "Store":
+        """Open the journal at `path`; `durable=False` (no fsync) is for building test fixtures only."""
+        path = Path(path)
+        if path.is_dir():
+            raise BadInput(_("journal path {path} is a folder, expected a journal file").format(path=path))
+        exists = path.exists()
+        if not exists and not create:
+            raise BadInput(_("no journal at {path} (it starts with the first `ppe-tech keys create`)").format(path=path))
+        if exists and not os.access(path, os.R_OK):
+            raise EnvironmentFailure(_("cannot read journal {path}: permission denied").format(path=path))
+        if not exists:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path)
+        try:
+            app_id, version, tables = cls._identity(conn)
+            if app_id != APPLICATION_ID:
+                if exists and (app_id != 0 or tables):
+                    raise BadInput(_("{path} is not a ppe-tech journal").format(path=path))
+                if not create:
+                    raise BadInput(_("{path} is not a ppe-tech journal").format(path=path))
+                cls._create(conn)
+            elif version > SCHEMA_VERSION:
+                raise BadInput(_("journal {path} was written by a newer ppe-tech (schema {v})").format(path=path, v=version))
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL" if durable else "PRAGMA synchronous = OFF")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                raise BadInput(_("{path} is not a ppe-tech journal ({error})").format(path=path, error=exc)) from None
+            raise EnvironmentFailure(_("cannot open journal {path}: {error}").format(path=path, error=exc)) from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    @staticmethod
+    def _identity(conn: sqlite3.Connection) -> tuple[int, int, int]:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        return app_id, version, tables
+
+    @staticmethod
+    def _create(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != APPLICATION_ID:  # another process may have created it meanwhile
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------
+
+    def rows(self, *, after_seq: int = 0) -> Iterator[Row]:
+        cursor = self.conn.execute(
+            "SELECT seq, kind, number, ts, body, sig, hash FROM records WHERE seq > ? ORDER BY seq", (after_seq,))
+        for r in cursor:
+            yield Row(r[0], r[1], r[2], r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]), bytes(r[6]))
+
+    def raw_rows(self) -> sqlite3.Cursor:
+        """(seq, kind, number, ts, body, sig, hash) tuples in chain order; the fast path of verify."""
+        return self.conn.execute("SELECT seq, kind, number, ts, body, sig, hash FROM records ORDER BY seq")
+
+    def row_at(self, seq: int) -> Row | None:
+        r = self.conn.execute("SELECT seq, kind, number, ts, body, sig, hash FROM records WHERE seq = ?", (seq,)).fetchone()
+        return None if r is None else Row(r[0], r[1], r[2], r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]), bytes(r[6]))
+
+    def checkpoints(self) -> list[bytes]:
+        return [bytes(r[0]) for r in self.conn.execute("SELECT doc FROM checkpoints ORDER BY id")]
+
+    # -- writing ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator["Tx"]:
+        """BEGIN IMMEDIATE ... COMMIT: the head read inside cannot change until commit."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise EnvironmentFailure(_("journal {path} is busy or read-only: {error}").format(path=self.path, error=exc)) from None
+        try:
+            yield Tx(self.conn)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+
+class Tx:
+    """Reads and the insert of one append, inside its transaction."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def head(self) -> Row | None:
+        r = self.conn.execute("SELECT seq, kind, number, ts, body, sig, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if r is None else Row(r[0], r[1], r[2], r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]), bytes(r[6]))
+
+    def first_body(self) -> bytes | None:
+        r = self.conn.execute("SELECT body FROM records WHERE seq = 1").fetchone()
+        return None if r is None else bytes(r[0])
+
+    def last_number(self) -> int:
+        r = self.conn.execute("SELECT max(number) FROM records").fetchone()
+        return r[0] or 0
+
+    def bodies(self, *kinds: str) -> list[bytes]:
+        marks = ",".join("?" * len(kinds))
+        return [bytes(r[0]) for r in self.conn.execute(
+            f"SELECT body FROM records WHERE kind IN ({marks}) ORDER BY seq", kinds)]
+
+    def last_body(self, kind: str) -> bytes | None:
+        r = self.conn.execute("SELECT body FROM records WHERE kind = ? ORDER BY seq DESC LIMIT 1", (kind,)).fetchone()
+        return None if r is None else bytes(r[0])
+
+    def insert(self, seq: int, kind: str, number: int | None, ts: str, body: bytes, sig: bytes | None,
+               digest: bytes) -> None:
+        self.conn.execute("INSERT INTO records(seq, kind, number, ts, body, sig, hash) VALUES (?,?,?,?,?,?,?)",
+                          (seq, kind, number, ts, body, sig, digest))
+
+    def add_checkpoint(self, seq: int, doc: bytes) -> None:
+        self.conn.execute("INSERT INTO checkpoints(seq, doc) VALUES (?, ?)", (seq, doc))

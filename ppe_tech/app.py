@@ -1,0 +1,120 @@
+"""The per-invocation environment the commands share: config, data dir, clock, streams.
+
+Commands receive one `App`; tests build one with their own data dir and clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import click
+
+from ppe_tech import paths
+from ppe_tech.config import Config, load_config
+from ppe_tech.errors import BadInput, EnvironmentFailure
+from ppe_tech.messages import _
+from ppe_tech.secrets import PassphraseSource
+from ppe_tech.timeutil import utc_now, zone
+
+
+def _prompt(what: str, confirm: bool) -> str:
+    return click.prompt(_("Passphrase for {what}").format(what=what), hide_input=True,
+                        confirmation_prompt=confirm, err=True)
+
+
+@dataclass
+class App:
+    config_path: Path | None
+    config_explicit: bool
+    data_dir: Path
+    debug: bool = False
+    clock: Callable[[], datetime] = utc_now
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path, explicit=self.config_explicit)
+        return self._config
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return zone(self.config.ppe.timezone)
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def journal_path(self) -> Path:
+        configured = self.config.journal.path
+        return Path(configured) if configured else self.data_dir / "journal.sqlite"
+
+    def passphrases(self, file: Path | None) -> PassphraseSource:
+        return PassphraseSource(file=file, prompt=_prompt)
+
+    def now_local(self) -> datetime:
+        return self.clock().astimezone(self.tz)
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    """Print the result: one JSON document on stdout with --json, else the human form."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        human()
+
+
+def write_output(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write a result file atomically (temp file, fsync, rename)."""
+    path = Path(path)
+    if path.is_dir():
+        raise BadInput(_("{path} is a folder; give a file name").format(path=path))
+    if not path.parent.exists():
+        raise BadInput(_("folder {path} does not exist").format(path=path.parent))
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EnvironmentFailure(_("cannot write {path}: {error}").format(path=path, error=exc.strerror)) from None
+
+
+def resolve_app(config: Path | None, data_dir: Path | None, debug: bool) -> App:
+    env_config = os.environ.get("PPE_TECH_CONFIG")
+    explicit = config is not None or bool(env_config)
+    config_path = config or (Path(env_config) if env_config else paths.default_config_path())
+    env_data = os.environ.get("PPE_TECH_DATA")
+    data = data_dir or (Path(env_data) if env_data else paths.platform_data_dir())
+    return App(config_path=config_path, config_explicit=explicit, data_dir=data, debug=debug)
+
+
+def stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def load_signer(app: App, key_ref: str, passphrase_file: Path | None):
+    """The private key `key_ref` from the data dir, unlocked: (KeyFile, Signer)."""
+    from journal import keystore
+
+    key = keystore.find_key_file(app.keys_dir, key_ref)
+    passphrase = None
+    if keystore.needs_passphrase(key):
+        passphrase = app.passphrases(passphrase_file).get(f"{key.key_id} ({key.name})")
+    return key, keystore.load_signer(key, passphrase)

@@ -1,0 +1,106 @@
+"""The `ppe-tech` command line: global options, command groups, error handling.
+
+Expected errors print one line and exit with the contract's code (2 bad input, 3
+environment); anything unexpected is an internal error: one line, exit 3, and the
+traceback with `--debug`. Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from ppe_tech import __version__
+from ppe_tech.app import resolve_app
+from ppe_tech.errors import ConfigError, ExitCode, PpeError
+from ppe_tech.messages import _, set_language
+from ppe_tech.secrets import mask_url
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), envvar="PPE_TECH_CONFIG",
+              help=_("Configuration file [env PPE_TECH_CONFIG; default ./ppe-tech.toml, else the user's config dir]."))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="PPE_TECH_DATA",
+              help=_("Where the journal, keys, recordings and state live [env PPE_TECH_DATA]."))
+@click.option("--debug", is_flag=True, help=_("Show the traceback of an internal error."))
+@click.version_option(__version__, prog_name="ppe-tech")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, debug: bool) -> None:
+    """ppe-tech: the technical specialist's toolkit for an exam point (ППЭ).
+
+    \b
+    Exam day, in order:
+      ppe-tech init                      write a commented ppe-tech.toml
+      ppe-tech keys create ...           a signing key for each person (and --station)
+      ppe-tech journal add ...           record an action on the video equipment
+      ppe-tech journal confirm ...       the responsible person signs column 7
+      ppe-tech journal verify            prove nothing was edited or removed
+      ppe-tech journal print --out F     the official form as PDF
+
+    Exit codes: 0 success, 1 a negative result (tampering found, a check failed),
+    2 bad usage or input, 3 the environment stopped the command.
+    """
+    ctx.obj = resolve_app(config, data_dir, debug)
+
+
+def _register() -> None:
+    from ppe_tech.commands import demo, init, journal, keys
+
+    cli.add_command(init.init)
+    cli.add_command(keys.keys)
+    cli.add_command(journal.journal)
+    cli.add_command(demo.demo)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command line; return its exit code (tests call this in-process)."""
+    set_language()
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name="ppe-tech", standalone_mode=False)
+        code = int(result) if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(_("ppe-tech: interrupted"), err=True)
+        code = ExitCode.INTERRUPTED
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "ppe-tech"
+        message = " ".join(exc.format_message().split())
+        click.echo(_("{where}: {message} (see '{where} --help')").format(where=where, message=message), err=True)
+        code = ExitCode.USAGE
+    except click.ClickException as exc:
+        click.echo(f"ppe-tech: {' '.join(exc.format_message().split())}", err=True)
+        code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"ppe-tech: {problem}", err=True)
+        code = exc.exit_code
+    except PpeError as exc:
+        click.echo(f"ppe-tech: {mask_url(exc.message)}", err=True)
+        if exc.hint:
+            click.echo(f"  {exc.hint}", err=True)
+        if debug:
+            traceback.print_exc()
+        code = exc.exit_code
+    except Exception as exc:  # an internal error: one line, the traceback on request
+        if debug:
+            traceback.print_exc()
+        click.echo(_("ppe-tech: internal error: {error} (run again with --debug for the traceback)").format(
+            error=mask_url(f"{type(exc).__name__}: {exc}")), err=True)
+        code = ExitCode.ENVIRONMENT
+    return int(code)

@@ -1,0 +1,228 @@
+"""`ppe-tech journal`: the access journal of the ПАК (the video-surveillance complex)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+from journal import checkpoint, printing
+from journal.journal import Journal
+from ppe_tech.app import App, emit, load_signer, write_output
+from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
+from ppe_tech.messages import _
+from ppe_tech.options import date_option, json_option, key_option, passphrase_file_option, time_option
+
+
+def _open(app: App, create: bool = False) -> Journal:
+    return Journal.open(app.journal_path, create=create, clock=app.clock, region=app.config.ppe.region,
+                        ppe=app.config.ppe.code)
+
+
+@click.group()
+def journal() -> None:
+    """The signed access journal («Журнал доступа к средствам видеонаблюдения»).
+
+    Every entry is numbered without gaps, chained to the one before by its hash and
+    signed by the key of who acted; the responsible person confirms entries
+    (column 7). `verify` proves nothing was edited, removed, inserted or reordered.
+    """
+
+
+@journal.command("add")
+@click.option("--room", required=True, help=_("Аудитория or place, e.g. \"0101\" or \"Штаб 7777\"."))
+@click.option("--action", required=True, help=_("What was done, e.g. \"Начало записи\"."))
+@time_option("--start", _("Start of the action, HH:MM [default: now]."))
+@time_option("--end", _("End of the action, HH:MM."))
+@date_option("--date", _("Date of the action [default: today]."))
+@key_option
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def add(app: App, room: str, action: str, start: str | None, end: str | None, date: date | None, key_ref: str,
+        passphrase_file: Path | None, as_json: bool) -> int:
+    """Append one signed entry; prints its number.
+
+    \b
+    Example:
+      ppe-tech journal add --room 0101 --action "Проверка работоспособности" \\
+                           --start 08:00 --end 08:15 --key 1a2b
+    """
+    now = app.now_local()
+    with _open(app) as j:
+        key_file, signer = load_signer(app, key_ref, passphrase_file)
+        appended = j.add(date=(date or now.date()).isoformat(), room=room, start=start or now.strftime("%H:%M"),
+                         end=end, action=action, by=key_file.key_id, signer=signer)
+    emit(as_json, {"number": appended.number, "record": appended.seq, "recorded_at": appended.ts},
+         lambda: click.echo(_("Entry {n} recorded.").format(n=appended.number)))
+    return 0
+
+
+@journal.command("confirm")
+@key_option
+@click.option("--upto", type=click.IntRange(min=1), metavar="N", help=_("Confirm entries only up to number N."))
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def confirm(app: App, key_ref: str, upto: int | None, passphrase_file: Path | None, as_json: bool) -> int:
+    """The responsible person signs the entries not yet confirmed (column 7)."""
+    with _open(app) as j:
+        key_file, signer = load_signer(app, key_ref, passphrase_file)
+        first, last = j.confirm(by=key_file.key_id, signer=signer, upto=upto)
+    emit(as_json, {"from": first, "upto": last, "key_id": key_file.key_id},
+         lambda: click.echo(_("Confirmed entries {a}–{b} as {name}.").format(a=first, b=last, name=key_file.name)))
+    return 0
+
+
+@journal.command("list")
+@date_option("--from", _("First date to show."))
+@date_option("--to", _("Last date to show."))
+@json_option
+@click.pass_obj
+def list_entries(app: App, as_json: bool, **dates) -> int:
+    """The entries, as the official form's columns."""
+    with _open(app) as j:
+        state = j.state()
+    entries = printing.select(state.entries, dates.get("from"), dates.get("to"))
+    tz = app.tz
+
+    def human() -> None:
+        if not entries:
+            click.echo(_("No entries."))
+        for e in entries:
+            actor = state.keys.get(e.key_id)
+            conf = e.confirmation
+            confirmer = state.keys.get(conf.key_id) if conf else None
+            span = f"{e.start}–{e.end}" if e.end else e.start
+            click.echo(f"{e.number:>5}  {printing.ru_date(e.date)}  {span:<11}  {e.room}: {e.action}")
+            who = f"{actor.name}, {actor.position}" if actor else e.key_id
+            click.echo(f"       {_('by')} {who}  [{printing.local(e.ts, tz)}]")
+            click.echo("       " + (_("confirmed by {who}").format(who=f"{confirmer.name}, {confirmer.position}")
+                                    if confirmer else _("not confirmed")))
+    emit(as_json, {"entries": [e.as_json(state.keys) for e in entries]}, human)
+    return 0
+
+
+def _read_checkpoint(path: Path) -> dict:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(_("checkpoint file {path} does not exist").format(path=path)) from None
+    except OSError as exc:
+        raise EnvironmentFailure(_("cannot read {path}: {error}").format(path=path, error=exc.strerror)) from None
+    return checkpoint.parse(data, str(path))
+
+
+@journal.command("verify")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_("A checkpoint kept off the machine (or the QR text of a printout) to check truncation and rollback against."))
+@json_option
+@click.pass_obj
+def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
+    """Check every record: chain, signatures, keys, numbering, confirmations.
+
+    Exit 0 when intact; 1 naming the first entry that fails and why.
+    """
+    witness = _read_checkpoint(checkpoint_file) if checkpoint_file else None
+    with _open(app) as j:
+        replay, problem = j.verify(witness)
+    state = replay.state
+    result = {"ok": problem is None, "entries": len(state.entries), "records": len(replay.hashes),
+              "confirmed": state.confirmed_upto, "first_bad": None, "reason": None, "problem": None,
+              "head": state.head_hash, "journal": state.journal_id,
+              "checkpoint": None if witness is None else {"records": witness["records"], "signed": "sig" in witness,
+                                                          "by": witness.get("by")}}
+    if problem:
+        result.update(problem.as_json())
+
+    def human() -> None:
+        if problem is None:
+            click.echo(_("Journal intact: {n} entries ({c} confirmed), {r} records, head {h}.").format(
+                n=len(state.entries), c=state.confirmed_upto, r=len(replay.hashes), h=state.head_hash[:16]))
+            if witness is not None:
+                click.echo(_("It extends the checkpoint of {ts} ({r} records).").format(
+                    ts=printing.local(witness.get("ts") or witness.get("head_ts", ""), app.tz), r=witness["records"]))
+            else:
+                click.echo(_("Without a checkpoint, removal of the last entries cannot be seen; keep one off this machine."))
+        else:
+            where = _("entry {n}").format(n=problem.first_bad) if problem.first_bad else _("journal")
+            click.echo(_("TAMPERING FOUND at {where}: {reason}").format(where=where, reason=problem.message))
+    emit(as_json, result, human)
+    return ExitCode.OK if problem is None else ExitCode.NEGATIVE
+
+
+@journal.command("checkpoint")
+@key_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=_("The checkpoint file to write."))
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | None, as_json: bool) -> int:
+    """Sign the journal's current size and head hash; keep the file off this machine."""
+    with _open(app) as j:
+        key_file, signer = load_signer(app, key_ref, passphrase_file)
+        key = j.state().keys.get(key_file.key_id)
+        if key is None:
+            raise BadInput(_("key {key} is not registered in this journal").format(key=key_file.key_id))
+        doc = j.checkpoint(key, signer)
+    write_output(out, checkpoint.dumps(doc))
+    emit(as_json, doc, lambda: click.echo(_("Checkpoint of {r} records ({e} entries) written to {out}.").format(
+        r=doc["records"], e=doc["entries"], out=out)))
+    return 0
+
+
+@journal.command("print")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=_("The PDF to write."))
+@date_option("--from", _("First date to print."))
+@date_option("--to", _("Last date to print."))
+@click.pass_obj
+def print_journal(app: App, out: Path, **dates) -> int:
+    """The journal as the official form: PDF, A4 landscape, in Russian."""
+    if out.suffix.lower() != ".pdf":
+        raise BadInput(_("--out {out}: expected a .pdf file name").format(out=out))
+    ppe = app.config.ppe
+    with _open(app) as j:
+        replay, problem = j.verify()
+        stored = [json.loads(d) for d in j.store.checkpoints()]
+    region = " — ".join(x for x in (ppe.region, ppe.region_name) if x)
+    name_address = ", ".join(x for x in (ppe.name, ppe.address) if x)
+    if ppe.code and name_address:
+        name_address = f"{name_address} (код ППЭ {ppe.code})"
+    doc = printing.build_print(replay, problem, tz=app.tz, region=region, ppe_code=ppe.code,
+                               name_address=name_address, date_from=dates.get("from"), date_to=dates.get("to"),
+                               now=app.clock(), stored_checkpoints=stored)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if not out.parent.exists():
+        raise BadInput(_("folder {path} does not exist").format(path=out.parent))
+    pages = printing.print_pdf(doc, tmp)
+    write_output(out, tmp.read_bytes())
+    tmp.unlink()
+    click.echo(_("Printed {n} entries on {p} sheets to {out}.").format(n=len(doc.rows), p=pages, out=out))
+    if problem is not None:
+        click.echo(_("Warning: the journal fails verification; the printout says so on its last page."), err=True)
+    return 0
+
+
+@journal.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), required=True, help=_("json or csv."))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help=_("File to write [default: stdout]."))
+@date_option("--from", _("First date to export."))
+@date_option("--to", _("Last date to export."))
+@click.pass_obj
+def export(app: App, fmt: str, out: Path | None, **dates) -> int:
+    """Export entries as JSON or CSV (UTF-8; the CSV opens in Excel and LibreOffice)."""
+    with _open(app) as j:
+        state = j.state()
+    entries = printing.select(state.entries, dates.get("from"), dates.get("to"))
+    if fmt == "json":
+        data = (json.dumps(printing.export_json(state, entries), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    else:
+        data = printing.export_csv(state, entries).encode("utf-8-sig")
+    if out is None:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+    else:
+        write_output(out, data)
+        click.echo(_("Exported {n} entries to {out}.").format(n=len(entries), out=out), err=True)
+    return 0

@@ -1,0 +1,154 @@
+"""`ppe-tech keys`: the signing keys of the people (and of the station)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from journal import keystore
+from journal.journal import Journal, create_key, export_public, import_public
+from journal.model import KeyInfo
+from ppe_tech.app import App, emit, load_signer, write_output
+from ppe_tech.errors import BadInput, EnvironmentFailure
+from ppe_tech.messages import _
+from ppe_tech.options import json_option, passphrase_file_option
+
+
+@click.group()
+def keys() -> None:
+    """Signing keys: one per person who acts or confirms, one for the station.
+
+    Every key is registered in the journal, so verification knows who held which key
+    when. Private keys stay in <data dir>/keys, encrypted with a passphrase, mode 0600.
+    """
+
+
+def _key_json(key: KeyInfo) -> dict:
+    return key.as_json()
+
+
+def _open(app: App, create: bool = False) -> Journal:
+    return Journal.open(app.journal_path, create=create, clock=app.clock, region=app.config.ppe.region,
+                        ppe=app.config.ppe.code)
+
+
+def _find(journal: Journal, key_ref: str) -> KeyInfo:
+    state = journal.state()
+    ref = key_ref.strip().lower()
+    matches = [k for k in state.keys.values() if ref and k.key_id.startswith(ref)]
+    if len(matches) != 1:
+        raise BadInput(_("no single key {key} in the journal (see `ppe-tech keys list`)").format(key=key_ref))
+    return matches[0]
+
+
+@keys.command("create")
+@click.option("--name", help=_("ФИО of the key's holder, e.g. \"Иванов Иван Иванович\"."))
+@click.option("--position", help=_("Должность, e.g. \"технический специалист\"."))
+@click.option("--station", is_flag=True, help=_("The station's key for unattended actions (no passphrase by default)."))
+@click.option("--protect", is_flag=True, help=_("With --station: protect the station's key with a passphrase too."))
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def create(app: App, name: str | None, position: str | None, station: bool, protect: bool,
+           passphrase_file: Path | None, as_json: bool) -> int:
+    """Make an Ed25519 key pair for a person and register it in the journal.
+
+    \b
+    Examples:
+      ppe-tech keys create --name "Иванов Иван Иванович" --position "технический специалист"
+      ppe-tech keys create --station
+    """
+    if station:
+        name = name or (f"Станция ППЭ {app.config.ppe.code}" if app.config.ppe.code else "Станция ППЭ")
+        position = position or "автоматические действия"
+    elif not name or not position:
+        raise BadInput(_("--name and --position are required for a person's key (or use --station)"))
+    passphrase = None
+    if not station or protect:
+        passphrase = app.passphrases(passphrase_file).get(f"the new key of {name}", confirm=True)
+    with _open(app, create=True) as journal:
+        key = create_key(journal, app.keys_dir, name=name, position=position, station=station, passphrase=passphrase)
+    path = app.keys_dir / f"{key.key_id}.key"
+
+    def human() -> None:
+        click.echo(_("Created key {id} for {name} ({position}).").format(id=key.key_id, name=key.name, position=key.position))
+        click.echo(_("Fingerprint: {fp}").format(fp=key.fingerprint))
+        click.echo(_("Private key: {path} ({how}, mode 0600)").format(
+            path=path, how=_("passphrase-protected") if passphrase else _("no passphrase")))
+    emit(as_json, {**_key_json(key), "private_key": str(path)}, human)
+    return 0
+
+
+@keys.command("list")
+@json_option
+@click.pass_obj
+def list_keys(app: App, as_json: bool) -> int:
+    """The keys registered in the journal, and which private keys are on this machine."""
+    local = {k.key_id for k in keystore.list_key_files(app.keys_dir)}
+    if app.journal_path.exists():
+        with _open(app) as journal:
+            registered = list(journal.state().keys.values())
+    else:
+        registered = []
+    items = [{**_key_json(k), "private_key_here": k.key_id in local} for k in registered]
+
+    def human() -> None:
+        if not items:
+            click.echo(_("No keys yet. Create one: ppe-tech keys create --name ... --position ..."))
+        for k in items:
+            state = _("revoked") if k["revoked"] else (_("station") if k["role"] == "station" else _("person"))
+            here = "*" if k["private_key_here"] else " "
+            click.echo(f"{here} {k['key_id']}  {state:<8} {k['name']}, {k['position']}")
+        if items:
+            click.echo(_("(* = the private key is on this machine)"))
+    emit(as_json, {"keys": items}, human)
+    return 0
+
+
+@keys.command("export")
+@click.argument("key_ref", metavar="KEYID")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path), metavar="PUBLIC_OUT")
+@click.pass_obj
+def export(app: App, key_ref: str, out: Path) -> int:
+    """Write the public key KEYID (with its holder's self-signature) to PUBLIC_OUT."""
+    with _open(app) as journal:
+        key = _find(journal, key_ref)
+    write_output(out, export_public(key))
+    click.echo(_("Wrote the public key {id} ({name}) to {out}").format(id=key.key_id, name=key.name, out=out))
+    return 0
+
+
+@keys.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_obj
+def import_(app: App, file: Path, as_json: bool) -> int:
+    """Register a public key exported on another machine (`keys export`)."""
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(_("{file} does not exist").format(file=file)) from None
+    except OSError as exc:
+        raise EnvironmentFailure(_("cannot read {file}: {error}").format(file=file, error=exc.strerror)) from None
+    with _open(app, create=True) as journal:
+        key = import_public(journal, data, str(file))
+    emit(as_json, _key_json(key), lambda: click.echo(_("Registered key {id} of {name} ({position}); fingerprint {fp}").format(
+        id=key.key_id, name=key.name, position=key.position, fp=key.fingerprint)))
+    return 0
+
+
+@keys.command("revoke")
+@click.argument("key_ref", metavar="KEYID")
+@click.option("--key", "signer_ref", metavar="SIGNER", help=_("Who signs the revocation [default: the key itself]."))
+@click.option("--reason", default="ключ скомпрометирован или утерян", show_default=True, help=_("Why."))
+@passphrase_file_option
+@click.pass_obj
+def revoke(app: App, key_ref: str, signer_ref: str | None, reason: str, passphrase_file: Path | None) -> int:
+    """Revoke KEYID: entries it signs from now on fail verification; earlier ones stay valid."""
+    with _open(app) as journal:
+        target = _find(journal, key_ref)
+        key_file, signer = load_signer(app, signer_ref or target.key_id, passphrase_file)
+        journal.revoke(target.key_id, key_file.key_id, signer, reason)
+    click.echo(_("Revoked key {id} ({name}).").format(id=target.key_id, name=target.name))
+    return 0

@@ -1,0 +1,473 @@
+"""Configuration: the schema of `ppe-tech.toml`, loading, validation and `init`.
+
+The schema is defined once, as data classes whose field metadata carry the
+documentation and checks; validation, the commented file `init` writes and the
+reference in the docs all come from it. Every mistake is collected and reported as
+`FILE:LINE: path: what is wrong (what is expected)`, then the command exits 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+from ppe_tech import paths
+from ppe_tech.errors import BadInput, ConfigError, EnvironmentFailure
+from ppe_tech.messages import _
+from ppe_tech.secrets import mask_url
+from ppe_tech.timeutil import format_duration, parse_duration, parse_local_datetime, parse_size, zone
+
+
+class ByteSize(int):
+    """A size in bytes, written in the file as '10GiB'."""
+
+
+class LocalDateTime(datetime):
+    """A local date and time of the ППЭ, written as '2026-06-01T10:00'."""
+
+
+def _opt(doc: str, *, check: Callable[[Any], str | None] | None = None, example: Any = None,
+         required: bool = False, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING):
+    meta = {"doc": doc, "check": check, "example": example, "required": required}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=meta)
+    if default is dataclasses.MISSING and required:
+        return field(default=None, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# -- checks: return None when fine, else what is expected -----------------------------
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_VERSION_SPEC = re.compile(r"^\s*(==|!=|>=|<=|>|<|~=)?\s*\d+(\.\d+)*\s*(,\s*(==|!=|>=|<=|>|<|~=)?\s*\d+(\.\d+)*\s*)*$")
+LOCATIONS = ("auditorium", "corridor", "entrance", "hq")
+ENGINES = ("auto", "clamav", "defender", "kaspersky", "drweb")
+
+
+def _digits(n: int) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        if value and not (len(value) == n and value.isdigit()):
+            return f"{n} digits"
+        return None
+    return check
+
+
+def _identifier(value: str) -> str | None:
+    if not _ID.match(value):
+        return "lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters"
+    return None
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else "one of " + ", ".join(choices)
+    return check
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        zone(value)
+    except ValueError:
+        return "a time zone name such as Europe/Moscow, Asia/Yekaterinburg"
+    return None
+
+
+def _camera_url(value: str) -> str | None:
+    if re.match(r"^v4l2:/dev/video\d+$", value):
+        return None
+    m = re.match(r"^(rtsp|rtsps|http|https)://(?:[^@/\s]*@)?([^/:\s]+)(?::(\d+))?(/\S*)?$", value)
+    if not m or (m.group(3) and not 0 < int(m.group(3)) < 65536):
+        return "rtsp://host[:port]/path (credentials allowed before the host) or v4l2:/dev/videoN"
+    return None
+
+
+def _positive(value: timedelta) -> str | None:
+    return None if value.total_seconds() > 0 else "a duration above zero"
+
+
+def _version_spec(value: str) -> str | None:
+    return None if not value or _VERSION_SPEC.match(value) else "a version constraint such as '>=5.0' or '>=1.2,<2'"
+
+
+# -- the schema -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PpeSection:
+    """The exam point itself; printed in the header of every document."""
+    region: str = _opt("код субъекта РФ: the region's 2-digit code", check=_digits(2), example="77", default="")
+    region_name: str = _opt("name of the region as printed on documents", example="г. Москва", default="")
+    code: str = _opt("код ППЭ: the exam point's 4-digit code", check=_digits(4), example="0123", default="")
+    name: str = _opt("наименование ППЭ", example="ГБОУ Школа № 1", default="")
+    address: str = _opt("адрес ППЭ", example="г. Москва, ул. Примерная, д. 1", default="")
+    timezone: str = _opt("the exam point's time zone; times are shown in it", check=_timezone,
+                         example="Europe/Moscow", default="Europe/Moscow")
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A surveillance camera."""
+    id: str = _opt("unique id: [a-z0-9-]+", check=_identifier, example="corr-2", required=True)
+    location: str = _opt("auditorium | corridor | entrance | hq", check=_one_of(*LOCATIONS),
+                         example="corridor", required=True)
+    room: str = _opt("room number or place, as printed in the journal", example="коридор 2 этажа", default="")
+    url: str = _opt("rtsp://user:password@host:554/path, or a local device v4l2:/dev/videoN", check=_camera_url,
+                    example="rtsp://user:pass@192.0.2.11:554/stream1", required=True)
+
+
+@dataclass(frozen=True)
+class RecordingSection:
+    """Recording of the cameras."""
+    segment: timedelta = _opt("segment length; supervision and gap reports follow it", check=_positive,
+                              example="60s", default=timedelta(seconds=60))
+    floor: ByteSize = _opt("warn loudly under this much free space", example="10GiB", default=ByteSize(10 * 2**30))
+    dir: str = _opt("where recordings go (default: <data dir>/recordings)", example="", default="")
+
+
+@dataclass(frozen=True)
+class Exam:
+    """An exam held at this point."""
+    id: str = _opt("unique id: [a-z0-9-]+", check=_identifier, example="2026-06-01-math", required=True)
+    subject: str = _opt("subject as printed on documents", example="Математика (профильный уровень)", default="")
+    start: LocalDateTime = _opt("start, local time of the ППЭ", example="2026-06-01T10:00", required=True)
+    duration: timedelta = _opt("how long the exam lasts", check=_positive, example="3h55m",
+                               default=timedelta(hours=3, minutes=55))
+    precheck_before: timedelta = _opt("the pre-check runs this long before the start", check=_positive,
+                                      example="2h", default=timedelta(hours=2))
+
+
+@dataclass(frozen=True)
+class RequiredSoftware:
+    """A program that must be installed; found by a command, a path or a registry entry."""
+    name: str = _opt("what to call it in the protocol", example="ffmpeg", required=True)
+    command: list[str] = _opt("a command that prints its version", example=["ffmpeg", "-version"], factory=list)
+    path: str = _opt("a file that must exist", example="", default="")
+    registry: str = _opt("(Windows) the DisplayName of an uninstall registry entry", example="", default="")
+    version: str = _opt("version constraint", check=_version_spec, example=">=5.0", default="")
+
+
+@dataclass(frozen=True)
+class ChecksSection:
+    """The pre-exam check."""
+    exam_software: list[str] = _opt("folders: integrity baseline and antivirus scan",
+                                    example=["/opt/exam-station"], factory=list)
+    forbidden_processes: list[str] = _opt("added to the built-in list", example=["someapp"], factory=list)
+    timeout: timedelta = _opt("default per-check timeout", check=_positive, example="20s",
+                              default=timedelta(seconds=20))
+    required: list[RequiredSoftware] = _opt("required software", factory=list)
+
+
+@dataclass(frozen=True)
+class AntivirusSection:
+    """The antivirus the pre-check asks."""
+    engine: str = _opt("auto | clamav | defender | kaspersky | drweb", check=_one_of(*ENGINES),
+                       example="auto", default="auto")
+    clamd_socket: str = _opt("clamd's local socket", example="/run/clamav/clamd.ctl", default="/run/clamav/clamd.ctl")
+    max_signature_age: timedelta = _opt("signatures older than this are outdated", check=_positive,
+                                        example="7d", default=timedelta(days=7))
+
+
+@dataclass(frozen=True)
+class JournalSection:
+    """The access journal of the ПАК."""
+    path: str = _opt("the journal's SQLite file (default: <data dir>/journal.sqlite)", example="", default="")
+
+
+@dataclass(frozen=True)
+class Config:
+    ppe: PpeSection = field(default_factory=PpeSection)
+    cameras: list[Camera] = field(default_factory=list)
+    recording: RecordingSection = field(default_factory=RecordingSection)
+    exams: list[Exam] = field(default_factory=list)
+    checks: ChecksSection = field(default_factory=ChecksSection)
+    antivirus: AntivirusSection = field(default_factory=AntivirusSection)
+    journal: JournalSection = field(default_factory=JournalSection)
+    source: Path | None = field(default=None, compare=False)
+
+    def exam(self, exam_id: str) -> Exam:
+        for exam in self.exams:
+            if exam.id == exam_id:
+                return exam
+        known = ", ".join(e.id for e in self.exams) or "none configured"
+        raise BadInput(_("unknown exam id {id!r} (known: {known})").format(id=exam_id, known=known))
+
+
+# -- loading ----------------------------------------------------------------------------
+
+class _Locator:
+    """Finds the line of a key path in TOML source (tables, arrays of tables, keys)."""
+
+    _ARRAY = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]")
+    _TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
+    _KEY = re.compile(r'^\s*("[^"]*"|[A-Za-z0-9_-]+)\s*=')
+
+    def __init__(self, text: str):
+        self.lines: dict[tuple, int] = {}
+        counters: dict[tuple, int] = {}
+        prefix: tuple = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            if m := self._ARRAY.match(line):
+                names = tuple(m.group(1).split("."))
+                base = self._resolve(names[:-1], counters)
+                key = base + (names[-1],)
+                index = counters.get(key, -1) + 1
+                counters[key] = index
+                prefix = key + (index,)
+            elif m := self._TABLE.match(line):
+                prefix = self._resolve(tuple(m.group(1).split(".")), counters)
+            elif m := self._KEY.match(line):
+                self.lines.setdefault(prefix + (m.group(1).strip('"'),), number)
+                continue
+            else:
+                continue
+            self.lines.setdefault(prefix, number)
+
+    @staticmethod
+    def _resolve(names: tuple, counters: dict[tuple, int]) -> tuple:
+        # a table under an array of tables refers to its latest element
+        out: tuple = ()
+        for name in names:
+            out = out + (name,)
+            if out in counters:
+                out = out + (counters[out],)
+        return out
+
+    def line(self, path: tuple) -> int | None:
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+class _Validator:
+    def __init__(self, source: str, locator: _Locator):
+        self.source = source
+        self.locator = locator
+        self.problems: list[tuple[int, str]] = []
+
+    def problem(self, path: tuple, message: str) -> None:
+        line = self.locator.line(path)
+        where = f"{self.source}:{line}" if line else self.source
+        self.problems.append((line or 0, f"{where}: {_dotted(path)}: {mask_url(message)}"))
+
+    def build(self, cls: type, raw: Any, path: tuple) -> Any:
+        if not isinstance(raw, dict):
+            self.problem(path, f"expected a table, got {_describe(raw)}")
+            return cls() if not _required_fields(cls) else None
+        hints = typing.get_type_hints(cls)
+        known = [f.name for f in dataclasses.fields(cls) if f.init and f.name != "source"]
+        for key in raw:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(known)}"
+                self.problem(path + (key,), "unknown key" + hint)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in known:
+                continue
+            if f.name not in raw:
+                if f.metadata.get("required"):
+                    self.problem(path, f"missing required key '{f.name}' ({f.metadata.get('doc')})")
+                continue
+            value = self.value(hints[f.name], raw[f.name], path + (f.name,))
+            if value is _INVALID:
+                continue
+            check = f.metadata.get("check")
+            if check is not None:
+                items = value if isinstance(value, list) else [value]
+                for item in items:
+                    expected = check(item)
+                    if expected:
+                        self.problem(path + (f.name,), f"{_show(item)} is not valid (expected {expected})")
+                        value = _INVALID
+                        break
+            if value is not _INVALID:
+                values[f.name] = value
+        try:
+            return cls(**values)
+        except TypeError:
+            return None
+
+    def value(self, hint: Any, raw: Any, path: tuple) -> Any:
+        origin = typing.get_origin(hint)
+        if origin is list:
+            (item_type,) = typing.get_args(hint)
+            if not isinstance(raw, list):
+                self.problem(path, f"expected a list, got {_describe(raw)}")
+                return _INVALID
+            items = [self.value(item_type, item, path + (i,)) for i, item in enumerate(raw)]
+            return [i for i in items if i is not _INVALID and i is not None]
+        if dataclasses.is_dataclass(hint):
+            return self.build(hint, raw, path)
+        if hint is bool:
+            if not isinstance(raw, bool):
+                self.problem(path, f"expected true or false, got {_describe(raw)}")
+                return _INVALID
+            return raw
+        if hint is int:
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                self.problem(path, f"expected a whole number, got {_describe(raw)}")
+                return _INVALID
+            return raw
+        parse = _PARSERS.get(hint)
+        if not isinstance(raw, str):
+            expected = _EXPECTED.get(hint, "a string")
+            self.problem(path, f"expected {expected}, got {_describe(raw)}")
+            return _INVALID
+        if parse is None:
+            return raw
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return _INVALID
+
+
+_INVALID = object()
+_PARSERS: dict[Any, Callable[[str], Any]] = {
+    timedelta: parse_duration,
+    ByteSize: lambda s: ByteSize(parse_size(s)),
+    LocalDateTime: lambda s: LocalDateTime.fromisoformat(parse_local_datetime(s).isoformat()),
+}
+_EXPECTED = {timedelta: "a duration such as \"60s\"", ByteSize: "a size such as \"10GiB\"",
+             LocalDateTime: "a local time such as \"2026-06-01T10:00\""}
+
+
+def _describe(raw: Any) -> str:
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a table"}
+    return f"{kinds.get(type(raw), type(raw).__name__)} ({_show(raw)})"
+
+
+def _show(raw: Any) -> str:
+    if isinstance(raw, timedelta):
+        return repr(format_duration(raw))
+    text = json.dumps(raw, ensure_ascii=False, default=str) if not isinstance(raw, dict) else "{…}"
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def _required_fields(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.metadata.get("required")]
+
+
+def _check_unique(validator: _Validator, section: str, raw_items: Any) -> None:
+    if not isinstance(raw_items, list):
+        return
+    seen: dict[str, int] = {}
+    for index, item in enumerate(raw_items):
+        item_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(item_id, str):
+            continue
+        if item_id in seen:
+            validator.problem((section, index, "id"),
+                              f"duplicate id {item_id!r} (also {_dotted((section, seen[item_id]))})")
+        else:
+            seen[item_id] = index
+
+
+def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
+    """Validate TOML text against the schema; raise ConfigError listing every mistake."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        where = f"{source}:{m.group(1)}" if m else source
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        raise ConfigError([f"{where}: not valid TOML: {message}"]) from None
+    validator = _Validator(source, _Locator(text))
+    config = validator.build(Config, raw, ())
+    if config is not None:
+        _check_unique(validator, "cameras", raw.get("cameras"))
+        _check_unique(validator, "exams", raw.get("exams"))
+        for index, item in enumerate(config.checks.required):
+            finders = [bool(item.command), bool(item.path), bool(item.registry)]
+            if sum(finders) != 1:
+                validator.problem(("checks", "required", index),
+                                  f"software {item.name!r} needs exactly one of command, path, registry")
+    if validator.problems:
+        raise ConfigError([text for _line, text in sorted(validator.problems, key=lambda p: p[0])])
+    assert config is not None
+    return dataclasses.replace(config, source=Path(source))
+
+
+def load_config(path: Path | None, *, explicit: bool) -> Config:
+    """Load `path`. A missing file is an error only when the user named it."""
+    if path is None or not path.exists():
+        if explicit and path is not None:
+            raise BadInput(_("config file {path} does not exist (create one with `ppe-tech init`)").format(path=path))
+        return Config()
+    if path.is_dir():
+        raise BadInput(_("config path {path} is a folder, expected a ppe-tech.toml file").format(path=path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(_("config file {path} is not UTF-8 text").format(path=path)) from None
+    except OSError as exc:
+        raise EnvironmentFailure(_("cannot read config file {path}: {error}").format(path=path, error=exc.strerror)) from None
+    return parse_config(text, str(path))
+
+
+# -- writing the commented file -----------------------------------------------------------
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _section_lines(cls: type, header: str, values: dict[str, Any], commented: bool) -> list[str]:
+    doc = (cls.__doc__ or "").strip()
+    prefix = "# " if commented else ""
+    lines = [f"# {doc}", f"{prefix}{header}"]
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(typing.get_args(hints[f.name])[0] if typing.get_origin(hints[f.name]) is list else hints[f.name]):
+            continue
+        value = values.get(f.name, f.metadata.get("example"))
+        if value in (None, "", []) and not f.metadata.get("required") and f.name not in values:
+            lines.append(f"# {f.name} = {_toml_value(value if value is not None else '')}    # {f.metadata['doc']}")
+            continue
+        lines.append(f"{prefix}{f.name} = {_toml_value(value)}    # {f.metadata['doc']}")
+    return lines
+
+
+def render_init(ppe: dict[str, str]) -> str:
+    """The commented ppe-tech.toml that `ppe-tech init` writes."""
+    out = ["# ppe-tech configuration. Times are local to the exam point; see `ppe-tech --help`.",
+           "# Unknown keys and wrong types are reported with their line when a command loads this file.",
+           ""]
+    out += _section_lines(PpeSection, "[ppe]", ppe, False) + [""]
+    out += ["# Cameras: one [[cameras]] block per camera. Remove the '# ' to enable the example."]
+    out += _section_lines(Camera, "[[cameras]]", {}, True) + [""]
+    out += _section_lines(RecordingSection, "[recording]", {}, False) + [""]
+    out += ["# Exams: one [[exams]] block per exam. Remove the '# ' to enable the example."]
+    out += _section_lines(Exam, "[[exams]]", {}, True) + [""]
+    out += _section_lines(ChecksSection, "[checks]", {}, False) + [""]
+    out += ["# Required software: one [[checks.required]] block per program."]
+    out += _section_lines(RequiredSoftware, "[[checks.required]]", {}, True) + [""]
+    out += _section_lines(AntivirusSection, "[antivirus]", {}, False) + [""]
+    out += _section_lines(JournalSection, "[journal]", {}, False)
+    return "\n".join(out) + "\n"
+
+
+def data_dir_from(option: Path | None) -> Path:
+    return option if option is not None else paths.platform_data_dir()
+

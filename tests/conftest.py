@@ -1,0 +1,114 @@
+"""Shared fixtures: an isolated data dir, the CLI in-process, journals built fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSPHRASE = "correct horse battery"
+SPECIALIST = ("Иванов Иван Иванович", "технический специалист")
+HEAD = ("Петров Алексей Андреевич", "руководитель ППЭ")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A working folder with its own data dir; the passphrase comes from the environment."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PPE_TECH_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("PPE_TECH_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("PPE_TECH_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    return tmp_path
+
+
+@pytest.fixture
+def ppe(home, capsys):
+    """Run `ppe-tech ARGS...` in-process; returns Result(code, out, err)."""
+    from ppe_tech.cli import run
+
+    def call(*args: str) -> Result:
+        capsys.readouterr()
+        code = run([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+    return call
+
+
+@pytest.fixture
+def people(ppe):
+    """Keys for the specialist, the head of the ППЭ and the station; returns their ids."""
+    ids = {}
+    for role, (name, position) in (("specialist", SPECIALIST), ("head", HEAD)):
+        r = ppe("keys", "create", "--name", name, "--position", position, "--json")
+        assert r.code == 0, r.err
+        ids[role] = r.json["key_id"]
+    r = ppe("keys", "create", "--station", "--json")
+    assert r.code == 0, r.err
+    ids["station"] = r.json["key_id"]
+    return ids
+
+
+class Clock:
+    """A clock that advances one second per call, from a fixed start."""
+
+    def __init__(self, start: datetime = datetime(2026, 6, 1, 5, 0, tzinfo=timezone.utc)):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def build_journal(path: Path, keys_dir: Path, entries: int, *, durable: bool = False, confirm_every: int = 0,
+                  action: str = "Проверка работоспособности"):
+    """A journal with a specialist, a head and a station key, and `entries` entries (fast: no fsync)."""
+    from journal import keystore
+    from journal.journal import Journal, create_key
+
+    clock = Clock()
+    with Journal.open(path, create=True, durable=durable, clock=clock, region="77", ppe="0123") as j:
+        spec = create_key(j, keys_dir, name=SPECIALIST[0], position=SPECIALIST[1], station=False, passphrase=PASSPHRASE)
+        head = create_key(j, keys_dir, name=HEAD[0], position=HEAD[1], station=False, passphrase=PASSPHRASE)
+        station = create_key(j, keys_dir, name="Станция ППЭ 0123", position="автоматические действия",
+                             station=True, passphrase=None)
+        signers = {k.key_id: keystore.load_signer(keystore.find_key_file(keys_dir, k.key_id), PASSPHRASE)
+                   for k in (spec, head, station)}
+        for n in range(1, entries + 1):
+            by = station if n % 3 == 0 else spec
+            j.add(date="2026-06-01", room=f"{n % 17 + 1:04d}", start="08:00", end="08:15",
+                  action=f"{action} {n}", by=by.key_id, signer=signers[by.key_id])
+            if confirm_every and n % confirm_every == 0:
+                j.confirm(by=head.key_id, signer=signers[head.key_id])
+    return {"specialist": spec, "head": head, "station": station, "signers": signers, "clock": clock}
+
+
+def venv_python() -> str:
+    return sys.executable
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
