@@ -97,6 +97,12 @@ def run(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         code = exc.exit_code
+    except OSError as exc:  # the environment: a file, a folder, a disk that would not cooperate
+        if debug:
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"ppe-tech: {exc.strerror or exc}{where}", err=True)
+        code = ExitCode.ENVIRONMENT
     except Exception as exc:  # an internal error: one line, the traceback on request
         if debug:
             traceback.print_exc()

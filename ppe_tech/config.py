@@ -406,7 +406,11 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
 
 def load_config(path: Path | None, *, explicit: bool) -> Config:
     """Load `path`. A missing file is an error only when the user named it."""
-    if path is None or not path.exists():
+    try:
+        exists = path is not None and path.exists()
+    except OSError as exc:
+        raise EnvironmentFailure(_("cannot reach config file {path}: {error}").format(path=path, error=exc.strerror)) from None
+    if path is None or not exists:
         if explicit and path is not None:
             raise BadInput(_("config file {path} does not exist (create one with `ppe-tech init`)").format(path=path))
         return Config()

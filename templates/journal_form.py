@@ -13,12 +13,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.pdfgen.canvas import Canvas
 
-from templates.render import BOLD, MM, REGULAR, Column, Sheet, Table, header_cells
+from templates.render import BOLD, MM, REGULAR, Column, Sheet, Table, draw_qr_code, header_cells
 
 TITLE = "Журнал доступа к средствам видеонаблюдения"
 BLANK = "_" * 60
@@ -131,11 +128,7 @@ def _last_page(sheet: Sheet, doc: JournalPrint) -> None:
     x_qr = sheet.margin + sheet.width - qr_size
 
     def draw_qr(c: Canvas, payload=payload, top=top) -> None:
-        widget = QrCodeWidget(payload, barLevel="M")
-        x0, y0, x1, y1 = widget.getBounds()
-        drawing = Drawing(qr_size, qr_size, transform=[qr_size / (x1 - x0), 0, 0, qr_size / (y1 - y0), 0, 0])
-        drawing.add(widget)
-        renderPDF.draw(drawing, c, x_qr, top - qr_size)
+        draw_qr_code(c, payload, x_qr, top - qr_size, qr_size)
         c.setFont(REGULAR, 7)
         c.drawCentredString(x_qr + qr_size / 2, top - qr_size - 9, "QR: контрольная точка (JSON)")
     sheet.page.ops.append(draw_qr)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from reportlab import rl_config
+from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -133,7 +134,7 @@ class Sheet:
         register_fonts()
         rl_config.invariant = 1  # no timestamps or random ids: the same input gives the same bytes
         total = len(self.pages)
-        canvas = Canvas(str(out), pagesize=self.size, pageCompression=1)
+        canvas = Canvas(str(out), pagesize=self.size, pageCompression=1, initialFontName=REGULAR, initialFontSize=9)
         canvas.setTitle(title)
         canvas.setAuthor("ppe-tech")
         canvas.setCreator("ppe-tech")
@@ -235,3 +236,25 @@ def header_cells(c: Canvas, x: float, top: float, cells: list[tuple[float, float
         c.setFont(BOLD, size)
         for i, line in enumerate(lines):
             c.drawCentredString(x + dx + w / 2, y0 - i * leading, line)
+
+
+def draw_qr_code(c: Canvas, payload: str, x: float, y: float, size: float, border: int = 4) -> None:
+    """A QR code (level M) drawn straight onto the canvas, `size` points square, lower left at (x, y)."""
+    widget = QrCodeWidget(payload, barLevel="M")
+    widget.qr.make()
+    modules = widget.qr.modules
+    count = len(modules)
+    box = size / (count + 2 * border)
+    c.saveState()
+    c.setFillColorRGB(0, 0, 0)
+    for r, row in enumerate(modules):
+        start = None
+        for col in range(count + 1):
+            dark = col < count and bool(row[col])
+            if dark and start is None:
+                start = col
+            elif not dark and start is not None:
+                c.rect(x + (start + border) * box, y + size - (r + border + 1) * box, (col - start) * box, box,
+                       stroke=0, fill=1)
+                start = None
+    c.restoreState()

@@ -1,0 +1,36 @@
+"""Run every benchmark and print its figures with a ratio to a baseline measured in the same run.
+
+    make bench                     # all benchmarks
+    .venv/bin/python bench/run.py journal --entries 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import journal_bench  # noqa: E402
+
+BENCHES = {"journal": journal_bench.main}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHES)} [all]")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="scratch folder on the real disk")
+    args, rest = parser.parse_known_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    unknown = [n for n in args.names if n not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
+    for name in args.names or list(BENCHES):
+        BENCHES[name](args.out, rest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
