@@ -13,13 +13,14 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from journal import canonical, signing
 from journal.model import PERSON, STATION, Confirmation, Entry, KeyInfo, State
 from ppe_tech.messages import _
 
 KEY_CERT_TYPE = "ppe-tech-key/1"
+PROGRESS_STEP = 4096
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class Replay:
         self.problem: Problem | None = None
         self._verifiers: dict[str, signing.Verifier] = {}
 
-    def run(self, rows: Iterable[tuple]) -> "Replay":
+    def run(self, rows: Iterable[tuple], progress: Callable[[int], None] | None = None) -> "Replay":
+        """Replay `rows`; `progress(n)` is called every PROGRESS_STEP records."""
         state = self.state
         entries = state.entries
         keys = state.keys
@@ -144,6 +146,8 @@ class Replay:
                 last_ts = ts
                 prev_hex = digest.hex()
                 hashes.append(digest)
+                if progress is not None and not seq % PROGRESS_STEP:
+                    progress(PROGRESS_STEP)
         except _Fail as fail:
             first_bad = fail.first_bad if fail.first_bad is not None else len(entries) + 1
             self.problem = Problem(fail.code, seq, first_bad, fail.message)

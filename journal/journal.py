@@ -71,12 +71,17 @@ class Journal:
 
     # -- reading -----------------------------------------------------------------------
 
-    def replay(self) -> Replay:
-        return Replay().run(self.store.raw_rows())
+    def size(self) -> int:
+        """The number of records (cheap: the last position)."""
+        return self.store.size()
 
-    def verify(self, witness: dict | None = None) -> tuple[Replay, Problem | None]:
+    def replay(self, progress: Callable[[int], None] | None = None) -> Replay:
+        return Replay().run(self.store.raw_rows(), progress)
+
+    def verify(self, witness: dict | None = None,
+               progress: Callable[[int], None] | None = None) -> tuple[Replay, Problem | None]:
         """Replay every record; then the checkpoints stored here and `witness`, if given."""
-        replay = self.replay()
+        replay = self.replay(progress)
         problem = replay.problem
         if problem is None:
             for doc in self.store.checkpoints():

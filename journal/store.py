@@ -162,6 +162,9 @@ class Store:
         r = self.conn.execute("SELECT seq, kind, number, ts, body, sig, hash FROM records WHERE seq = ?", (seq,)).fetchone()
         return None if r is None else Row(r[0], r[1], r[2], r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]), bytes(r[6]))
 
+    def size(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
+
     def checkpoints(self) -> list[bytes]:
         return [bytes(r[0]) for r in self.conn.execute("SELECT doc FROM checkpoints ORDER BY id")]
 

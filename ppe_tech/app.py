@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import click
@@ -99,6 +100,16 @@ def resolve_app(config: Path | None, data_dir: Path | None, debug: bool) -> App:
     env_data = os.environ.get("PPE_TECH_DATA")
     data = data_dir or (Path(env_data) if env_data else paths.platform_data_dir())
     return App(config_path=config_path, config_explicit=explicit, data_dir=data, debug=debug)
+
+
+@contextmanager
+def progress(total: int, label: str, *, threshold: int = 20_000) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for long work, only on a terminal and above `threshold` items."""
+    if total < threshold or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True) as bar:
+        yield bar.update
 
 
 def stderr(message: str) -> None:

@@ -10,7 +10,7 @@ import click
 
 from journal import checkpoint, printing
 from journal.journal import Journal
-from ppe_tech.app import App, emit, load_signer, write_output
+from ppe_tech.app import App, emit, load_signer, progress, write_output
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import date_option, json_option, key_option, passphrase_file_option, time_option
@@ -126,8 +126,8 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
     Exit 0 when intact; 1 naming the first entry that fails and why.
     """
     witness = _read_checkpoint(checkpoint_file) if checkpoint_file else None
-    with _open(app) as j:
-        replay, problem = j.verify(witness)
+    with _open(app) as j, progress(j.size(), _("Verifying")) as step:
+        replay, problem = j.verify(witness, step)
     state = replay.state
     result = {"ok": problem is None, "entries": len(state.entries), "records": len(replay.hashes),
               "confirmed": state.confirmed_upto, "first_bad": None, "reason": None, "problem": None,
@@ -183,8 +183,8 @@ def print_journal(app: App, out: Path, **dates) -> int:
     if out.suffix.lower() != ".pdf":
         raise BadInput(_("--out {out}: expected a .pdf file name").format(out=out))
     ppe = app.config.ppe
-    with _open(app) as j:
-        replay, problem = j.verify()
+    with _open(app) as j, progress(j.size(), _("Verifying")) as step:
+        replay, problem = j.verify(progress=step)
         stored = [json.loads(d) for d in j.store.checkpoints()]
     region = " — ".join(x for x in (ppe.region, ppe.region_name) if x)
     name_address = ", ".join(x for x in (ppe.name, ppe.address) if x)
