@@ -25,7 +25,7 @@ from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
 from ppe_tech.timeutil import iso_utc, utc_now
 
-PUBLIC_FORMAT = "ppe-tech-public-key/1"
+PUBLIC_FORMAT = "ppe-tech-public-keys/1"
 MAX_TEXT = {"room": 200, "action": 500, "name": 200, "position": 200, "reason": 500}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -238,23 +238,37 @@ def create_key(journal: Journal, keys_dir: Path, *, name: str, position: str, st
     return dataclasses.replace(info, registered_seq=appended.seq)
 
 
-def export_public(key: KeyInfo) -> bytes:
-    """The public key file: the certificate as registered, with the holder's self-signature."""
-    doc = {"format": PUBLIC_FORMAT, "cert": key.cert, "cert_sig": signing.b64(key.cert_sig)}
+def export_public(keys: list[KeyInfo]) -> bytes:
+    """The public key file: each certificate as registered, with its holder's self-signature."""
+    doc = {"format": PUBLIC_FORMAT,
+           "keys": [{"cert": key.cert, "cert_sig": signing.b64(key.cert_sig)} for key in keys]}
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def import_public(journal: Journal, data: bytes, source: str) -> KeyInfo:
-    """Register a public key exported elsewhere (`keys export`)."""
+def import_public(journal: Journal, data: bytes, source: str) -> tuple[list[KeyInfo], list[str]]:
+    """Register the public keys of a file written by `keys export`: (registered, already known ids).
+
+    Every certificate is checked before any is registered, so a bad file changes nothing.
+    """
     try:
         doc = json.loads(data.decode("utf-8"))
-        if not isinstance(doc, dict) or doc.get("format") != PUBLIC_FORMAT:
+        if not isinstance(doc, dict) or doc.get("format") != PUBLIC_FORMAT or not isinstance(doc.get("keys"), list):
             raise ValueError
-        cert, cert_sig = doc["cert"], signing.unb64(doc["cert_sig"])
+        items = [(item["cert"], signing.unb64(item["cert_sig"])) for item in doc["keys"]]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise BadInput(_("{source} is not a ppe-tech public key file").format(source=source)) from None
-    result = check_cert(cert, cert_sig)
-    if isinstance(result, str):
-        raise BadInput(_("{source}: {why}").format(source=source, why=result))
-    appended = journal.register_key(cert, cert_sig)
-    return dataclasses.replace(result, registered_seq=appended.seq)
+    checked = []
+    for cert, cert_sig in items:
+        result = check_cert(cert, cert_sig)
+        if isinstance(result, str):
+            raise BadInput(_("{source}: {why}").format(source=source, why=result))
+        checked.append((cert, cert_sig, result))
+    known = journal.state().keys if journal.size() else {}
+    registered, skipped = [], []
+    for cert, cert_sig, info in checked:
+        if info.key_id in known:
+            skipped.append(info.key_id)
+            continue
+        appended = journal.register_key(cert, cert_sig)
+        registered.append(dataclasses.replace(info, registered_seq=appended.seq))
+    return registered, skipped

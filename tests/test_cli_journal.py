@@ -116,20 +116,28 @@ def test_revoke_keeps_earlier_entries_valid(ppe, people):
 
 
 def test_export_import_public_key_between_journals(ppe, people, home, monkeypatch):
-    r = ppe("keys", "export", people["head"], home / "head.pub")
+    r = ppe("keys", "export", home / "head.pub", "--key", people["head"])
     assert r.code == 0, r.err
     doc = json.loads((home / "head.pub").read_text(encoding="utf-8"))
-    assert "private" not in json.dumps(doc)
+    assert len(doc["keys"]) == 1 and "private" not in json.dumps(doc)
+    assert ppe("keys", "export", home / "all.pub").code == 0
+    assert len(json.loads((home / "all.pub").read_text(encoding="utf-8"))["keys"]) == 3
+
     monkeypatch.setenv("PPE_TECH_DATA", str(home / "other"))
     r = ppe("keys", "import", home / "head.pub", "--json")
     assert r.code == 0, r.err
-    assert r.json["key_id"] == people["head"] and r.json["name"] == HEAD[0]
-    assert ppe("keys", "import", home / "head.pub").code == 2  # already registered
-    doc["cert"]["name"] = "Сидоров С.С."
+    assert [k["key_id"] for k in r.json["registered"]] == [people["head"]]
+    assert r.json["registered"][0]["name"] == HEAD[0]
+    r = ppe("keys", "import", home / "all.pub", "--json")  # known keys are skipped, new ones registered
+    assert r.code == 0 and r.json["skipped"] == [people["head"]] and len(r.json["registered"]) == 2
+    assert ppe("journal", "verify").code == 0
+
+    doc["keys"][0]["cert"]["name"] = "Сидоров С.С."
     (home / "forged.pub").write_text(json.dumps(doc), encoding="utf-8")
     monkeypatch.setenv("PPE_TECH_DATA", str(home / "third"))
     r = ppe("keys", "import", home / "forged.pub")
     assert r.code == 2 and "self-signature" in r.err
+    assert not (home / "third" / "journal.sqlite").exists() or ppe("keys", "list", "--json").json["keys"] == []
 
 
 def test_every_command_has_help(ppe):

@@ -107,15 +107,29 @@ def list_keys(app: App, as_json: bool) -> int:
 
 
 @keys.command("export")
-@click.argument("key_ref", metavar="KEYID")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path), metavar="PUBLIC_OUT")
+@click.option("--key", "key_refs", multiple=True, metavar="KEYID",
+              help=_("Export only this key (repeatable) [default: every key not revoked]."))
 @click.pass_obj
-def export(app: App, key_ref: str, out: Path) -> int:
-    """Write the public key KEYID (with its holder's self-signature) to PUBLIC_OUT."""
+def export(app: App, out: Path, key_refs: tuple[str, ...]) -> int:
+    """Write public keys (with their holders' self-signatures) to PUBLIC_OUT, for `keys import` elsewhere.
+
+    \b
+    Example: the head of the exam point brings his key from another machine
+      ppe-tech keys export head.pub --key 9f3c        (on his machine)
+      ppe-tech keys import head.pub                   (here)
+    """
     with _open(app) as journal:
-        key = _find(journal, key_ref)
-    write_output(out, export_public(key))
-    click.echo(_("Wrote the public key {id} ({name}) to {out}").format(id=key.key_id, name=key.name, out=out))
+        if key_refs:
+            chosen = [_find(journal, ref) for ref in key_refs]
+        else:
+            chosen = [k for k in journal.state().keys.values() if k.revoked_seq is None]
+    if not chosen:
+        raise BadInput(_("the journal has no keys to export"))
+    write_output(out, export_public(chosen))
+    for key in chosen:
+        click.echo(_("Exported key {id} ({name}, {position}).").format(id=key.key_id, name=key.name, position=key.position))
+    click.echo(_("Wrote {out}.").format(out=out))
     return 0
 
 
@@ -124,7 +138,7 @@ def export(app: App, key_ref: str, out: Path) -> int:
 @json_option
 @click.pass_obj
 def import_(app: App, file: Path, as_json: bool) -> int:
-    """Register a public key exported on another machine (`keys export`)."""
+    """Register public keys exported on another machine (`keys export`); known keys are skipped."""
     try:
         data = file.read_bytes()
     except FileNotFoundError:
@@ -132,9 +146,15 @@ def import_(app: App, file: Path, as_json: bool) -> int:
     except OSError as exc:
         raise EnvironmentFailure(_("cannot read {file}: {error}").format(file=file, error=exc.strerror)) from None
     with _open(app, create=True) as journal:
-        key = import_public(journal, data, str(file))
-    emit(as_json, _key_json(key), lambda: click.echo(_("Registered key {id} of {name} ({position}); fingerprint {fp}").format(
-        id=key.key_id, name=key.name, position=key.position, fp=key.fingerprint)))
+        registered, skipped = import_public(journal, data, str(file))
+
+    def human() -> None:
+        for key in registered:
+            click.echo(_("Registered key {id} of {name} ({position}); fingerprint {fp}").format(
+                id=key.key_id, name=key.name, position=key.position, fp=key.fingerprint))
+        for key_id in skipped:
+            click.echo(_("Key {id} is registered already; skipped.").format(id=key_id))
+    emit(as_json, {"registered": [_key_json(k) for k in registered], "skipped": skipped}, human)
     return 0
 
 
