@@ -58,6 +58,13 @@ class App:
         configured = self.config.journal.path
         return Path(configured) if configured else self.data_dir / "journal.sqlite"
 
+    def open_journal(self, *, create: bool = False):
+        """The journal of this exam point; `create` starts one if there is none."""
+        from journal.journal import Journal
+
+        return Journal.open(self.journal_path, create=create, clock=self.clock, region=self.config.ppe.region,
+                            ppe=self.config.ppe.code)
+
     def passphrases(self, file: Path | None) -> PassphraseSource:
         return PassphraseSource(file=file, prompt=_prompt)
 
@@ -71,6 +78,16 @@ def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         human()
+
+
+def read_input(path: Path, what: str) -> bytes:
+    """The bytes of a file the user named: missing is bad input (2), unreadable the environment (3)."""
+    try:
+        return Path(path).read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        raise BadInput(_("{what} {path} does not exist or is not a file").format(what=what, path=path)) from None
+    except OSError as exc:
+        raise EnvironmentFailure(_("cannot read {what} {path}: {error}").format(what=what, path=path, error=exc.strerror)) from None
 
 
 def write_output(path: Path, data: bytes, *, mode: int = 0o644) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 
 from ppe_tech.messages import _
+from ppe_tech.timeutil import parse_date, parse_hhmm
 
 json_option = click.option("--json", "as_json", is_flag=True, help=_("Print the result as one JSON document on stdout."))
 
@@ -18,29 +20,21 @@ key_option = click.option("--key", "key_ref", required=True, metavar="KEYID",
                           help=_("Your key id, or its first digits (see `ppe-tech keys list`)."))
 
 
-def _date(ctx: click.Context, param: click.Parameter, value: str | None):
-    from ppe_tech.timeutil import parse_date
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _hhmm(ctx: click.Context, param: click.Parameter, value: str | None):
-    from ppe_tech.timeutil import parse_hhmm
-    if value is None:
-        return None
-    try:
-        return parse_hhmm(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+def _parsed(parse: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, str | None], Any]:
+    """A click callback that parses the value and turns ValueError into a usage error."""
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return callback
 
 
 def date_option(name: str, help_text: str):
-    return click.option(name, callback=_date, metavar="YYYY-MM-DD", help=help_text)
+    return click.option(name, callback=_parsed(parse_date), metavar="YYYY-MM-DD", help=help_text)
 
 
 def time_option(name: str, help_text: str):
-    return click.option(name, callback=_hhmm, metavar="HH:MM", help=help_text)
+    return click.option(name, callback=_parsed(parse_hhmm), metavar="HH:MM", help=help_text)

@@ -15,26 +15,27 @@ APP = "ppe-tech"
 CONFIG_NAME = "ppe-tech.toml"
 
 
-def platform_config_dir(environ: dict[str, str] | None = None, platform: str | None = None) -> Path:
+def _platform_dir(environ: dict[str, str] | None, platform: str | None, *, windows_var: str, windows_default: str,
+                  xdg_var: str, xdg_default: tuple[str, ...]) -> Path:
     env = os.environ if environ is None else environ
     platform = platform or sys.platform
     if platform == "win32":
-        base = env.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
-        return Path(base) / APP
+        return Path(env.get(windows_var) or str(Path.home() / "AppData" / windows_default)) / APP
     if platform == "darwin":
         return Path.home() / "Library" / "Application Support" / APP
-    return Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config") / APP
+    return Path(env.get(xdg_var) or Path.home().joinpath(*xdg_default)) / APP
+
+
+def platform_config_dir(environ: dict[str, str] | None = None, platform: str | None = None) -> Path:
+    """%APPDATA%\\ppe-tech on Windows, $XDG_CONFIG_HOME/ppe-tech (~/.config/ppe-tech) elsewhere."""
+    return _platform_dir(environ, platform, windows_var="APPDATA", windows_default="Roaming",
+                         xdg_var="XDG_CONFIG_HOME", xdg_default=(".config",))
 
 
 def platform_data_dir(environ: dict[str, str] | None = None, platform: str | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    platform = platform or sys.platform
-    if platform == "win32":
-        base = env.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / APP
-    if platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP
-    return Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP
+    """%LOCALAPPDATA%\\ppe-tech on Windows, $XDG_DATA_HOME/ppe-tech (~/.local/share/ppe-tech) elsewhere."""
+    return _platform_dir(environ, platform, windows_var="LOCALAPPDATA", windows_default="Local",
+                         xdg_var="XDG_DATA_HOME", xdg_default=(".local", "share"))
 
 
 def default_config_path(cwd: Path | None = None) -> Path:

@@ -9,16 +9,10 @@ from pathlib import Path
 import click
 
 from journal import checkpoint, printing
-from journal.journal import Journal
-from ppe_tech.app import App, emit, load_signer, progress, write_output
-from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
+from ppe_tech.app import App, emit, load_signer, progress, read_input, write_output
+from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import date_option, json_option, key_option, passphrase_file_option, time_option
-
-
-def _open(app: App, create: bool = False) -> Journal:
-    return Journal.open(app.journal_path, create=create, clock=app.clock, region=app.config.ppe.region,
-                        ppe=app.config.ppe.code)
 
 
 @click.group()
@@ -51,7 +45,7 @@ def add(app: App, room: str, action: str, start: str | None, end: str | None, da
                            --start 08:00 --end 08:15 --key 1a2b
     """
     now = app.now_local()
-    with _open(app) as j:
+    with app.open_journal() as j:
         key_file, signer = load_signer(app, key_ref, passphrase_file)
         appended = j.add(date=(date or now.date()).isoformat(), room=room, start=start or now.strftime("%H:%M"),
                          end=end, action=action, by=key_file.key_id, signer=signer)
@@ -68,7 +62,7 @@ def add(app: App, room: str, action: str, start: str | None, end: str | None, da
 @click.pass_obj
 def confirm(app: App, key_ref: str, upto: int | None, passphrase_file: Path | None, as_json: bool) -> int:
     """The responsible person signs the entries not yet confirmed (column 7)."""
-    with _open(app) as j:
+    with app.open_journal() as j:
         key_file, signer = load_signer(app, key_ref, passphrase_file)
         first, last = j.confirm(by=key_file.key_id, signer=signer, upto=upto)
     emit(as_json, {"from": first, "upto": last, "key_id": key_file.key_id},
@@ -83,7 +77,7 @@ def confirm(app: App, key_ref: str, upto: int | None, passphrase_file: Path | No
 @click.pass_obj
 def list_entries(app: App, as_json: bool, **dates) -> int:
     """The entries, as the official form's columns."""
-    with _open(app) as j:
+    with app.open_journal() as j:
         state = j.state()
     entries = printing.select(state.entries, dates.get("from"), dates.get("to"))
     tz = app.tz
@@ -105,16 +99,6 @@ def list_entries(app: App, as_json: bool, **dates) -> int:
     return 0
 
 
-def _read_checkpoint(path: Path) -> dict:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(_("checkpoint file {path} does not exist").format(path=path)) from None
-    except OSError as exc:
-        raise EnvironmentFailure(_("cannot read {path}: {error}").format(path=path, error=exc.strerror)) from None
-    return checkpoint.parse(data, str(path))
-
-
 @journal.command("verify")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
               help=_("A checkpoint kept off the machine (or the QR text of a printout) to check truncation and rollback against."))
@@ -125,8 +109,9 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
 
     Exit 0 when intact; 1 naming the first entry that fails and why.
     """
-    witness = _read_checkpoint(checkpoint_file) if checkpoint_file else None
-    with _open(app) as j, progress(j.size(), _("Verifying")) as step:
+    witness = checkpoint.parse(read_input(checkpoint_file, _("checkpoint file")), str(checkpoint_file)) \
+        if checkpoint_file else None
+    with app.open_journal() as j, progress(j.size(), _("Verifying")) as step:
         replay, problem = j.verify(witness, step)
     state = replay.state
     result = {"ok": problem is None, "entries": len(state.entries), "records": len(replay.hashes),
@@ -161,7 +146,7 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
 @click.pass_obj
 def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | None, as_json: bool) -> int:
     """Sign the journal's current size and head hash; keep the file off this machine."""
-    with _open(app) as j:
+    with app.open_journal() as j:
         key_file, signer = load_signer(app, key_ref, passphrase_file)
         key = j.state().keys.get(key_file.key_id)
         if key is None:
@@ -183,7 +168,7 @@ def print_journal(app: App, out: Path, **dates) -> int:
     if out.suffix.lower() != ".pdf":
         raise BadInput(_("--out {out}: expected a .pdf file name").format(out=out))
     ppe = app.config.ppe
-    with _open(app) as j, progress(j.size(), _("Verifying")) as step:
+    with app.open_journal() as j, progress(j.size(), _("Verifying")) as step:
         replay, problem = j.verify(progress=step)
         stored = [json.loads(d) for d in j.store.checkpoints()]
     region = " — ".join(x for x in (ppe.region, ppe.region_name) if x)
@@ -213,7 +198,7 @@ def print_journal(app: App, out: Path, **dates) -> int:
 @click.pass_obj
 def export(app: App, fmt: str, out: Path | None, **dates) -> int:
     """Export entries as JSON or CSV (UTF-8; the CSV opens in Excel and LibreOffice)."""
-    with _open(app) as j:
+    with app.open_journal() as j:
         state = j.state()
     entries = printing.select(state.entries, dates.get("from"), dates.get("to"))
     if fmt == "json":

@@ -9,8 +9,8 @@ import click
 from journal import keystore
 from journal.journal import Journal, create_key, export_public, import_public
 from journal.model import KeyInfo
-from ppe_tech.app import App, emit, load_signer, write_output
-from ppe_tech.errors import BadInput, EnvironmentFailure
+from ppe_tech.app import App, emit, load_signer, read_input, write_output
+from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
 from ppe_tech.options import json_option, passphrase_file_option
 
@@ -26,11 +26,6 @@ def keys() -> None:
 
 def _key_json(key: KeyInfo) -> dict:
     return key.as_json()
-
-
-def _open(app: App, create: bool = False) -> Journal:
-    return Journal.open(app.journal_path, create=create, clock=app.clock, region=app.config.ppe.region,
-                        ppe=app.config.ppe.code)
 
 
 def _find(journal: Journal, key_ref: str) -> KeyInfo:
@@ -67,7 +62,7 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
     passphrase = None
     if not station or protect:
         passphrase = app.passphrases(passphrase_file).get(f"the new key of {name}", confirm=True)
-    with _open(app, create=True) as journal:
+    with app.open_journal(create=True) as journal:
         key = create_key(journal, app.keys_dir, name=name, position=position, station=station, passphrase=passphrase)
     path = app.keys_dir / f"{key.key_id}.key"
 
@@ -87,7 +82,7 @@ def list_keys(app: App, as_json: bool) -> int:
     """The keys registered in the journal, and which private keys are on this machine."""
     local = {k.key_id for k in keystore.list_key_files(app.keys_dir)}
     if app.journal_path.exists():
-        with _open(app) as journal:
+        with app.open_journal() as journal:
             registered = list(journal.state().keys.values())
     else:
         registered = []
@@ -119,7 +114,7 @@ def export(app: App, out: Path, key_refs: tuple[str, ...]) -> int:
       ppe-tech keys export head.pub --key 9f3c        (on his machine)
       ppe-tech keys import head.pub                   (here)
     """
-    with _open(app) as journal:
+    with app.open_journal() as journal:
         if key_refs:
             chosen = [_find(journal, ref) for ref in key_refs]
         else:
@@ -139,13 +134,8 @@ def export(app: App, out: Path, key_refs: tuple[str, ...]) -> int:
 @click.pass_obj
 def import_(app: App, file: Path, as_json: bool) -> int:
     """Register public keys exported on another machine (`keys export`); known keys are skipped."""
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(_("{file} does not exist").format(file=file)) from None
-    except OSError as exc:
-        raise EnvironmentFailure(_("cannot read {file}: {error}").format(file=file, error=exc.strerror)) from None
-    with _open(app, create=True) as journal:
+    data = read_input(file, _("public key file"))
+    with app.open_journal(create=True) as journal:
         registered, skipped = import_public(journal, data, str(file))
 
     def human() -> None:
@@ -166,7 +156,7 @@ def import_(app: App, file: Path, as_json: bool) -> int:
 @click.pass_obj
 def revoke(app: App, key_ref: str, signer_ref: str | None, reason: str, passphrase_file: Path | None) -> int:
     """Revoke KEYID: entries it signs from now on fail verification; earlier ones stay valid."""
-    with _open(app) as journal:
+    with app.open_journal() as journal:
         target = _find(journal, key_ref)
         key_file, signer = load_signer(app, signer_ref or target.key_id, passphrase_file)
         journal.revoke(target.key_id, key_file.key_id, signer, reason)
