@@ -57,8 +57,9 @@ class Journal:
         self.region, self.ppe = region, ppe
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = False, durable: bool = True, **kwargs) -> "Journal":
-        return cls(Store.open(path, create=create, durable=durable), **kwargs)
+    def open(cls, path: Path, *, create: bool = False, durable: bool = True, readonly: bool = False,
+             **kwargs) -> "Journal":
+        return cls(Store.open(path, create=create, durable=durable, readonly=readonly), **kwargs)
 
     def close(self) -> None:
         self.store.close()

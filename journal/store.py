@@ -62,9 +62,20 @@ class Row:
     hash: bytes
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open `path`. Read-only opens never write; on read-only media (no room for the WAL's
+    shared-memory file) they fall back to SQLite's immutable mode."""
+    timeout = BUSY_TIMEOUT_MS / 1000
     try:
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        if not readonly:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=timeout)
+        else:
+            uri = path.resolve().as_uri()
+            try:
+                conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, timeout=timeout)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                conn = sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None, timeout=timeout)
     except sqlite3.OperationalError as exc:
         raise EnvironmentFailure(_("cannot open journal {path}: {error}").format(path=path, error=exc)) from None
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -79,8 +90,12 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = False, durable: bool = True) -> "Store":
-        """Open the journal at `path`; `durable=False` (no fsync) is for building test fixtures only."""
+    def open(cls, path: Path, *, create: bool = False, durable: bool = True, readonly: bool = False) -> "Store":
+        """Open the journal at `path`.
+
+        `readonly` is for readers (verify, list, print): it never writes, and works on a
+        copy on read-only media. `durable=False` (no fsync) is for building test fixtures.
+        """
         path = Path(path)
         if path.is_dir():
             raise BadInput(_("journal path {path} is a folder, expected a journal file").format(path=path))
@@ -91,7 +106,10 @@ class Store:
             raise EnvironmentFailure(_("cannot read journal {path}: permission denied").format(path=path))
         if not exists:
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(path)
+        try:
+            conn = _connect(path, readonly and exists)
+        except sqlite3.DatabaseError as exc:  # the probe of a read-only open read a file that is no database
+            raise BadInput(_("{path} is not a ppe-tech journal ({error})").format(path=path, error=exc)) from None
         try:
             app_id, version, tables = cls._identity(conn)
             if app_id != APPLICATION_ID:
@@ -102,8 +120,9 @@ class Store:
                 cls._create(conn)
             elif version > SCHEMA_VERSION:
                 raise BadInput(_("journal {path} was written by a newer ppe-tech (schema {v})").format(path=path, v=version))
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL" if durable else "PRAGMA synchronous = OFF")
+            if not readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL" if durable else "PRAGMA synchronous = OFF")
         except sqlite3.DatabaseError as exc:
             conn.close()
             if "not a database" in str(exc) or "malformed" in str(exc):

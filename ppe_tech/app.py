@@ -58,12 +58,12 @@ class App:
         configured = self.config.journal.path
         return Path(configured) if configured else self.data_dir / "journal.sqlite"
 
-    def open_journal(self, *, create: bool = False):
-        """The journal of this exam point; `create` starts one if there is none."""
+    def open_journal(self, *, create: bool = False, readonly: bool = False):
+        """The journal of this exam point; `create` starts one if there is none, `readonly` never writes."""
         from journal.journal import Journal
 
-        return Journal.open(self.journal_path, create=create, clock=self.clock, region=self.config.ppe.region,
-                            ppe=self.config.ppe.code)
+        return Journal.open(self.journal_path, create=create, readonly=readonly, clock=self.clock,
+                            region=self.config.ppe.region, ppe=self.config.ppe.code)
 
     def passphrases(self, file: Path | None) -> PassphraseSource:
         return PassphraseSource(file=file, prompt=_prompt)

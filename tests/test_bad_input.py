@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -138,25 +139,47 @@ def test_internal_error_is_one_line_with_traceback_on_debug(ppe, journal_with_en
     assert r.code == 3 and "Traceback" in r.err
 
 
-def test_unreadable_journal_exit_3(ppe, people, journal_with_entry):
+def run_as_other_user(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """`ppe-tech --data-dir FOLDER ARGS` in a fresh process; as root, run as nobody so permissions bite."""
+    cmd = [sys.executable, "-m", "ppe_tech", "--data-dir", str(folder), *args]
+    kwargs = {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=folder, **kwargs,
+                          env=subprocess_env(HOME=str(folder), XDG_CONFIG_HOME=str(folder)))
+
+
+@pytest.fixture
+def public_folder():
+    folder = Path(tempfile.mkdtemp(prefix="ppe-perm-", dir="/tmp"))
+    os.chmod(folder, 0o755)  # reachable by everyone
+    yield folder
+    os.chmod(folder, 0o755)
+    shutil.rmtree(folder)
+
+
+def test_unreadable_journal_exit_3(ppe, journal_with_entry, public_folder):
     path, before = journal_with_entry
-    folder = Path(tempfile.mkdtemp(prefix="ppe-unreadable-", dir="/tmp"))
-    try:
-        os.chmod(folder, 0o755)  # reachable by everyone; only the journal itself is closed
-        shutil.copy(path, folder / "journal.sqlite")
-        os.chmod(folder / "journal.sqlite", 0)
-        cmd = [sys.executable, "-m", "ppe_tech", "--data-dir", str(folder), "journal", "verify"]
-        # root reads anything: run as nobody to meet a permission error
-        kwargs = {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=folder, **kwargs,
-                              env=subprocess_env(HOME=str(folder), XDG_CONFIG_HOME=str(folder)))
-        os.chmod(folder / "journal.sqlite", 0o644)
-        assert proc.returncode == 3, proc.stderr
-        lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and "permission denied" in lines[0], lines
-        assert dump(folder / "journal.sqlite") == before
-    finally:
-        shutil.rmtree(folder)
+    shutil.copy(path, public_folder / "journal.sqlite")
+    os.chmod(public_folder / "journal.sqlite", 0)
+    proc = run_as_other_user(public_folder, "journal", "verify")
+    os.chmod(public_folder / "journal.sqlite", 0o644)
+    assert proc.returncode == 3, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "permission denied" in lines[0], lines
+    assert dump(public_folder / "journal.sqlite") == before
+
+
+def test_read_only_copy_verifies_and_prints(ppe, journal_with_entry, public_folder):
+    """The commission head verifies a copy on read-only media: nothing may be written beside it."""
+    path, before = journal_with_entry
+    shutil.copy(path, public_folder / "journal.sqlite")
+    os.chmod(public_folder / "journal.sqlite", 0o444)
+    os.chmod(public_folder, 0o555)
+    proc = run_as_other_user(public_folder, "journal", "verify", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["entries"] == 1
+    proc = run_as_other_user(public_folder, "journal", "list", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["entries"][0]["action"] == "Начало записи"
+    assert sorted(p.name for p in public_folder.iterdir()) == ["journal.sqlite"]
 
 
 def test_mask_url():

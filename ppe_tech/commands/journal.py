@@ -77,7 +77,7 @@ def confirm(app: App, key_ref: str, upto: int | None, passphrase_file: Path | No
 @click.pass_obj
 def list_entries(app: App, as_json: bool, **dates) -> int:
     """The entries, as the official form's columns."""
-    with app.open_journal() as j:
+    with app.open_journal(readonly=True) as j:
         state = j.state()
     entries = printing.select(state.entries, dates.get("from"), dates.get("to"))
     tz = app.tz
@@ -111,7 +111,7 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
     """
     witness = checkpoint.parse(read_input(checkpoint_file, _("checkpoint file")), str(checkpoint_file)) \
         if checkpoint_file else None
-    with app.open_journal() as j, progress(j.size(), _("Verifying")) as step:
+    with app.open_journal(readonly=True) as j, progress(j.size(), _("Verifying")) as step:
         replay, problem = j.verify(witness, step)
     state = replay.state
     result = {"ok": problem is None, "entries": len(state.entries), "records": len(replay.hashes),
@@ -168,7 +168,7 @@ def print_journal(app: App, out: Path, **dates) -> int:
     if out.suffix.lower() != ".pdf":
         raise BadInput(_("--out {out}: expected a .pdf file name").format(out=out))
     ppe = app.config.ppe
-    with app.open_journal() as j, progress(j.size(), _("Verifying")) as step:
+    with app.open_journal(readonly=True) as j, progress(j.size(), _("Verifying")) as step:
         replay, problem = j.verify(progress=step)
         stored = [json.loads(d) for d in j.store.checkpoints()]
     region = " — ".join(x for x in (ppe.region, ppe.region_name) if x)
@@ -198,7 +198,7 @@ def print_journal(app: App, out: Path, **dates) -> int:
 @click.pass_obj
 def export(app: App, fmt: str, out: Path | None, **dates) -> int:
     """Export entries as JSON or CSV (UTF-8; the CSV opens in Excel and LibreOffice)."""
-    with app.open_journal() as j:
+    with app.open_journal(readonly=True) as j:
         state = j.state()
     entries = printing.select(state.entries, dates.get("from"), dates.get("to"))
     if fmt == "json":

@@ -82,7 +82,7 @@ def list_keys(app: App, as_json: bool) -> int:
     """The keys registered in the journal, and which private keys are on this machine."""
     local = {k.key_id for k in keystore.list_key_files(app.keys_dir)}
     if app.journal_path.exists():
-        with app.open_journal() as journal:
+        with app.open_journal(readonly=True) as journal:
             registered = list(journal.state().keys.values())
     else:
         registered = []
@@ -114,7 +114,7 @@ def export(app: App, out: Path, key_refs: tuple[str, ...]) -> int:
       ppe-tech keys export head.pub --key 9f3c        (on his machine)
       ppe-tech keys import head.pub                   (here)
     """
-    with app.open_journal() as journal:
+    with app.open_journal(readonly=True) as journal:
         if key_refs:
             chosen = [_find(journal, ref) for ref in key_refs]
         else:
