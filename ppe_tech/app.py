@@ -90,8 +90,13 @@ def read_input(path: Path, what: str) -> bytes:
         raise EnvironmentFailure(_("cannot read {what} {path}: {error}").format(what=what, path=path, error=exc.strerror)) from None
 
 
-def write_output(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write a result file atomically (temp file, fsync, rename)."""
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`; on success it is fsynced and renamed onto `path`.
+
+    A reader never sees a half-written file under the final name, and a failure leaves
+    whatever was there before.
+    """
     path = Path(path)
     if path.is_dir():
         raise BadInput(_("{path} is a folder; give a file name").format(path=path))
@@ -99,15 +104,22 @@ def write_output(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise BadInput(_("folder {path} does not exist").format(path=path.parent))
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise EnvironmentFailure(_("cannot write {path}: {error}").format(path=path, error=exc.strerror)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_output(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write a result file atomically (temp file, fsync, rename)."""
+    with atomic_output(path) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
 
 
 def resolve_app(config: Path | None, data_dir: Path | None, debug: bool) -> App:

@@ -7,6 +7,7 @@ traceback with `--debug`. Ctrl-C exits 130.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -97,6 +98,9 @@ def run(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         code = exc.exit_code
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
+        sys.stdout = open(os.devnull, "w")
+        code = ExitCode.NEGATIVE
     except OSError as exc:  # the environment: a file, a folder, a disk that would not cooperate
         if debug:
             traceback.print_exc()

@@ -62,7 +62,7 @@ def _digits(n: int) -> Callable[[str], str | None]:
 
 def _identifier(value: str) -> str | None:
     if not _ID.match(value):
-        return "lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters"
+        return _("lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters")
     return None
 
 
@@ -76,7 +76,7 @@ def _timezone(value: str) -> str | None:
     try:
         zone(value)
     except ValueError:
-        return "a time zone name such as Europe/Moscow, Asia/Yekaterinburg"
+        return _("a time zone name such as Europe/Moscow, Asia/Yekaterinburg")
     return None
 
 
@@ -85,7 +85,7 @@ def _camera_url(value: str) -> str | None:
         return None
     m = re.match(r"^(rtsp|rtsps|http|https)://(?:[^@/\s]*@)?([^/:\s]+)(?::(\d+))?(/\S*)?$", value)
     if not m or (m.group(3) and not 0 < int(m.group(3)) < 65536):
-        return "rtsp://host[:port]/path (credentials allowed before the host) or v4l2:/dev/videoN"
+        return _("rtsp://host[:port]/path (credentials allowed before the host) or v4l2:/dev/videoN")
     return None
 
 
@@ -266,22 +266,23 @@ class _Validator:
 
     def build(self, cls: type, raw: Any, path: tuple) -> Any:
         if not isinstance(raw, dict):
-            self.problem(path, f"expected a table, got {_describe(raw)}")
+            self.problem(path, _("expected a table, got {got}").format(got=_describe(raw)))
             return cls() if not _required_fields(cls) else None
         hints = typing.get_type_hints(cls)
         known = [f.name for f in dataclasses.fields(cls) if f.init and f.name != "source"]
         for key in raw:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(known)}"
-                self.problem(path + (key,), "unknown key" + hint)
+                hint = (_("did you mean '{key}'?").format(key=close[0]) if close
+                        else _("valid keys: {keys}").format(keys=", ".join(known)))
+                self.problem(path + (key,), _("unknown key") + "; " + hint)
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in known:
                 continue
             if f.name not in raw:
                 if f.metadata.get("required"):
-                    self.problem(path, f"missing required key '{f.name}' ({f.metadata.get('doc')})")
+                    self.problem(path, _("missing required key '{key}' ({doc})").format(key=f.name, doc=f.metadata.get("doc")))
                 continue
             value = self.value(hints[f.name], raw[f.name], path + (f.name,))
             if value is _INVALID:
@@ -292,7 +293,8 @@ class _Validator:
                 for item in items:
                     expected = check(item)
                     if expected:
-                        self.problem(path + (f.name,), f"{_show(item)} is not valid (expected {expected})")
+                        self.problem(path + (f.name,), _("{value} is not valid (expected {expected})").format(
+                            value=_show(item), expected=expected))
                         value = _INVALID
                         break
             if value is not _INVALID:
@@ -307,7 +309,7 @@ class _Validator:
         if origin is list:
             (item_type,) = typing.get_args(hint)
             if not isinstance(raw, list):
-                self.problem(path, f"expected a list, got {_describe(raw)}")
+                self.problem(path, _("expected a list, got {got}").format(got=_describe(raw)))
                 return _INVALID
             items = [self.value(item_type, item, path + (i,)) for i, item in enumerate(raw)]
             return [i for i in items if i is not _INVALID and i is not None]
@@ -315,18 +317,18 @@ class _Validator:
             return self.build(hint, raw, path)
         if hint is bool:
             if not isinstance(raw, bool):
-                self.problem(path, f"expected true or false, got {_describe(raw)}")
+                self.problem(path, _("expected true or false, got {got}").format(got=_describe(raw)))
                 return _INVALID
             return raw
         if hint is int:
             if isinstance(raw, bool) or not isinstance(raw, int):
-                self.problem(path, f"expected a whole number, got {_describe(raw)}")
+                self.problem(path, _("expected a whole number, got {got}").format(got=_describe(raw)))
                 return _INVALID
             return raw
         parse = _PARSERS.get(hint)
         if not isinstance(raw, str):
             expected = _EXPECTED.get(hint, "a string")
-            self.problem(path, f"expected {expected}, got {_describe(raw)}")
+            self.problem(path, _("expected {expected}, got {got}").format(expected=expected, got=_describe(raw)))
             return _INVALID
         if parse is None:
             return raw
@@ -372,8 +374,8 @@ def _check_unique(validator: _Validator, section: str, raw_items: Any) -> None:
         if not isinstance(item_id, str):
             continue
         if item_id in seen:
-            validator.problem((section, index, "id"),
-                              f"duplicate id {item_id!r} (also {_dotted((section, seen[item_id]))})")
+            validator.problem((section, index, "id"), _("duplicate id {id!r} (also {other})").format(
+                id=item_id, other=_dotted((section, seen[item_id]))))
         else:
             seen[item_id] = index
 
@@ -387,7 +389,7 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
         m = re.search(r"\(at line (\d+), column (\d+)\)", message)
         where = f"{source}:{m.group(1)}" if m else source
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-        raise ConfigError([f"{where}: not valid TOML: {message}"]) from None
+        raise ConfigError([_("{where}: not valid TOML: {message}").format(where=where, message=message)]) from None
     validator = _Validator(source, _Locator(text))
     config = validator.build(Config, raw, ())
     if config is not None:
@@ -397,7 +399,7 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
             finders = [bool(item.command), bool(item.path), bool(item.registry)]
             if sum(finders) != 1:
                 validator.problem(("checks", "required", index),
-                                  f"software {item.name!r} needs exactly one of command, path, registry")
+                                  _("software {name!r} needs exactly one of command, path, registry").format(name=item.name))
     if validator.problems:
         raise ConfigError([text for _line, text in sorted(validator.problems, key=lambda p: p[0])])
     assert config is not None

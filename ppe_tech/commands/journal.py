@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from journal import checkpoint, printing
-from ppe_tech.app import App, emit, load_signer, progress, read_input, write_output
+from ppe_tech.app import App, atomic_output, emit, load_signer, progress, read_input, write_output
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import date_option, json_option, key_option, passphrase_file_option, time_option
@@ -162,8 +162,9 @@ def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | N
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=_("The PDF to write."))
 @date_option("--from", _("First date to print."))
 @date_option("--to", _("Last date to print."))
+@json_option
 @click.pass_obj
-def print_journal(app: App, out: Path, **dates) -> int:
+def print_journal(app: App, out: Path, as_json: bool, **dates) -> int:
     """The journal as the official form: PDF, A4 landscape, in Russian."""
     if out.suffix.lower() != ".pdf":
         raise BadInput(_("--out {out}: expected a .pdf file name").format(out=out))
@@ -178,13 +179,10 @@ def print_journal(app: App, out: Path, **dates) -> int:
     doc = printing.build_print(replay, problem, tz=app.tz, region=region, ppe_code=ppe.code,
                                name_address=name_address, date_from=dates.get("from"), date_to=dates.get("to"),
                                now=app.clock(), stored_checkpoints=stored)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if not out.parent.exists():
-        raise BadInput(_("folder {path} does not exist").format(path=out.parent))
-    pages = printing.print_pdf(doc, tmp)
-    write_output(out, tmp.read_bytes())
-    tmp.unlink()
-    click.echo(_("Printed {n} entries on {p} sheets to {out}.").format(n=len(doc.rows), p=pages, out=out))
+    with atomic_output(out) as tmp:
+        pages = printing.print_pdf(doc, tmp)
+    emit(as_json, {"out": str(out), "entries": len(doc.rows), "sheets": pages, "verified": problem is None},
+         lambda: click.echo(_("Printed {n} entries on {p} sheets to {out}.").format(n=len(doc.rows), p=pages, out=out)))
     if problem is not None:
         click.echo(_("Warning: the journal fails verification; the printout says so on its last page."), err=True)
     return 0

@@ -105,8 +105,9 @@ def list_keys(app: App, as_json: bool) -> int:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path), metavar="PUBLIC_OUT")
 @click.option("--key", "key_refs", multiple=True, metavar="KEYID",
               help=_("Export only this key (repeatable) [default: every key not revoked]."))
+@json_option
 @click.pass_obj
-def export(app: App, out: Path, key_refs: tuple[str, ...]) -> int:
+def export(app: App, out: Path, key_refs: tuple[str, ...], as_json: bool) -> int:
     """Write public keys (with their holders' self-signatures) to PUBLIC_OUT, for `keys import` elsewhere.
 
     \b
@@ -122,9 +123,13 @@ def export(app: App, out: Path, key_refs: tuple[str, ...]) -> int:
     if not chosen:
         raise BadInput(_("the journal has no keys to export"))
     write_output(out, export_public(chosen))
-    for key in chosen:
-        click.echo(_("Exported key {id} ({name}, {position}).").format(id=key.key_id, name=key.name, position=key.position))
-    click.echo(_("Wrote {out}.").format(out=out))
+
+    def human() -> None:
+        for key in chosen:
+            click.echo(_("Exported key {id} ({name}, {position}).").format(id=key.key_id, name=key.name,
+                                                                           position=key.position))
+        click.echo(_("Wrote {out}.").format(out=out))
+    emit(as_json, {"out": str(out), "keys": [_key_json(k) for k in chosen]}, human)
     return 0
 
 
@@ -153,12 +158,15 @@ def import_(app: App, file: Path, as_json: bool) -> int:
 @click.option("--key", "signer_ref", metavar="SIGNER", help=_("Who signs the revocation [default: the key itself]."))
 @click.option("--reason", default="ключ скомпрометирован или утерян", show_default=True, help=_("Why."))
 @passphrase_file_option
+@json_option
 @click.pass_obj
-def revoke(app: App, key_ref: str, signer_ref: str | None, reason: str, passphrase_file: Path | None) -> int:
+def revoke(app: App, key_ref: str, signer_ref: str | None, reason: str, passphrase_file: Path | None,
+           as_json: bool) -> int:
     """Revoke KEYID: entries it signs from now on fail verification; earlier ones stay valid."""
     with app.open_journal() as journal:
         target = _find(journal, key_ref)
         key_file, signer = load_signer(app, signer_ref or target.key_id, passphrase_file)
-        journal.revoke(target.key_id, key_file.key_id, signer, reason)
-    click.echo(_("Revoked key {id} ({name}).").format(id=target.key_id, name=target.name))
+        appended = journal.revoke(target.key_id, key_file.key_id, signer, reason)
+    emit(as_json, {"key_id": target.key_id, "revoked": appended.ts, "by": key_file.key_id},
+         lambda: click.echo(_("Revoked key {id} ({name}).").format(id=target.key_id, name=target.name)))
     return 0
