@@ -40,6 +40,11 @@ def add(app: App, room: str, action: str, start: str | None, end: str | None, da
     """Append one signed entry; prints its number.
 
     \b
+    Typical actions (the official samples):
+      Проверка работоспособности, Начало записи, Корректировка ракурса,
+      Извлечение/установка карты памяти, Отключение средства видеозаписи,
+      Копирование видеозаписей
+    \b
     Example:
       ppe-tech journal add --room 0101 --action "Проверка работоспособности" \\
                            --start 08:00 --end 08:15 --key 1a2b
