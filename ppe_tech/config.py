@@ -89,6 +89,19 @@ def _camera_url(value: str) -> str | None:
     return None
 
 
+def _resolution(value: str) -> str | None:
+    m = re.match(r"^(\d{2,5})x(\d{2,5})$", value)
+    return None if not value or m else "WIDTHxHEIGHT, e.g. 1920x1080"
+
+
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "a number not below zero"
+
+
+def _share(value: float) -> str | None:
+    return None if 0 <= value <= 1 else "a share between 0 and 1"
+
+
 def _positive(value: timedelta) -> str | None:
     return None if value.total_seconds() > 0 else "a duration above zero"
 
@@ -120,6 +133,17 @@ class Camera:
     room: str = _opt("room number or place, as printed in the journal", example="коридор 2 этажа", default="")
     url: str = _opt("rtsp://user:password@host:554/path, or a local device v4l2:/dev/videoN", check=_camera_url,
                     example="rtsp://user:pass@192.0.2.11:554/stream1", required=True)
+    resolution: str = _opt("expected picture size; `cameras health` flags any other", check=_resolution,
+                           example="1920x1080", default="")
+    fps: int = _opt("expected frame rate; `cameras health` flags a lower one (0: not checked)",
+                    check=_non_negative, example=15, default=0)
+
+    @property
+    def expected_size(self) -> tuple[int, int] | None:
+        if not self.resolution:
+            return None
+        w, h = self.resolution.split("x")
+        return int(w), int(h)
 
 
 @dataclass(frozen=True)
@@ -129,6 +153,25 @@ class RecordingSection:
                               example="60s", default=timedelta(seconds=60))
     floor: ByteSize = _opt("warn loudly under this much free space", example="10GiB", default=ByteSize(10 * 2**30))
     dir: str = _opt("where recordings go (default: <data dir>/recordings)", example="", default="")
+
+
+@dataclass(frozen=True)
+class HealthSection:
+    """Image health of the cameras: how long to look and what counts as a problem."""
+    sample: timedelta = _opt("how long each camera is watched", check=_positive, example="3s",
+                             default=timedelta(seconds=3))
+    timeout: timedelta = _opt("connection and read timeout per camera", check=_positive, example="5s",
+                              default=timedelta(seconds=5))
+    black_mean: float = _opt("mean brightness (0-255) under which the picture is black", check=_non_negative,
+                             example=18.0, default=18.0)
+    covered_fraction: float = _opt("share of the frame in one colour above which the camera is covered",
+                                   check=_share, example=0.6, default=0.6)
+    frozen_diff: float = _opt("mean difference between keyframes under which the picture is frozen",
+                              check=_non_negative, example=0.5, default=0.5)
+    blur_variance: float = _opt("sharpness (variance of the Laplacian) under which the picture is blurred",
+                                check=_non_negative, example=150.0, default=150.0)
+    fps_tolerance: float = _opt("how far below the expected fps is still fine, as a share", check=_share,
+                                example=0.1, default=0.1)
 
 
 @dataclass(frozen=True)
@@ -185,6 +228,7 @@ class Config:
     ppe: PpeSection = field(default_factory=PpeSection)
     cameras: list[Camera] = field(default_factory=list)
     recording: RecordingSection = field(default_factory=RecordingSection)
+    health: HealthSection = field(default_factory=HealthSection)
     exams: list[Exam] = field(default_factory=list)
     checks: ChecksSection = field(default_factory=ChecksSection)
     antivirus: AntivirusSection = field(default_factory=AntivirusSection)
@@ -325,6 +369,11 @@ class _Validator:
                 self.problem(path, _("expected a whole number, got {got}").format(got=_describe(raw)))
                 return _INVALID
             return raw
+        if hint is float:
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                self.problem(path, _("expected a number, got {got}").format(got=_describe(raw)))
+                return _INVALID
+            return float(raw)
         parse = _PARSERS.get(hint)
         if not isinstance(raw, str):
             expected = _EXPECTED.get(hint, "a string")
@@ -432,7 +481,7 @@ def load_config(path: Path | None, *, explicit: bool) -> Config:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
@@ -464,6 +513,7 @@ def render_init(ppe: dict[str, str]) -> str:
     out += ["# Cameras: one [[cameras]] block per camera. Remove the '# ' to enable the example."]
     out += _section_lines(Camera, "[[cameras]]", {}, True) + [""]
     out += _section_lines(RecordingSection, "[recording]", {}, False) + [""]
+    out += _section_lines(HealthSection, "[health]", {}, False) + [""]
     out += ["# Exams: one [[exams]] block per exam. Remove the '# ' to enable the example."]
     out += _section_lines(Exam, "[[exams]]", {}, True) + [""]
     out += _section_lines(ChecksSection, "[checks]", {}, False) + [""]

@@ -112,3 +112,68 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
+
+
+class Simulator:
+    """A running `video.simulator` subprocess: its cameras' URLs, and faults on demand."""
+
+    def __init__(self, specs: list[dict], cache: Path):
+        import subprocess
+
+        self.spec_file = cache.parent / f"spec-{os.getpid()}-{id(self)}.json"
+        self.spec_file.write_text(json.dumps({"cameras": specs}), encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, "-m", "video.simulator", "--spec", str(self.spec_file),
+                                      "--cache", str(cache)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, cwd=ROOT, env=subprocess_env())
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the simulator did not start")
+        self.cameras = json.loads(line)["cameras"]
+
+    def url(self, name: str) -> str:
+        return self.cameras[name]["url"]
+
+    def fault(self, name: str, fault: str, seconds: float = 0) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"camera": name, "fault": fault, "seconds": seconds}) + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline())
+        assert answer["ok"], answer
+
+    def config(self, names: list[str] | None = None, **camera_extra) -> str:
+        """[[cameras]] blocks for these simulated cameras (all by default)."""
+        blocks = []
+        for i, name in enumerate(names or list(self.cameras)):
+            extra = "".join(f'{k} = {json.dumps(v, ensure_ascii=False)}\n' for k, v in camera_extra.items())
+            location = "corridor" if i % 3 == 0 else ("entrance" if i % 3 == 1 else "auditorium")
+            blocks.append(f'[[cameras]]\nid = "{name}"\nlocation = "{location}"\nroom = "помещение {name}"\n'
+                          f'url = "{self.url(name)}"\n{extra}')
+        return "\n".join(blocks)
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def sim_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("sim-cache")
+
+
+SIM_CAMERAS = [
+    {"name": "live-1"}, {"name": "live-2"},
+    {"name": "black", "picture": "black"}, {"name": "frozen", "picture": "frozen"},
+    {"name": "blurred", "picture": "blurred"}, {"name": "covered", "picture": "covered"},
+    {"name": "lowres", "width": 640, "height": 360}, {"name": "lowfps", "fps": 5},
+    {"name": "silent", "fault": "silent"}, {"name": "offline", "fault": "offline"},
+    {"name": "secured", "user": "admin", "password": "s3cr3t-pass"},
+]
+
+
+@pytest.fixture(scope="session")
+def simulator(sim_cache):
+    """One simulator for the session with a camera for every fault."""
+    sim = Simulator(SIM_CAMERAS, sim_cache)
+    yield sim
+    sim.stop()
