@@ -54,6 +54,15 @@ class App:
         return self.data_dir / "keys"
 
     @property
+    def recordings_dir(self) -> Path:
+        configured = self.config.recording.dir
+        return Path(configured) if configured else self.data_dir / "recordings"
+
+    @property
+    def recorder_dir(self) -> Path:
+        return self.data_dir / "recorder"
+
+    @property
     def journal_path(self) -> Path:
         configured = self.config.journal.path
         return Path(configured) if configured else self.data_dir / "journal.sqlite"
@@ -158,3 +167,39 @@ def load_signer(app: App, key_ref: str, passphrase_file: Path | None):
     if keystore.needs_passphrase(key):
         passphrase = app.passphrases(passphrase_file).get(f"{key.key_id} ({key.name})")
     return key, keystore.load_signer(key, passphrase)
+
+
+def station_or_person_signer(app: App, key_ref: str | None, passphrase_file: Path | None):
+    """The key that signs an automatic journal entry: `key_ref` if given, else the station's key.
+
+    Returns (KeyFile, Signer), or None when no station key exists and none was named.
+    """
+    from journal import keystore
+
+    if key_ref:
+        return load_signer(app, key_ref, passphrase_file)
+    stations = [k for k in keystore.list_key_files(app.keys_dir) if k.role == "station" and not k.encrypted]
+    if not stations or not app.journal_path.exists():
+        return None
+    with app.open_journal(readonly=True) as journal:
+        valid = {k.key_id for k in journal.state().keys.values() if k.revoked_seq is None}
+    for key in stations:
+        if key.key_id in valid:
+            return key, keystore.load_signer(key, None)
+    return None
+
+
+def journal_action(app: App, action: str, room: str, key_ref: str | None, passphrase_file: Path | None) -> int | None:
+    """Append an action on the video equipment to the journal; the entry number, or None
+    (with a warning) when no key can sign it."""
+    signer = station_or_person_signer(app, key_ref, passphrase_file)
+    if signer is None:
+        click.echo(_("Warning: no station key (`ppe-tech keys create --station`) and no --key: "
+                     "«{action}» was not recorded in the journal.").format(action=action), err=True)
+        return None
+    key_file, sig = signer
+    now = app.now_local()
+    with app.open_journal() as journal:
+        appended = journal.add(date=now.date().isoformat(), room=room, start=now.strftime("%H:%M"), end=None,
+                               action=action, by=key_file.key_id, signer=sig)
+    return appended.number

@@ -50,12 +50,14 @@ def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, debug: b
 
 
 def _register() -> None:
-    from ppe_tech.commands import cameras, demo, init, journal, keys
+    from ppe_tech.commands import cameras, demo, init, journal, keys, recording
 
     cli.add_command(init.init)
     cli.add_command(keys.keys)
     cli.add_command(journal.journal)
     cli.add_command(cameras.cameras)
+    cli.add_command(recording.recorder_group, name="recorder")
+    cli.add_command(recording.recordings)
     cli.add_command(demo.demo)
 
 

@@ -153,6 +153,10 @@ class RecordingSection:
                               example="60s", default=timedelta(seconds=60))
     floor: ByteSize = _opt("warn loudly under this much free space", example="10GiB", default=ByteSize(10 * 2**30))
     dir: str = _opt("where recordings go (default: <data dir>/recordings)", example="", default="")
+    stall_timeout: timedelta = _opt("a camera whose newest segment has not grown for this long is restarted",
+                                    check=_positive, example="15s", default=timedelta(seconds=15))
+    timeout: timedelta = _opt("network I/O timeout of the recording ffmpeg", check=_positive, example="5s",
+                              default=timedelta(seconds=5))
 
 
 @dataclass(frozen=True)

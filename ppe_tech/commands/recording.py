@@ -1,0 +1,319 @@
+"""Recording: `cameras start|stop|status`, `recorder run`, `recordings list|gaps`."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+
+from ppe_tech.app import App, emit, journal_action
+from ppe_tech.commands.cameras import camera_ids, cameras, select
+from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
+from ppe_tech.messages import _
+from ppe_tech.options import json_option, passphrase_file_option
+
+START_ACTION = "Начало записи"
+STOP_ACTION = "Отключение средства видеозаписи"
+ASSUMED_BITRATE = 4_000_000 / 8  # bytes/s per camera when nothing was measured yet
+
+journal_key_option = click.option("--key", "key_ref", metavar="KEYID",
+                                  help=_("Who signs the journal entry [default: the station's key]."))
+
+
+def _rooms(chosen) -> str:
+    rooms = list(dict.fromkeys(c.room or c.id for c in chosen))
+    text = ", ".join(rooms)
+    return text if len(text) <= 200 else text[:197] + "…"
+
+
+def _supervisor(app: App, chosen):
+    from video.recorder import Supervisor
+
+    rec = app.config.recording
+    return Supervisor([(c.id, c.url) for c in chosen], app.recordings_dir, app.recorder_dir,
+                      segment_s=max(1, int(rec.segment.total_seconds())), stall_s=rec.stall_timeout.total_seconds(),
+                      timeout_s=rec.timeout.total_seconds(), tz=app.config.ppe.timezone, floor_bytes=rec.floor)
+
+
+def _measured_rate(app: App, camera_id: str) -> float:
+    """Bytes per second of the camera's latest segments, or an assumed 4 Mbit/s."""
+    from video import segments
+
+    files = segments.files(app.recordings_dir, camera_id)[-3:]
+    total = sum(p.stat().st_size for p in files)
+    seconds = len(files) * app.config.recording.segment.total_seconds()
+    return total / seconds if files and seconds and total else ASSUMED_BITRATE
+
+
+def _disk_check(app: App, chosen) -> None:
+    """Warn when the exam's recording will not fit: cameras × measured bitrate × what is left of today's exams."""
+    now = app.now_local().replace(tzinfo=None)
+    remaining = timedelta(hours=4)
+    today = [e for e in app.config.exams if e.start.date() == now.date()]
+    if today:
+        end = max(e.start + e.duration for e in today)
+        remaining = max(timedelta(minutes=30), end - now + timedelta(minutes=30))
+    need = sum(_measured_rate(app, c.id) for c in chosen) * remaining.total_seconds()
+    app.recordings_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(app.recordings_dir).free
+    if free < need or free < app.config.recording.floor:
+        click.echo(_("WARNING: {free:.1f} GiB free in {dir}; the recording needs about {need:.1f} GiB "
+                     "({n} cameras for {hours:.1f} h). Free space or change recording.dir.").format(
+            free=free / 2**30, dir=app.recordings_dir, need=need / 2**30, n=len(chosen),
+            hours=remaining.total_seconds() / 3600), err=True)
+
+
+@cameras.command("start")
+@camera_ids
+@journal_key_option
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase_file: Path | None,
+          as_json: bool) -> int:
+    """Start recording and return at once; a supervisor keeps recording after this command exits.
+
+    Writes «Начало записи» to the journal, signed by --key or the station's key.
+    Stop with `ppe-tech cameras stop`; watch with `ppe-tech cameras status`.
+    """
+    from video import recorder
+
+    chosen = select(app, camera_ids)
+    state = recorder.read_state(app.recorder_dir)
+    if state and recorder.alive(state.get("pid")):
+        raise BadInput(_("already recording (supervisor pid {pid}); `ppe-tech cameras stop` first").format(pid=state["pid"]))
+    _disk_check(app, chosen)
+    argv = [sys.executable, "-m", "ppe_tech", "--data-dir", str(app.data_dir)]
+    if app.config.source is not None:
+        argv += ["--config", str(Path(app.config.source).resolve())]
+    argv += ["recorder", "run", "--no-journal", *[c.id for c in chosen]]
+    log = app.recorder_dir / "supervisor.log"
+    pid = recorder.spawn(argv, log)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        state = recorder.read_state(app.recorder_dir)
+        if state and state.get("pid") == pid and state.get("running"):
+            break
+        if not recorder.alive(pid) and time.monotonic() > deadline - 13:
+            state = None
+            break
+        time.sleep(0.2)
+    else:
+        state = None
+    if state is None:
+        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
+        raise EnvironmentFailure(_("the recorder did not start: {why} (log: {log})").format(
+            why=tail[0] if tail else "no output", log=log))
+    number = journal_action(app, START_ACTION, _rooms(chosen), key_ref, passphrase_file)
+    emit(as_json, {"pid": pid, "cameras": [c.id for c in chosen], "journal_entry": number},
+         lambda: click.echo(_("Recording {n} cameras (supervisor pid {pid}); journal entry {entry}.").format(
+             n=len(chosen), pid=pid, entry=number if number else "—")))
+    return 0
+
+
+@cameras.command("stop")
+@journal_key_option
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def stop(app: App, key_ref: str | None, passphrase_file: Path | None, as_json: bool) -> int:
+    """Stop recording: every segment finalised and playable; writes «Отключение средства видеозаписи»."""
+    from video import recorder
+
+    before = recorder.read_state(app.recorder_dir) or {}
+    started = time.monotonic()
+    was_running = recorder.stop(app.recorder_dir, timeout=10)
+    elapsed = time.monotonic() - started
+    state = recorder.read_state(app.recorder_dir) or before
+    ids = list((state.get("cameras") or {}).keys())
+    known = {c.id: c for c in app.config.cameras}
+    number = None
+    if was_running:
+        number = journal_action(app, STOP_ACTION, _rooms([known[i] for i in ids if i in known]) or "—",
+                                key_ref, passphrase_file)
+    result = {"stopped": was_running, "seconds": round(elapsed, 1), "journal_entry": number,
+              "cameras": [{"id": i, "bytes": c.get("bytes", 0), "restarts": c.get("restarts", 0)}
+                          for i, c in (state.get("cameras") or {}).items()]}
+
+    def human() -> None:
+        if not was_running:
+            click.echo(_("Not recording."))
+            return
+        click.echo(_("Stopped in {s:.1f} s; journal entry {entry}.").format(s=elapsed, entry=number or "—"))
+        for c in result["cameras"]:
+            click.echo(f"  {c['id']:<16} {c['bytes'] / 2**20:8.1f} MiB  restarts {c['restarts']}")
+    emit(as_json, result, human)
+    return 0
+
+
+@cameras.command("status")
+@json_option
+@click.pass_obj
+def status(app: App, as_json: bool) -> int:
+    """Per camera: recording or not, newest segment age, bytes, restarts, outages."""
+    from video import recorder
+
+    state = recorder.read_state(app.recorder_dir)
+    running = bool(state) and recorder.alive(state.get("pid"))
+    items = []
+    for cid, cam in ((state or {}).get("cameras") or {}).items():
+        items.append({"id": cid, "recording": bool(running and cam.get("recording")),
+                      "last_segment_age_s": cam.get("last_segment_age_s"), "bytes": cam.get("bytes", 0),
+                      "restarts": cam.get("restarts", 0), "outages": cam.get("outages", []),
+                      "newest_segment": cam.get("newest_segment")})
+    result = {"supervisor": {"running": running, "pid": (state or {}).get("pid"), "started": (state or {}).get("started"),
+                             "updated": (state or {}).get("updated")},
+              "disk_warning": (state or {}).get("disk_warning") if running else None, "cameras": items}
+
+    def human() -> None:
+        if not running:
+            click.echo(_("Not recording.") + (_(" (The last run's figures follow.)") if items else ""))
+        if result["disk_warning"]:
+            click.secho(_("WARNING: {w}").format(w=result["disk_warning"]), fg="red", err=True)
+        for c in items:
+            flag = _("recording") if c["recording"] else _("NOT RECORDING")
+            age = f"{c['last_segment_age_s']:.0f} s" if c["last_segment_age_s"] is not None else "—"
+            open_outage = [o for o in c["outages"] if o.get("end") is None]
+            click.echo(f"{c['id']:<16} {flag:<14} {_('data')} {age:>6} {_('ago')}  {c['bytes'] / 2**20:8.1f} MiB  "
+                       f"{_('restarts')} {c['restarts']}  {_('outages')} {len(c['outages'])}"
+                       + (f"  ({_('down since')} {open_outage[0]['start']})" if open_outage else ""))
+    emit(as_json, result, human)
+    return 0
+
+
+@click.group()
+def recorder_group() -> None:
+    """The recording supervisor, in the foreground (for systemd or a Windows service)."""
+
+
+@recorder_group.command("run")
+@camera_ids
+@click.option("--journal/--no-journal", default=True, show_default=True,
+              help=_("Write the start and stop of recording to the journal with the station's key."))
+@click.pass_obj
+def recorder_run(app: App, camera_ids: tuple[str, ...], journal: bool) -> int:
+    """Record in the foreground until SIGTERM or Ctrl-C (what `cameras start` runs detached).
+
+    \b
+    systemd:  ExecStart=ppe-tech --data-dir /var/lib/ppe-tech recorder run
+              KillSignal=SIGTERM, TimeoutStopSec=15
+    """
+    from video import recorder
+
+    chosen = select(app, camera_ids)
+    state = recorder.read_state(app.recorder_dir)
+    if state and state.get("pid") != __import__("os").getpid() and recorder.alive(state.get("pid")):
+        raise BadInput(_("already recording (supervisor pid {pid})").format(pid=state["pid"]))
+    supervisor = _supervisor(app, chosen)
+    supervisor.write_state()
+
+    def on_signal(signum, frame) -> None:
+        supervisor.stopping.set()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if journal:
+        journal_action(app, START_ACTION, _rooms(chosen), None, None)
+    supervisor.run()
+    if journal:
+        journal_action(app, STOP_ACTION, _rooms(chosen), None, None)
+    return 0
+
+
+recorder_group.name = "recorder"
+
+
+def _when(app: App, text: str | None, end: bool = False) -> float | None:
+    if text is None:
+        return None
+    from ppe_tech.timeutil import parse_date, parse_local_datetime
+    try:
+        if "T" in text:
+            moment = parse_local_datetime(text)
+        else:
+            moment = datetime.combine(parse_date(text), datetime.max.time() if end else datetime.min.time())
+    except ValueError as exc:
+        raise BadInput(f"{'--to' if end else '--from'}: {exc}") from None
+    return moment.replace(tzinfo=app.tz).timestamp()
+
+
+@click.group()
+def recordings() -> None:
+    """Recorded segments: what they cover and where the gaps are."""
+
+
+def _scan(app: App, camera: tuple[str, ...], since: float | None, until: float | None):
+    from video import segments
+
+    chosen = select(app, camera)
+    index = segments.Index(app.recorder_dir / "segments-index.json")
+    return chosen, segments.scan(app.recordings_dir, [c.id for c in chosen], app.tz, index, since, until)
+
+
+window_options = [
+    click.option("--from", "since", metavar="WHEN", help=_("Start: YYYY-MM-DD or YYYY-MM-DDTHH:MM (local time).")),
+    click.option("--to", "until", metavar="WHEN", help=_("End: YYYY-MM-DD or YYYY-MM-DDTHH:MM (local time).")),
+    click.option("--camera", multiple=True, metavar="CAMERA", help=_("Only this camera (repeatable).")),
+]
+
+
+def _window(func):
+    for option in reversed(window_options):
+        func = option(func)
+    return func
+
+
+@recordings.command("list")
+@_window
+@json_option
+@click.pass_obj
+def recordings_list(app: App, since: str | None, until: str | None, camera: tuple[str, ...], as_json: bool) -> int:
+    """Every segment with its real start, end and size (probed from the file)."""
+    from video.segments import iso
+
+    lo, hi = _when(app, since), _when(app, until, end=True)
+    chosen, found = _scan(app, camera, lo, hi)
+    items = [{"camera": s.camera, "path": s.path, "start": iso(s.start, app.tz) if s.start else None,
+              "end": iso(s.end, app.tz) if s.end else None, "seconds": round(s.seconds, 1), "bytes": s.bytes,
+              "frames": s.frames, "error": s.error} for segs in found.values() for s in segs]
+
+    def human() -> None:
+        if not items:
+            click.echo(_("No recordings."))
+        for s in items:
+            span = f"{s['start'][11:19]}–{s['end'][11:19]}" if s["start"] else _("unreadable")
+            click.echo(f"{s['camera']:<16} {s['start'][:10] if s['start'] else '':<10} {span:<17} "
+                       f"{s['seconds']:7.1f} s {s['bytes'] / 2**20:8.1f} MiB  {Path(s['path']).name}")
+    emit(as_json, {"segments": items}, human)
+    return 0
+
+
+@recordings.command("gaps")
+@_window
+@json_option
+@click.pass_obj
+def recordings_gaps(app: App, since: str | None, until: str | None, camera: tuple[str, ...], as_json: bool) -> int:
+    """Every stretch over 2 s without video, per camera, from the segments' real times.
+
+    Exit 0 when there is none, 1 when there are gaps.
+    """
+    from video import segments
+
+    lo, hi = _when(app, since), _when(app, until, end=True)
+    chosen, found = _scan(app, camera, lo, hi)
+    found_gaps = []
+    for c in chosen:
+        found_gaps += segments.gaps(c.id, found.get(c.id, []), lo, hi)
+    items = [g.as_json(app.tz) for g in found_gaps]
+
+    def human() -> None:
+        if not items:
+            click.echo(_("No gaps."))
+        for g in items:
+            click.echo(f"{g['camera']:<16} {g['start']} – {g['end'][11:]}  {g['seconds']:.1f} s")
+    emit(as_json, {"gaps": items}, human)
+    return ExitCode.OK if not items else ExitCode.NEGATIVE

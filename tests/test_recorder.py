@@ -1,0 +1,182 @@
+"""Supervised recording from simulated cameras: crashes, stalls, outages, stop, gaps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import Simulator
+from video import recorder, segments
+
+
+def wait_for(predicate, timeout: float, step: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def rec_sim(sim_cache):
+    sim = Simulator([{"name": f"cam-{n}"} for n in range(1, 5)], sim_cache)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def rec_home(home, ppe, rec_sim):
+    (home / "ppe-tech.toml").write_text(
+        '[ppe]\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
+        '[recording]\nsegment = "5s"\nstall_timeout = "4s"\ntimeout = "30s"\n' + rec_sim.config(), encoding="utf-8")
+    assert ppe("keys", "create", "--station").code == 0
+    yield home
+    ppe("cameras", "stop")
+
+
+def state(home):
+    return recorder.read_state(home / "data" / "recorder") or {}
+
+
+def camera(home, cid):
+    return state(home).get("cameras", {}).get(cid, {})
+
+
+def playable(path) -> int:
+    """Frames ffprobe can read from a segment (0 when unreadable)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries",
+                          "stream=nb_read_packets", "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+    first = (out.stdout.strip().splitlines() or ["0"])[0].rstrip(",")
+    return int(first) if first.isdigit() else 0
+
+
+def test_recording_survives_kill_stall_and_outage(ppe, rec_home, rec_sim):
+    home = rec_home
+    t0 = time.time()
+    r = ppe("cameras", "start", "--json")
+    assert r.code == 0, r.err
+    assert wait_for(lambda: all(camera(home, f"cam-{n}").get("recording") for n in range(1, 5)), 15)
+
+    # 1. SIGKILL one camera's ffmpeg: restarted within 10 s, the gap recorded
+    victim = camera(home, "cam-1")["ffmpeg_pid"]
+    killed_at = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    assert wait_for(lambda: camera(home, "cam-1").get("restarts", 0) >= 1 and camera(home, "cam-1").get("recording"), 10)
+    assert time.monotonic() - killed_at < 10
+
+    # 2. a camera that stalls (connection open, no data): caught by freshness, restarted
+    rec_sim.fault("cam-2", "stall", 8)
+    stalled_at = time.monotonic()
+    assert wait_for(lambda: camera(home, "cam-2").get("restarts", 0) >= 1, 12)
+    assert time.monotonic() - stalled_at < 2 * 5 + 2  # within 2 x segment length
+    # ffmpeg's own I/O timeout (30 s here) has not fired: the freshness check caught it
+    assert "stalled" in (camera(home, "cam-2")["outages"] or [{}])[0].get("reason", "")
+
+    # 3. a camera offline for 20 s reconnects by itself
+    rec_sim.fault("cam-3", "offline", 20)
+    offline_from = time.time()
+    time.sleep(1)
+    assert not camera(home, "cam-3").get("recording") or wait_for(lambda: not camera(home, "cam-3").get("recording"), 6)
+    assert wait_for(lambda: camera(home, "cam-3").get("recording"), 35)
+    back_at = time.time()
+
+    status = ppe("cameras", "status", "--json")
+    assert status.code == 0
+    by_id = {c["id"]: c for c in status.json["cameras"]}
+    assert all(by_id[f"cam-{n}"]["recording"] for n in range(1, 5))
+    assert by_id["cam-3"]["outages"] and by_id["cam-3"]["outages"][-1]["end"] is not None
+    assert by_id["cam-4"]["restarts"] == 0 and by_id["cam-4"]["outages"] == []
+    assert by_id["cam-4"]["bytes"] > 0 and by_id["cam-4"]["last_segment_age_s"] < 4
+
+    time.sleep(3)
+    stop_started = time.monotonic()
+    r = ppe("cameras", "stop", "--json")
+    assert r.code == 0 and r.json["stopped"] is True
+    assert time.monotonic() - stop_started < 10
+    t1 = time.time()
+
+    root = home / "data" / "recordings"
+    for n in range(1, 5):
+        files = segments.files(root, f"cam-{n}")
+        assert files, n
+        for path in files:
+            assert playable(path) > 0, path  # every segment finalised and decodable
+
+    r = ppe("recordings", "gaps", "--json")
+    assert r.code == 1
+    gaps = r.json["gaps"]
+    by_camera = {}
+    for g in gaps:
+        by_camera.setdefault(g["camera"], []).append(g)
+    assert "cam-4" not in by_camera  # untouched: no gaps
+    assert set(by_camera) >= {"cam-1", "cam-3"}
+    outage = max(by_camera["cam-3"], key=lambda g: g["seconds"])
+    assert 15 <= outage["seconds"] <= (back_at - offline_from) + 3
+    listed = ppe("recordings", "list", "--camera", "cam-4", "--json").json["segments"]
+    covered = sum(s["seconds"] for s in listed)
+    assert abs(covered - (t1 - t0)) < 6  # coverage of the untouched camera is about the wall time
+
+    entries = ppe("journal", "list", "--json").json["entries"]
+    assert [e["action"] for e in entries] == ["Начало записи", "Отключение средства видеозаписи"]
+    assert entries[0]["actor"]["station"] is True
+    assert ppe("journal", "verify").code == 0
+
+
+def test_supervisor_killed_then_started_again(ppe, rec_home):
+    home = rec_home
+    assert ppe("cameras", "start", "cam-1", "cam-2").code == 0
+    assert wait_for(lambda: camera(home, "cam-1").get("recording") and camera(home, "cam-2").get("bytes", 0) > 0, 15)
+    time.sleep(2)
+    supervisor = state(home)["pid"]
+    children = [camera(home, c)["ffmpeg_pid"] for c in ("cam-1", "cam-2")]
+    os.kill(supervisor, signal.SIGKILL)
+    time.sleep(1.5)
+    for pid in children:  # the ffmpegs die with their supervisor
+        assert wait_for(lambda pid=pid: not _running(pid), 5), pid
+    status = ppe("cameras", "status", "--json").json
+    assert status["supervisor"]["running"] is False
+    assert not any(c["recording"] for c in status["cameras"])
+    root = home / "data" / "recordings"
+    for cid in ("cam-1", "cam-2"):
+        for path in segments.files(root, cid):
+            assert playable(path) > 0, path
+    r = ppe("cameras", "start", "cam-1")
+    assert r.code == 0, r.err
+    assert wait_for(lambda: camera(home, "cam-1").get("recording"), 15)
+    assert ppe("cameras", "start").code == 2  # already recording
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_bad_input(ppe, rec_home):
+    r = ppe("cameras", "start", "nope")
+    assert r.code == 2 and len(r.err_lines()) == 1 and "unknown camera" in r.err
+    r = ppe("recordings", "gaps", "--from", "yesterday")
+    assert r.code == 2 and "--from" in r.err
+
+
+def test_segment_time_unwrap():
+    near = 1_795_646_400.0
+    pts = near % segments.WRAP + 2.5
+    assert segments.unwrap(pts, near) == pytest.approx(near + 2.5)
+    assert segments.unwrap((near - 3) % segments.WRAP, near) == pytest.approx(near - 3)
+
+
+def test_gap_arithmetic():
+    seg = lambda a, b, holes=(): segments.SegmentInfo("c", "p", 1, a, b, 10, list(holes))  # noqa: E731
+    found = segments.gaps("c", [seg(0, 10), seg(10.5, 20, [(14, 17)]), seg(25, 30)], since=-5, until=40)
+    assert [(g.start, g.end) for g in found] == [(-5, 0), (14, 17), (20, 25), (30, 40)]
+    assert json.dumps([g.seconds for g in found]) == "[5, 3, 5, 10]"

@@ -1,0 +1,336 @@
+"""Supervised recording: one ffmpeg per camera, watched by segment freshness.
+
+The supervisor (`ppe-tech recorder run`, or detached by `ppe-tech cameras start`)
+starts one ffmpeg per camera: RTSP over TCP with an I/O timeout, wall-clock
+timestamps, stream copy into MPEG-TS segments cut on the clock and flushed packet by
+packet, so a killed process leaves playable files. Once a second it checks every
+camera's newest segment: a file that stops growing means recording stopped, even
+when ffmpeg still runs (the top complaint about open NVRs), and the camera is
+restarted with backoff. Each outage is kept with its start and end, restarts are
+counted, and the state is written atomically to `state.json` for `cameras status`.
+The supervisor never deletes a recording.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from ppe_tech.secrets import mask_url
+from video import ffmpeg, segments
+
+STATE = "state.json"
+BACKOFF_MAX = 5.0
+
+
+def record_args(url: str, pattern: Path, segment_s: int, timeout_s: float) -> list[str]:
+    """The recording preset: stream copy, wall-clock timestamps, clock-aligned TS segments."""
+    return [ffmpeg.tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "warning",
+            "-use_wallclock_as_timestamps", "1", *ffmpeg.input_args(url, timeout_s),
+            "-map", "0:v:0", "-c", "copy", "-copyts", "-muxdelay", "0", "-muxpreload", "0",
+            "-f", "segment", "-segment_time", str(segment_s), "-segment_atclocktime", "1",
+            "-segment_format", "mpegts", "-segment_format_options", "flush_packets=1",
+            "-strftime", "1", str(pattern)]
+
+
+def iso_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class CameraRun:
+    id: str
+    url: str
+    pattern: Path
+    proc: subprocess.Popen | None = None
+    started: float = 0.0  # monotonic
+    starts: int = 0
+    failures: int = 0
+    next_start: float = 0.0
+    newest: Path | None = None
+    newest_bytes: int = 0
+    done_bytes: int = 0
+    last_growth: float = 0.0  # monotonic
+    last_data_wall: float | None = None
+    outage_start: float | None = None
+    outage_reason: str = ""
+    outages: list[dict] = field(default_factory=list)
+    state: str = "starting"
+
+    @property
+    def restarts(self) -> int:
+        return max(0, self.starts - 1)
+
+
+def _child_setup() -> None:  # pragma: no cover - runs in the child
+    """Linux: the ffmpeg dies with its supervisor, even one killed by SIGKILL."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Supervisor:
+    def __init__(self, cameras: list[tuple[str, str]], root: Path, state_dir: Path, *, segment_s: int = 60,
+                 stall_s: float = 15.0, timeout_s: float = 5.0, tz: str = "UTC", floor_bytes: int = 0,
+                 log: Callable[[str], None] | None = None):
+        self.root, self.state_dir = root, state_dir
+        self.segment_s, self.stall_s, self.timeout_s = segment_s, stall_s, timeout_s
+        self.tz, self.floor = tz, floor_bytes
+        self.runs = [CameraRun(cid, url, segments.pattern(root, cid)) for cid, url in cameras]
+        self.stopping = threading.Event()
+        self.started_wall = time.time()
+        self.log = log or (lambda line: print(f"{iso_now()} {line}", file=sys.stderr, flush=True))
+        self.disk_warning: str | None = None
+        self._last_disk_check = 0.0
+
+    # -- one camera ---------------------------------------------------------------------------
+
+    def _start(self, run: CameraRun) -> None:
+        run.pattern.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.state_dir / f"ffmpeg-{run.id}.log", "ab")
+        env = dict(os.environ, TZ=self.tz)
+        kwargs: dict = {"preexec_fn": _child_setup} if sys.platform.startswith("linux") else {}
+        if sys.platform == "win32":
+            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        try:
+            run.proc = subprocess.Popen(record_args(run.url, run.pattern, self.segment_s, self.timeout_s),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, env=env,
+                                        **kwargs)
+        finally:
+            log.close()
+        run.started = time.monotonic()
+        run.starts += 1
+        if run.starts > 1:
+            self.log(f"{run.id}: restart {run.restarts} (ffmpeg pid {run.proc.pid})")
+        else:
+            self.log(f"{run.id}: recording {mask_url(run.url)} (ffmpeg pid {run.proc.pid})")
+
+    def _down(self, run: CameraRun, reason: str) -> None:
+        if run.outage_start is None:
+            run.outage_start = run.last_data_wall or time.time()
+            run.outage_reason = reason
+            self.log(f"{run.id}: DOWN: {reason}")
+        run.state = "down"
+        run.failures += 1
+        delay = min(BACKOFF_MAX, 1.5 * 2 ** (run.failures - 1))
+        run.next_start = time.monotonic() + delay
+
+    def _stop_proc(self, run: CameraRun, grace: float = 3.0) -> None:
+        proc = run.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGINT if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        run.proc = None
+
+    def _newest(self, run: CameraRun) -> tuple[Path | None, int]:
+        folder = run.pattern.parent
+        best: tuple[str, int] | None = None
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    if entry.name.endswith(".ts") and (best is None or entry.name > best[0]):
+                        best = (entry.name, entry.stat().st_size)
+        except FileNotFoundError:
+            return None, 0
+        return (folder / best[0], best[1]) if best else (None, 0)
+
+    def check(self, run: CameraRun) -> None:
+        now = time.monotonic()
+        if run.proc is not None and run.proc.poll() is not None:
+            code = run.proc.returncode
+            run.proc = None
+            self._down(run, f"ffmpeg exited with code {code}")
+        if run.proc is None and now >= run.next_start and not self.stopping.is_set():
+            self._start(run)
+        newest, size = self._newest(run)
+        if newest != run.newest:
+            if run.newest is not None:  # the previous segment is complete: count it
+                try:
+                    run.done_bytes += run.newest.stat().st_size
+                except OSError:
+                    pass
+            run.newest, run.newest_bytes = newest, 0
+        grew = newest is not None and size > run.newest_bytes
+        run.newest_bytes = max(run.newest_bytes, size)
+        if grew and run.proc is not None:
+            run.last_growth = now
+            run.last_data_wall = time.time()
+            if run.outage_start is not None:
+                end = time.time()
+                run.outages.append({"start": iso(run.outage_start), "end": iso(end),
+                                    "seconds": round(end - run.outage_start, 1), "reason": run.outage_reason})
+                self.log(f"{run.id}: back after {end - run.outage_start:.1f} s")
+                run.outage_start = None
+            run.state = "recording"
+            if now - run.started > 30:
+                run.failures = 0
+        elif run.proc is not None and now - max(run.last_growth, run.started) > self.stall_s:
+            self.log(f"{run.id}: no data for {self.stall_s:.0f} s while ffmpeg runs: restarting")
+            self._stop_proc(run, grace=1.0)
+            self._down(run, f"stalled: no data for {self.stall_s:.0f} s")
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _check_disk(self) -> None:
+        now = time.monotonic()
+        if now - self._last_disk_check < 10:
+            return
+        self._last_disk_check = now
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError:
+            return
+        if self.floor and free < self.floor:
+            message = f"only {free / 2**30:.1f} GiB free for recordings (floor {self.floor / 2**30:.1f} GiB)"
+            if message != self.disk_warning:
+                self.log(f"WARNING: {message}")
+            self.disk_warning = message
+        else:
+            self.disk_warning = None
+
+    def state(self, running: bool = True) -> dict:
+        now = time.monotonic()
+        cams = {}
+        for run in self.runs:
+            age = (now - run.last_growth) if run.last_growth else None
+            outages = list(run.outages)
+            if run.outage_start is not None:
+                outages.append({"start": iso(run.outage_start), "end": None,
+                                "seconds": round(time.time() - run.outage_start, 1), "reason": run.outage_reason})
+            cams[run.id] = {
+                "state": run.state if running else "stopped",
+                "recording": running and run.state == "recording" and age is not None and age <= self.stall_s,
+                "ffmpeg_pid": run.proc.pid if run.proc is not None else None,
+                "newest_segment": str(run.newest) if run.newest else None,
+                "last_segment_age_s": round(age, 1) if age is not None else None,
+                "last_data": iso(run.last_data_wall),
+                "bytes": run.done_bytes + run.newest_bytes,
+                "restarts": run.restarts, "outages": outages,
+            }
+        return {"pid": os.getpid(), "running": running, "started": iso(self.started_wall), "updated": iso_now(),
+                "segment_s": self.segment_s, "stall_s": self.stall_s, "root": str(self.root),
+                "disk_warning": self.disk_warning, "cameras": cams}
+
+    def write_state(self, running: bool = True) -> None:
+        write_state(self.state_dir, self.state(running))
+
+    def run(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            while not self.stopping.is_set():
+                for run in self.runs:
+                    self.check(run)
+                self._check_disk()
+                self.write_state()
+                self.stopping.wait(1.0)
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        for run in self.runs:  # SIGINT to all first: they finish their segments in parallel
+            if run.proc is not None and run.proc.poll() is None:
+                try:
+                    run.proc.send_signal(signal.SIGINT if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
+                except OSError:
+                    pass
+        deadline = time.monotonic() + 5
+        for run in self.runs:
+            if run.proc is None:
+                continue
+            try:
+                run.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                run.proc.kill()
+                run.proc.wait()
+            run.proc = None
+            self.check_final(run)
+        self.write_state(running=False)
+        self.log("stopped")
+
+    def check_final(self, run: CameraRun) -> None:
+        newest, size = self._newest(run)
+        if newest is not None and newest == run.newest:
+            run.newest_bytes = size
+
+
+def write_state(state_dir: Path, doc: dict) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / f".{STATE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, state_dir / STATE)
+
+
+def read_state(state_dir: Path) -> dict | None:
+    try:
+        return json.loads((state_dir / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid: int | None) -> bool:
+    """Is `pid` a live supervisor (not a zombie, not a reused pid of another program)?"""
+    if not pid:
+        return False
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return any("recorder" in part for part in proc.cmdline())
+    except Exception:  # psutil.NoSuchProcess, AccessDenied: not ours to count on
+        return False
+
+
+def spawn(argv: list[str], log: Path) -> int:
+    """Start `argv` detached from this terminal and session; returns its pid."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        kwargs: dict = {}
+        if sys.platform == "win32":
+            kwargs["creationflags"] = 0x00000008 | 0x00000200  # DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP
+        else:
+            kwargs["start_new_session"] = True
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True, **kwargs)
+    return proc.pid
+
+
+def stop(state_dir: Path, timeout: float = 10.0) -> bool:
+    """Ask the supervisor to stop; wait until it has; True when one was running."""
+    state = read_state(state_dir)
+    pid = state.get("pid") if state else None
+    if not alive(pid):
+        return False
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.1)
+    if alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    return True
