@@ -161,6 +161,22 @@ def _running(pid: int) -> bool:
         return False
 
 
+def test_disk_space_warnings(ppe, rec_home):
+    home = rec_home
+    config = (home / "ppe-tech.toml").read_text(encoding="utf-8")
+    (home / "ppe-tech.toml").write_text(config.replace('[recording]\n', '[recording]\nfloor = "1000TiB"\n'),
+                                        encoding="utf-8")
+    r = ppe("cameras", "start", "cam-4")
+    assert r.code == 0, r.err
+    assert "WARNING" in r.err and "GiB free" in r.err  # before starting: it will not fit
+    status = wait_for(lambda: ppe("cameras", "status", "--json").json.get("disk_warning"), 5)
+    assert status and "floor" in status  # and loudly while recording
+    listed = ppe("cameras", "status")
+    assert "WARNING" in listed.err
+    assert ppe("cameras", "stop").code == 0
+    assert (home / "data" / "recordings" / "cam-4").exists()  # nothing deleted
+
+
 def test_bad_input(ppe, rec_home):
     r = ppe("cameras", "start", "nope")
     assert r.code == 2 and len(r.err_lines()) == 1 and "unknown camera" in r.err

@@ -280,15 +280,29 @@ def recordings_list(app: App, since: str | None, until: str | None, camera: tupl
     items = [{"camera": s.camera, "path": s.path, "start": iso(s.start, app.tz) if s.start else None,
               "end": iso(s.end, app.tz) if s.end else None, "seconds": round(s.seconds, 1), "bytes": s.bytes,
               "frames": s.frames, "error": s.error} for segs in found.values() for s in segs]
+    coverage = []
+    for cid, segs in found.items():
+        timed = [s for s in segs if s.start is not None and s.end is not None]
+        coverage.append({"camera": cid, "segments": len(segs), "unreadable": len(segs) - len(timed),
+                         "first": iso(min(s.start for s in timed), app.tz) if timed else None,
+                         "last": iso(max(s.end for s in timed), app.tz) if timed else None,
+                         "recorded_s": round(sum(s.seconds for s in timed), 1),
+                         "bytes": sum(s.bytes for s in segs)})
 
     def human() -> None:
         if not items:
             click.echo(_("No recordings."))
+        for c in coverage:
+            if c["segments"]:
+                click.echo(_("{camera}: {n} segments, {hours:.2f} h recorded from {first} to {last}, {mib:.0f} MiB").format(
+                    camera=c["camera"], n=c["segments"], hours=c["recorded_s"] / 3600, first=c["first"],
+                    last=c["last"], mib=c["bytes"] / 2**20) + (_(", {u} unreadable").format(u=c["unreadable"])
+                                                              if c["unreadable"] else ""))
         for s in items:
             span = f"{s['start'][11:19]}–{s['end'][11:19]}" if s["start"] else _("unreadable")
             click.echo(f"{s['camera']:<16} {s['start'][:10] if s['start'] else '':<10} {span:<17} "
                        f"{s['seconds']:7.1f} s {s['bytes'] / 2**20:8.1f} MiB  {Path(s['path']).name}")
-    emit(as_json, {"segments": items}, human)
+    emit(as_json, {"segments": items, "coverage": coverage}, human)
     return 0
 
 
