@@ -57,6 +57,26 @@ def playable(path) -> int:
     return int(first) if first.isdigit() else 0
 
 
+def test_four_cameras_record_without_gaps(ppe, rec_home):
+    home = rec_home
+    t0 = time.time()
+    assert ppe("cameras", "start").code == 0
+    assert wait_for(lambda: all(camera(home, f"cam-{n}").get("recording") for n in range(1, 5)), 15)
+    time.sleep(25)
+    assert ppe("cameras", "stop").code == 0
+    t1 = time.time()
+    root = home / "data" / "recordings"
+    for n in range(1, 5):
+        files = segments.files(root, f"cam-{n}")
+        assert len(files) >= 5  # 5 s segments
+        assert all(playable(p) > 0 for p in files)
+    r = ppe("recordings", "gaps", "--json")
+    assert r.code == 0 and r.json["gaps"] == []
+    coverage = {c["camera"]: c for c in ppe("recordings", "list", "--json").json["coverage"]}
+    for n in range(1, 5):
+        assert abs(coverage[f"cam-{n}"]["recorded_s"] - (t1 - t0)) < 6, coverage[f"cam-{n}"]
+
+
 def test_recording_survives_kill_stall_and_outage(ppe, rec_home, rec_sim):
     home = rec_home
     t0 = time.time()
@@ -196,3 +216,32 @@ def test_gap_arithmetic():
     found = segments.gaps("c", [seg(0, 10), seg(10.5, 20, [(14, 17)]), seg(25, 30)], since=-5, until=40)
     assert [(g.start, g.end) for g in found] == [(-5, 0), (14, 17), (20, 25), (30, 40)]
     assert json.dumps([g.seconds for g in found]) == "[5, 3, 5, 10]"
+
+
+def test_spawn_detaches_on_each_platform(monkeypatch, tmp_path):
+    calls = []
+
+    class FakePopen:
+        def __init__(self, argv, **kwargs):
+            calls.append(kwargs)
+            self.pid = 4242
+    monkeypatch.setattr(recorder.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(recorder.sys, "platform", "win32")
+    assert recorder.spawn(["x"], tmp_path / "log") == 4242
+    assert calls[-1]["creationflags"] == 0x00000008 | 0x00000200 and "start_new_session" not in calls[-1]
+    monkeypatch.setattr(recorder.sys, "platform", "linux")
+    recorder.spawn(["x"], tmp_path / "log")
+    assert calls[-1]["start_new_session"] is True and "creationflags" not in calls[-1]
+
+
+def test_record_args_preset(tmp_path):
+    from video import ffmpeg
+
+    args = recorder.record_args("rtsp://u:p@192.0.2.1/s", tmp_path / "c_%Y.ts", 60, 5)
+    joined = " ".join(args)
+    for needle in ("-rtsp_transport tcp", "-timeout 5000000", "-use_wallclock_as_timestamps 1", "-c copy",
+                   "-segment_time 60", "-segment_atclocktime 1", "-segment_format mpegts", "flush_packets=1",
+                   "-strftime 1", "-nostdin"):
+        assert needle in joined, needle
+    assert "-c:v libx264" not in joined  # never re-encodes
+    assert ffmpeg.input_args("v4l2:/dev/video0", 5) == ["-f", "v4l2", "-i", "/dev/video0"]

@@ -30,6 +30,7 @@ from ppe_tech.secrets import mask_url
 from video import ffmpeg, segments
 
 STATE = "state.json"
+STOP_REQUEST = "stop.request"  # a file: how `cameras stop` asks, on every platform
 BACKOFF_MAX = 5.0
 
 
@@ -241,12 +242,17 @@ class Supervisor:
     def run(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
+        request = self.state_dir / STOP_REQUEST
+        request.unlink(missing_ok=True)
         try:
             while not self.stopping.is_set():
                 for run in self.runs:
                     self.check(run)
                 self._check_disk()
                 self.write_state()
+                if request.exists():
+                    self.stopping.set()
+                    break
                 self.stopping.wait(1.0)
         finally:
             self.shutdown()
@@ -327,10 +333,16 @@ def stop(state_dir: Path, timeout: float = 10.0) -> bool:
     if not alive(pid):
         return False
     assert pid is not None
-    os.kill(pid, signal.SIGTERM)
+    (state_dir / STOP_REQUEST).write_text(iso_now(), encoding="utf-8")
+    if sys.platform != "win32":
+        os.kill(pid, signal.SIGTERM)  # at once; the request file is what Windows has
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and alive(pid):
         time.sleep(0.1)
     if alive(pid):
-        os.kill(pid, signal.SIGKILL)
+        import psutil
+
+        for child in psutil.Process(pid).children(recursive=True):
+            child.kill()
+        psutil.Process(pid).kill()
     return True
