@@ -50,7 +50,7 @@ def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, debug: b
 
 
 def _register() -> None:
-    from ppe_tech.commands import cameras, demo, init, journal, keys, recording
+    from ppe_tech.commands import archive, cameras, demo, init, journal, keys, recording
 
     cli.add_command(init.init)
     cli.add_command(keys.keys)
@@ -58,6 +58,7 @@ def _register() -> None:
     cli.add_command(cameras.cameras)
     cli.add_command(recording.recorder_group, name="recorder")
     cli.add_command(recording.recordings)
+    cli.add_command(archive.archive)
     cli.add_command(demo.demo)
 
 

@@ -39,6 +39,8 @@ def record_args(url: str, pattern: Path, segment_s: int, timeout_s: float) -> li
     return [ffmpeg.tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "warning",
             "-use_wallclock_as_timestamps", "1", *ffmpeg.input_args(url, timeout_s),
             "-map", "0:v:0", "-c", "copy", "-copyts", "-muxdelay", "0", "-muxpreload", "0",
+            # the first keyframe of a run can arrive without a time: give it the next packet's
+            "-bsf:v", r"setts=pts=if(eq(PTS\,NOPTS)\,NEXT_PTS\,PTS):dts=if(eq(DTS\,NOPTS)\,NEXT_DTS\,DTS)",
             "-f", "segment", "-segment_time", str(segment_s), "-segment_atclocktime", "1",
             "-segment_format", "mpegts", "-segment_format_options", "flush_packets=1",
             "-strftime", "1", str(pattern)]

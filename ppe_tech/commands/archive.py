@@ -1,0 +1,252 @@
+"""`ppe-tech archive`: copy an exam's corridor and entrance recordings, verified and signed."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ppe_tech.app import App, emit, journal_action, station_or_person_signer, write_output
+from ppe_tech.config import LOCATIONS
+from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
+from ppe_tech.messages import _
+from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.timeutil import parse_duration
+
+COPY_ACTION = "Копирование видеозаписей"
+
+
+@click.group()
+def archive() -> None:
+    """After the exam: the corridor and entrance recordings, copied with checksums and verified.
+
+    \b
+      ppe-tech archive create --exam 2026-06-01-math --to /media/usb --key 1a2b
+      ppe-tech archive verify /media/usb/77_0123_2026-06-01_2026-06-01-math
+      cd /media/usb/77_0123_2026-06-01_2026-06-01-math && sha256sum -c SHA256SUMS
+    """
+
+
+@contextlib.contextmanager
+def _bar(total: int, label: str):
+    if sys.stderr.isatty() and total:
+        with click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True, show_pos=False,
+                               item_show_func=None) as bar:
+            yield bar.update
+    else:
+        yield None
+
+
+def _locations(text: str) -> list[str]:
+    chosen = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in chosen if x not in LOCATIONS]
+    if bad or not chosen:
+        raise BadInput(_("--locations {value!r}: expected a comma-separated list of {known}").format(
+            value=text, known=", ".join(LOCATIONS)))
+    return chosen
+
+
+def _signature_doc(key_file, signer, key, data: bytes) -> bytes:
+    from journal import signing
+    doc = {"format": "ppe-tech-signature/1", "key_id": key_file.key_id, "algorithm": signer.algorithm,
+           "public_key": signing.b64(signer.public_key), "name": key.name if key else key_file.name,
+           "position": key.position if key else key_file.position, "signature": signing.b64(signer.sign(data))}
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def signature_checker(app: App):
+    """check(manifest bytes, manifest) -> 'valid' | 'invalid' | 'missing' | 'unknown key'."""
+    from journal import signing
+
+    def check(folder: Path):
+        def inner(data: bytes, manifest: dict) -> str:
+            try:
+                doc = json.loads((folder / "manifest.sig").read_text(encoding="utf-8"))
+                public = signing.unb64(doc["public_key"])
+                if signing.key_id(doc["algorithm"], public) != doc["key_id"]:
+                    return "invalid"
+                if not signing.verifier(doc["algorithm"], public).verify(signing.unb64(doc["signature"]), data):
+                    return "invalid"
+            except FileNotFoundError:
+                return "missing"
+            except (OSError, ValueError, KeyError, TypeError):
+                return "invalid"
+            if app.journal_path.exists():
+                with app.open_journal(readonly=True) as journal:
+                    if doc["key_id"] not in journal.state().keys:
+                        return "unknown key"
+            return "valid"
+        return inner
+    return check
+
+
+@archive.command("create")
+@click.option("--exam", "exam_id", required=True, metavar="ID", help=_("The exam, by its id in the config."))
+@click.option("--to", "dest", required=True, type=click.Path(path_type=Path), metavar="DIR",
+              help=_("Where to put the archive folder (e.g. a USB drive)."))
+@click.option("--locations", default="corridor,entrance", show_default=True, help=_("Camera locations to archive."))
+@click.option("--margin", default="15m", show_default=True, metavar="DURATION",
+              help=_("Extra time before the pre-check and after the end of the exam."))
+@click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the manifest and the journal entry [default: the station's key]."))
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_ref: str | None,
+           passphrase_file: Path | None, as_json: bool) -> int:
+    """Copy the exam's recordings to DIR/<region>_<ППЭ>_<date>_<exam>/ and prove the copy.
+
+    One file per camera and continuous run (a gap splits it), joined by stream copy;
+    each hashed while written, read back from DIR and compared; SHA256SUMS,
+    a signed manifest.json, and «Копирование видеозаписей» in the journal.
+    A rerun after an interruption skips what is already verified. Sources are never deleted.
+    """
+    from ppe_tech import __version__
+    from video import archive as arc
+    from video import segments
+
+    exam = app.config.exam(exam_id)
+    places = _locations(locations)
+    try:
+        pad = parse_duration(margin)
+    except ValueError as exc:
+        raise BadInput(f"--margin: {exc}") from None
+    if dest.exists() and not dest.is_dir():
+        raise BadInput(_("--to {dest} is a file, expected a folder").format(dest=dest))
+    cams = [c for c in app.config.cameras if c.location in places]
+    if not cams:
+        raise BadInput(_("no cameras at {places} in the config").format(places=", ".join(places)))
+    signer = station_or_person_signer(app, key_ref, passphrase_file)
+    if signer is None:
+        raise BadInput(_("the manifest must be signed: give --key KEYID (or create the station's key)"))
+    key_file, sig = signer
+    tz = app.tz
+    start_local = exam.start - exam.precheck_before - pad
+    end_local = exam.start + exam.duration + pad
+    since, until = start_local.replace(tzinfo=tz).timestamp(), end_local.replace(tzinfo=tz).timestamp()
+    index = segments.Index(app.recorder_dir / "segments-index.json")
+    found = segments.scan(app.recordings_dir, [c.id for c in cams], tz, index, since, until)
+    runs, unreadable = [], []
+    for c in cams:
+        r, bad = arc.runs_of(c.id, c.room, c.location, found.get(c.id, []), since, until)
+        runs += r
+        unreadable += bad
+    ppe = app.config.ppe
+    folder = dest / arc.folder_name(ppe.region, ppe.code, exam.start.date().isoformat(), exam.id)
+    if not runs:
+        raise BadInput(_("no recordings of cameras at {places} between {a} and {b}").format(
+            places=", ".join(places), a=start_local.strftime("%d.%m.%Y %H:%M"), b=end_local.strftime("%H:%M")))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnvironmentFailure(_("cannot create {folder}: {error}").format(folder=folder, error=exc.strerror)) from None
+    state = arc.load_state(folder)
+    names = [arc.file_name(ppe.region, ppe.code, r, tz) for r in runs]
+    todo = [r for r, n in zip(runs, names) if n not in state or not (folder / n).exists()]
+    need, free = arc.free_space_needed(todo), arc.disk_free(folder)
+    if todo and need > free:
+        raise EnvironmentFailure(_("not enough space on {dest}: the archive needs {need:.1f} MiB, {free:.1f} MiB free").format(
+            dest=dest, need=need / 2**20, free=free / 2**20))
+    written, failed = [], []
+    with _bar(sum(r.bytes for r in runs), _("Archiving")) as step:
+        for run, name in zip(runs, names):
+            metadata = {"service_provider": f"ППЭ {ppe.code} ({ppe.region})",
+                        "service_name": f"{run.camera} {run.room}".strip(),
+                        "title": name[:-3], "comment": f"exam {exam.id}"}
+            try:
+                written.append(arc.write_run(folder, name, run, metadata, state, step))
+            except arc.ArchiveError as exc:
+                failed.append({"name": name, "error": str(exc)})
+            except OSError as exc:
+                raise EnvironmentFailure(_("writing {name} to {dest} failed: {error}").format(
+                    name=name, dest=dest, error=exc.strerror)) from None
+    from video.segments import iso
+    files = [{"name": w.name, "camera": w.run.camera, "room": w.run.room, "location": w.run.location,
+              "start": iso(w.run.start, tz), "end": iso(w.run.end, tz), "seconds": round(w.run.end - w.run.start, 1),
+              "bytes": w.bytes, "sha256": w.sha256,
+              "gaps": [{"start": iso(a, tz), "end": iso(b, tz), "seconds": round(b - a, 1)} for a, b in w.run.holes],
+              "sources": [Path(s.path).name for s in w.run.sources]} for w in written]
+    all_gaps = []
+    for c in cams:
+        all_gaps += [g.as_json(tz) for g in segments.gaps(c.id, found.get(c.id, []), since, until)]
+    manifest = {"format": arc.FORMAT, "tool": f"ppe-tech {__version__}", "created": app.clock().isoformat(),
+                "region": ppe.region, "region_name": ppe.region_name, "ppe": ppe.code, "ppe_name": ppe.name,
+                "ppe_address": ppe.address,
+                "exam": {"id": exam.id, "subject": exam.subject, "start": exam.start.isoformat(),
+                         "end": (exam.start + exam.duration).isoformat(),
+                         "window": {"from": start_local.isoformat(), "to": end_local.isoformat()}},
+                "locations": places, "files": files, "gaps": all_gaps,
+                "unreadable_sources": [s.path for s in unreadable], "failed": failed,
+                "signer": {"key_id": key_file.key_id, "name": key_file.name, "position": key_file.position}}
+    manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    write_output(folder / arc.SUMS, arc.sums_text([(f["name"], f["sha256"]) for f in files]).encode("utf-8"))
+    write_output(folder / arc.MANIFEST, manifest_bytes)
+    write_output(folder / arc.SIGNATURE, _signature_doc(key_file, sig, None, manifest_bytes))
+    rooms = ", ".join(dict.fromkeys(c.room or c.id for c in cams))
+    number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file)
+    result = {"dir": str(folder), "files": [{"path": str(folder / f["name"]), "camera": f["camera"], "bytes": f["bytes"],
+                                             "sha256": f["sha256"]} for f in files],
+              "reused": [w.name for w in written if w.reused], "gaps": all_gaps,
+              "unreadable": manifest["unreadable_sources"], "failed": failed, "journal_entry": number}
+
+    def human() -> None:
+        for f in files:
+            click.echo(f"{f['name']}  {f['bytes'] / 2**20:8.1f} MiB  {f['sha256'][:16]}…")
+        for g in all_gaps:
+            click.echo(_("gap: {camera} {start} – {end} ({s:.0f} s)").format(
+                camera=g["camera"], start=g["start"][11:19], end=g["end"][11:19], s=g["seconds"]))
+        for item in failed:
+            click.echo(_("FAILED: {name}: {error}").format(**item), err=True)
+        for path in manifest["unreadable_sources"]:
+            click.echo(_("UNREADABLE source: {path}").format(path=path), err=True)
+        click.echo(_("Archive: {folder} ({n} files, verified); journal entry {entry}.").format(
+            folder=folder, n=len(files), entry=number or "—"))
+    emit(as_json, result, human)
+    return ExitCode.OK if not (failed or unreadable) else ExitCode.NEGATIVE
+
+
+def _archive_folder(path: Path) -> Path:
+    if not path.exists():
+        raise BadInput(_("{path} does not exist").format(path=path))
+    if not path.is_dir():
+        raise BadInput(_("{path} is a file, expected an archive folder").format(path=path))
+    if (path / "manifest.json").exists():
+        return path
+    inside = [p for p in path.iterdir() if p.is_dir() and (p / "manifest.json").exists()]
+    if len(inside) == 1:
+        return inside[0]
+    if not inside:
+        raise BadInput(_("{path} holds no archive (no manifest.json)").format(path=path))
+    raise BadInput(_("{path} holds several archives; name one: {names}").format(
+        path=path, names=", ".join(p.name for p in inside)))
+
+
+@archive.command("verify")
+@click.argument("folder", type=click.Path(path_type=Path), metavar="DIR")
+@json_option
+@click.pass_obj
+def verify(app: App, folder: Path, as_json: bool) -> int:
+    """Check an archive: every file present, nothing extra, sizes, SHA-256, the manifest's signature.
+
+    Exit 0 when everything matches; 1 naming every missing, extra or mismatched file.
+    """
+    from video import archive as arc
+
+    target = _archive_folder(folder)
+    total = 0
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        total = sum(f["bytes"] for f in json.loads((target / arc.MANIFEST).read_text(encoding="utf-8"))["files"])
+    with _bar(total, _("Verifying")) as step:
+        result = arc.verify(target, signature_checker(app)(target), step)
+    doc = {**result.as_json(), "dir": str(target)}
+
+    def human() -> None:
+        if result.ok:
+            click.echo(_("Archive intact: {n} files, manifest signature valid ({dir}).").format(n=result.files, dir=target))
+        for problem in result.problems:
+            click.echo(_("PROBLEM: {p}").format(p=problem))
+    emit(as_json, doc, human)
+    return ExitCode.OK if result.ok else ExitCode.NEGATIVE
+

@@ -1,0 +1,203 @@
+"""Archiving recorded segments: create, verify, tampering, interruption, a full medium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
+from video import archive as arc
+
+TZ = ZoneInfo("Europe/Moscow")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory, sim_cache):
+    """Twelve seconds of three cameras (corridor, entrance, room) recorded in 4 s segments."""
+    base = tmp_path_factory.mktemp("archive-src")
+    sim = Simulator([{"name": n} for n in ("corr-1", "ent-1", "room-1")], sim_cache)
+    start = (datetime.now(TZ) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    config = base / "ppe-tech.toml"
+    config.write_text(
+        '[ppe]\nregion = "77"\ncode = "0123"\nname = "ГБОУ Школа № 1"\ntimezone = "Europe/Moscow"\n'
+        '[recording]\nsegment = "4s"\n'
+        f'[[exams]]\nid = "today-math"\nsubject = "Математика"\nstart = "{start}"\nduration = "3h55m"\n'
+        f'[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nroom = "коридор 2 этажа"\nurl = "{sim.url("corr-1")}"\n'
+        f'[[cameras]]\nid = "ent-1"\nlocation = "entrance"\nroom = "вход"\nurl = "{sim.url("ent-1")}"\n'
+        f'[[cameras]]\nid = "room-1"\nlocation = "auditorium"\nroom = "0101"\nurl = "{sim.url("room-1")}"\n',
+        encoding="utf-8")
+    env = subprocess_env(PPE_TECH_CONFIG=str(config), PPE_TECH_DATA=str(base / "data"), PPE_TECH_PASSPHRASE=PASSPHRASE)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ppe_tech", *a], env=env, cwd=ROOT,  # noqa: E731
+                                    capture_output=True, text=True)
+    key = json.loads(run("keys", "create", "--name", SPECIALIST[0], "--position", SPECIALIST[1], "--json").stdout)
+    assert run("cameras", "start").returncode == 0
+    time.sleep(13)
+    assert run("cameras", "stop").returncode == 0
+    sim.stop()
+    return base, config, key["key_id"]
+
+
+@pytest.fixture
+def env(recorded, monkeypatch, tmp_path):
+    base, config, key = recorded
+    data = tmp_path / "data"
+    shutil.copytree(base / "data", data)
+    monkeypatch.setenv("PPE_TECH_CONFIG", str(config))
+    monkeypatch.setenv("PPE_TECH_DATA", str(data))
+    monkeypatch.setenv("PPE_TECH_PASSPHRASE", PASSPHRASE)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path, key
+
+
+def create(ppe, dest, key, *extra):
+    return ppe("archive", "create", "--exam", "today-math", "--to", dest, "--key", key, "--json", *extra)
+
+
+def test_create_then_verify_and_sha256sum(ppe, env):
+    tmp, key = env
+    r = create(ppe, tmp / "usb", key)
+    assert r.code == 0, r.err
+    from pathlib import Path
+    folder = Path(r.json["dir"])
+    assert folder.parent == tmp / "usb"
+    assert re.match(r"^77_0123_\d{4}-\d{2}-\d{2}_today-math$", folder.name), folder.name
+    cams = {f["camera"] for f in r.json["files"]}
+    assert cams == {"corr-1", "ent-1"}  # corridor and entrance only
+    names = sorted(p.name for p in folder.iterdir())
+    assert "SHA256SUMS" in names and "manifest.json" in names and "manifest.sig" in names
+    assert not [n for n in names if n.endswith(".partial")]
+    for f in r.json["files"]:
+        name = os.path.basename(f["path"])
+        assert name.startswith("77_0123_") and f["camera"] in name
+        assert f["bytes"] > 100_000
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    corridor = next(p for p in folder.iterdir() if "_corr-1_" in p.name)
+    assert "koridor-2-etazha" in corridor.name
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration:program_tags",
+                            "-of", "json", str(corridor)], capture_output=True, text=True)
+    info = json.loads(probe.stdout)
+    assert 8 < float(info["format"]["duration"]) < 30  # one continuous run, sane timestamps
+    assert "corr-1" in probe.stdout and "0123" in probe.stdout  # the container names camera and ППЭ
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["exam"]["id"] == "today-math" and manifest["ppe"] == "0123"
+    assert {f["room"] for f in manifest["files"]} == {"коридор 2 этажа", "вход"}
+    r = ppe("archive", "verify", folder, "--json")
+    assert r.code == 0, r.out
+    assert r.json["ok"] and r.json["files"] == 2 and r.json["signature"] == "valid"
+    entries = ppe("journal", "list", "--json").json["entries"]
+    assert entries[-1]["action"] == "Копирование видеозаписей"
+    assert entries[-1]["actor"]["key_id"] == key
+    first_files = sorted(os.path.basename(f["path"]) for f in create(ppe, tmp / "usb", key).json["files"])
+    again = create(ppe, tmp / "usb", key)  # a rerun skips what is verified
+    assert again.code == 0 and sorted(again.json["reused"]) == first_files
+
+
+@pytest.fixture
+def made(ppe, env):
+    tmp, key = env
+    r = create(ppe, tmp / "usb", key)
+    assert r.code == 0, r.err
+    from pathlib import Path
+    return Path(r.json["dir"])
+
+
+def verify(ppe, folder):
+    r = ppe("archive", "verify", folder, "--json")
+    return r.code, r.json
+
+
+def test_flipped_bit_is_named(ppe, made):
+    victim = sorted(p for p in made.iterdir() if p.suffix == ".ts")[0]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    victim.write_bytes(bytes(data))
+    code, result = verify(ppe, made)
+    assert code == 1 and result["mismatched"] == [victim.name] and not result["missing"]
+
+
+def test_missing_and_extra_files_are_named(ppe, made):
+    victim = sorted(p for p in made.iterdir() if p.suffix == ".ts")[0]
+    victim.unlink()
+    (made / "notes.txt").write_text("лишний файл", encoding="utf-8")
+    code, result = verify(ppe, made)
+    assert code == 1 and result["missing"] == [victim.name] and result["extra"] == ["notes.txt"]
+
+
+def test_edited_manifest_is_caught(ppe, made):
+    manifest = json.loads((made / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"][0]["room"] = "подменено"
+    (made / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    code, result = verify(ppe, made)
+    assert code == 1 and result["signature"] == "invalid"
+
+
+def test_sigkill_during_copy_then_rerun(ppe, env):
+    tmp, key = env
+    dest = tmp / "usb"
+    cmd = [sys.executable, "-m", "ppe_tech", "archive", "create", "--exam", "today-math", "--to", str(dest),
+           "--key", key]
+    killed = False
+    for _attempt in range(5):
+        shutil.rmtree(dest, ignore_errors=True)
+        proc = subprocess.Popen(cmd, env=subprocess_env(), cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            if dest.exists() and any(p.name.endswith(".partial") for d in dest.iterdir() for p in d.iterdir()):
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.001)
+        proc.wait()
+        if killed:
+            break
+    assert killed, "could not catch the archive in the middle of a copy"
+    folder = next(dest.iterdir())
+    assert not (folder / "manifest.json").exists()  # nothing claimed as archived yet
+    r = create(ppe, dest, key)
+    assert r.code == 0, r.err
+    assert not [p for p in folder.iterdir() if p.name.endswith(".partial")]
+    code, result = verify(ppe, folder)
+    assert code == 0 and result["files"] == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")
+def test_destination_too_small(ppe, env):
+    tmp, key = env
+    small = tmp / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)
+    try:
+        r = create(ppe, small, key)
+        assert r.code == 3
+        assert len(r.err_lines()) == 1 and "not enough space" in r.err and "MiB free" in r.err
+        assert not list(small.rglob("manifest.json"))
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+
+
+def test_bad_input(ppe, env):
+    tmp, key = env
+    r = ppe("archive", "create", "--exam", "no-such-exam", "--to", tmp / "usb", "--key", key)
+    assert r.code == 2 and len(r.err_lines()) == 1 and "unknown exam id" in r.err
+    (tmp / "afile").write_text("x", encoding="utf-8")
+    r = ppe("archive", "create", "--exam", "today-math", "--to", tmp / "afile", "--key", key)
+    assert r.code == 2 and len(r.err_lines()) == 1 and "is a file" in r.err
+    r = ppe("archive", "verify", tmp / "nowhere")
+    assert r.code == 2 and len(r.err_lines()) == 1
+
+
+def test_name_parts_are_safe():
+    assert arc.name_part("Коридор 2 этажа") == "koridor-2-etazha"
+    assert arc.name_part("../../etc") == "etc"
+    assert arc.name_part("Штаб 7777") == "shtab-7777"

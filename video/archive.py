@@ -1,0 +1,336 @@
+"""The archive of an exam's corridor and entrance recordings, proven complete.
+
+For each camera at the chosen locations, the segments covering the exam window are
+grouped into continuous runs (a gap over 2 s starts a new run) and each run is
+joined by stream copy (ffmpeg's concat demuxer, no re-encoding) into one MPEG-TS
+file whose metadata names the region, ППЭ, room and camera. The joined stream
+comes to us through a pipe: we hash it while writing it (read once, hash, write, in
+two overlapping threads), fsync, drop the file from the page cache, read it back
+from the destination and compare. Only then is the temporary name replaced by the
+final one and the file recorded as verified, so a rerun after an interruption skips
+it. `SHA256SUMS` lets `sha256sum -c` check the folder without ppe-tech;
+`manifest.json` describes every file and is signed (`manifest.sig`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from video import ffmpeg, segments
+
+CHUNK = 1 << 20
+MANIFEST, SIGNATURE, SUMS, STATE = "manifest.json", "manifest.sig", "SHA256SUMS", ".archive-state.json"
+FORMAT = "ppe-tech-archive/1"
+
+_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
+                      "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"]))
+
+
+def name_part(text: str) -> str:
+    """Transliterated, lowercase, [a-z0-9-] only: safe on every file system and portal."""
+    out = "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
+    cleaned = "".join(ch if ch.isascii() and (ch.isalnum()) else "-" for ch in out)
+    while "--" in cleaned:
+        cleaned = cleaned.replace("--", "-")
+    return cleaned.strip("-") or "x"
+
+
+@dataclass
+class Run:
+    """Consecutive segments of one camera with no gap over 2 s between them."""
+    camera: str
+    room: str
+    location: str
+    sources: list[segments.SegmentInfo]
+    holes: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def start(self) -> float:
+        return self.sources[0].start  # type: ignore[return-value]
+
+    @property
+    def end(self) -> float:
+        return self.sources[-1].end  # type: ignore[return-value]
+
+    @property
+    def bytes(self) -> int:
+        return sum(s.bytes for s in self.sources)
+
+
+def runs_of(camera: str, room: str, location: str, found: list[segments.SegmentInfo], since: float,
+            until: float) -> tuple[list[Run], list[segments.SegmentInfo]]:
+    """Group readable segments overlapping [since, until] into runs; also the unreadable ones."""
+    runs: list[Run] = []
+    unreadable = [s for s in found if s.start is None or s.end is None]
+    for seg in (s for s in found if s.start is not None and s.end is not None):
+        if seg.end <= since or seg.start >= until:  # type: ignore[operator]
+            continue
+        if runs and seg.start - runs[-1].end <= segments.GAP_SECONDS:  # type: ignore[operator]
+            runs[-1].sources.append(seg)
+        else:
+            runs.append(Run(camera, room, location, [seg]))
+        runs[-1].holes.extend(seg.holes)
+    return runs, unreadable
+
+
+def file_name(region: str, ppe: str, run: Run, tz: ZoneInfo) -> str:
+    start = datetime.fromtimestamp(run.start, timezone.utc).astimezone(tz)
+    end = datetime.fromtimestamp(run.end, timezone.utc).astimezone(tz)
+    return (f"{name_part(region or '00')}_{name_part(ppe or '0000')}_{name_part(run.room or run.location)}_"
+            f"{name_part(run.camera)}_{start:%Y-%m-%d}_{start:%H%M%S}-{end:%H%M%S}.ts")
+
+
+def folder_name(region: str, ppe: str, exam_date: str, exam_id: str) -> str:
+    return f"{name_part(region or '00')}_{name_part(ppe or '0000')}_{exam_date}_{name_part(exam_id)}"
+
+
+# -- copying with a hash --------------------------------------------------------------------------
+
+def copy_hashed(read: Callable[[int], bytes], out_path: Path, progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """Read chunks, hash them and write them to `out_path` in two overlapping threads; fsync.
+
+    Returns (sha256 hex, bytes). The caller reads the file back to compare.
+    """
+    chunks: queue.Queue = queue.Queue(maxsize=8)
+    digest = hashlib.sha256()
+    failure: list[BaseException] = []
+    total = 0
+
+    def writer() -> None:
+        try:
+            with open(out_path, "wb", buffering=0) as handle:
+                while True:
+                    chunk = chunks.get()
+                    if chunk is None:
+                        break
+                    view = memoryview(chunk)
+                    while view:
+                        written = handle.write(view)
+                        view = view[written:]
+                os.fsync(handle.fileno())
+        except BaseException as exc:  # reported by the reader below
+            failure.append(exc)
+            while chunks.get() is not None:
+                pass
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        while True:
+            chunk = read(CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            total += len(chunk)
+            chunks.put(chunk)
+            if progress:
+                progress(len(chunk))
+            if failure:
+                break
+    finally:
+        chunks.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
+    return digest.hexdigest(), total
+
+
+def hash_file(path: Path, progress: Callable[[int], None] | None = None, *, uncached: bool = False) -> tuple[str, int]:
+    """SHA-256 of a file; `uncached` drops it from the page cache first, so the medium is read."""
+    digest = hashlib.sha256()
+    total = 0
+    with open(path, "rb", buffering=0) as handle:
+        if uncached and hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        while True:
+            chunk = handle.read(CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            total += len(chunk)
+            if progress:
+                progress(len(chunk))
+    return digest.hexdigest(), total
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ArchiveError(Exception):
+    pass
+
+
+def join_to(run: Run, out_path: Path, metadata: dict[str, str], progress: Callable[[int], None] | None) -> tuple[str, int]:
+    """Join the run's segments by stream copy into `out_path` (hashed while written)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as listing:
+        for seg in run.sources:
+            path = str(Path(seg.path).resolve()).replace("'", "'\\''")
+            listing.write(f"file '{path}'\n")
+    meta_args = [a for k, v in metadata.items() for a in ("-metadata", f"{k}={v}")]
+    args = [ffmpeg.tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "concat", "-safe", "0",
+            "-i", listing.name, "-map", "0", "-c", "copy", "-copyts", "-muxdelay", "0", "-fflags", "+bitexact",
+            *meta_args, "-f", "mpegts", "pipe:1"]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        assert proc.stdout is not None
+        digest, size = copy_hashed(proc.stdout.read, out_path, progress)
+        code = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+        os.unlink(listing.name)
+    if code != 0 or size == 0:
+        raise ArchiveError(b"".join(errors).decode("utf-8", "replace").strip()[-300:] or f"ffmpeg exited with {code}")
+    return digest, size
+
+
+@dataclass
+class Written:
+    name: str
+    run: Run
+    sha256: str
+    bytes: int
+    reused: bool
+
+
+def write_run(folder: Path, name: str, run: Run, metadata: dict[str, str], state: dict,
+              progress: Callable[[int], None] | None = None) -> Written:
+    """One archive file: skipped when already verified; else joined, hashed, read back, renamed."""
+    final = folder / name
+    done = state.get(name)
+    if done and final.exists() and final.stat().st_size == done["bytes"]:
+        if progress:
+            progress(run.bytes)
+        return Written(name, run, done["sha256"], done["bytes"], True)
+    partial = folder / f".{name}.partial"
+    digest, size = join_to(run, partial, metadata, progress)
+    back, back_size = hash_file(partial, uncached=True)
+    if back != digest or back_size != size:
+        partial.unlink(missing_ok=True)
+        raise ArchiveError(f"{name}: read back from the destination differs from what was written")
+    os.replace(partial, final)
+    _fsync_dir(folder)
+    state[name] = {"sha256": digest, "bytes": size}
+    save_state(folder, state)
+    return Written(name, run, digest, size, False)
+
+
+def load_state(folder: Path) -> dict:
+    try:
+        return json.loads((folder / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def save_state(folder: Path, state: dict) -> None:
+    tmp = folder / f"{STATE}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, folder / STATE)
+
+
+def sums_text(files: list[tuple[str, str]]) -> str:
+    """`sha256sum` format: hash, two spaces, name."""
+    return "".join(f"{digest}  {name}\n" for name, digest in sorted(files))
+
+
+def free_space_needed(runs: list[Run]) -> int:
+    return int(sum(r.bytes for r in runs) * 1.02) + (1 << 20)
+
+
+def disk_free(path: Path) -> int:
+    return shutil.disk_usage(path).free
+
+
+# -- verification ---------------------------------------------------------------------------------
+
+@dataclass
+class Check:
+    ok: bool
+    files: int
+    missing: list[str]
+    extra: list[str]
+    mismatched: list[str]
+    signature: str  # valid | invalid | missing | unknown key
+    problems: list[str]
+
+    def as_json(self) -> dict:
+        return {"ok": self.ok, "files": self.files, "missing": self.missing, "extra": self.extra,
+                "mismatched": self.mismatched, "signature": self.signature, "problems": self.problems}
+
+
+def verify(folder: Path, check_signature: Callable[[bytes, dict], str],
+           progress: Callable[[int], None] | None = None, workers: int = 2) -> Check:
+    """Presence, extra files, sizes, hashes (files hashed in parallel) and the manifest's signature."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    problems: list[str] = []
+    try:
+        manifest_bytes = (folder / MANIFEST).read_bytes()
+        manifest = json.loads(manifest_bytes)
+        listed = {f["name"]: f for f in manifest["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return Check(False, 0, [MANIFEST], [], [], "missing", [f"{MANIFEST} is missing or unreadable"])
+    signature = check_signature(manifest_bytes, manifest)
+    if signature != "valid":
+        problems.append(f"{MANIFEST}: signature {signature}")
+    sums: dict[str, str] = {}
+    try:
+        for line in (folder / SUMS).read_text(encoding="utf-8").splitlines():
+            digest, _sep, name = line.partition("  ")
+            sums[name] = digest
+    except OSError:
+        problems.append(f"{SUMS} is missing")
+    for name, entry in listed.items():
+        if sums and sums.get(name) != entry["sha256"]:
+            problems.append(f"{SUMS} and {MANIFEST} disagree about {name}")
+    present = {p.name for p in folder.iterdir() if p.is_file()}
+    allowed = set(listed) | {MANIFEST, SIGNATURE, SUMS, STATE, "act.pdf"}
+    missing = sorted(n for n in listed if n not in present)
+    extra = sorted(n for n in present - allowed if not n.startswith("."))
+    partials = sorted(n for n in present if n.endswith(".partial"))
+    extra += partials
+
+    def check_one(name: str) -> tuple[str, str | None]:
+        entry = listed[name]
+        path = folder / name
+        if path.stat().st_size != entry["bytes"]:
+            return name, f"{name}: size {path.stat().st_size}, expected {entry['bytes']}"
+        digest, _size = hash_file(path, progress)
+        return name, None if digest == entry["sha256"] else f"{name}: SHA-256 differs"
+    mismatched = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for name, problem in pool.map(check_one, [n for n in listed if n in present]):
+            if problem:
+                mismatched.append(name)
+                problems.append(problem)
+    problems += [f"{n}: missing" for n in missing] + [f"{n}: not in the manifest" for n in extra]
+    ok = not (missing or extra or mismatched or problems)
+    return Check(ok, len(listed), missing, extra, sorted(mismatched), signature, problems)
