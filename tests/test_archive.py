@@ -92,6 +92,10 @@ def test_create_then_verify_and_sha256sum(ppe, env):
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["exam"]["id"] == "today-math" and manifest["ppe"] == "0123"
     assert {f["room"] for f in manifest["files"]} == {"коридор 2 этажа", "вход"}
+    act = subprocess.run(["pdftotext", str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    for needle in ("Акт передачи видеозаписей", "коридор 2 этажа", "вход", "Технический специалист", "Член ГЭК",
+                   manifest["files"][0]["sha256"], "Лист 1 из"):
+        assert needle in act, needle
     r = ppe("archive", "verify", folder, "--json")
     assert r.code == 0, r.out
     assert r.json["ok"] and r.json["files"] == 2 and r.json["signature"] == "valid"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ppe_tech.app import App, emit, journal_action, station_or_person_signer, write_output
+from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_person_signer, write_output
 from ppe_tech.config import LOCATIONS
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
@@ -184,6 +184,7 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
     write_output(folder / arc.SUMS, arc.sums_text([(f["name"], f["sha256"]) for f in files]).encode("utf-8"))
     write_output(folder / arc.MANIFEST, manifest_bytes)
     write_output(folder / arc.SIGNATURE, _signature_doc(key_file, sig, None, manifest_bytes))
+    _write_act(app, folder, manifest, manifest_bytes, key_file, sig, exam, start_local, end_local)
     rooms = ", ".join(dict.fromkeys(c.room or c.id for c in cams))
     number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file)
     result = {"dir": str(folder), "files": [{"path": str(folder / f["name"]), "camera": f["camera"], "bytes": f["bytes"],
@@ -205,6 +206,45 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
             folder=folder, n=len(files), entry=number or "—"))
     emit(as_json, result, human)
     return ExitCode.OK if not (failed or unreadable) else ExitCode.NEGATIVE
+
+
+def _write_act(app: App, folder: Path, manifest: dict, manifest_bytes: bytes, key_file, signer, exam,
+               start_local, end_local) -> None:
+    """act.pdf in the archive folder: the «Акт передачи видеозаписей»."""
+    import hashlib
+    from datetime import datetime
+
+    from journal import signing
+    from templates import archive_act
+
+    ppe = app.config.ppe
+
+    def hhmm(iso_text: str) -> str:
+        return datetime.fromisoformat(iso_text).strftime("%d.%m.%Y %H:%M:%S")
+    files = [archive_act.ActFile(f["name"], f["camera"], f["room"] or f["location"], hhmm(f["start"]), hhmm(f["end"]),
+                                 f"{f['bytes'] / 2**20:.1f} МиБ",
+                                 "; ".join(f"{g['start'][11:19]}–{g['end'][11:19]}" for g in f["gaps"]) or "нет",
+                                 f["sha256"]) for f in manifest["files"]]
+    notes = []
+    gaps = manifest["gaps"]
+    if gaps:
+        notes.append("Пропуски записи в период экзамена: " + "; ".join(
+            f"{g['camera']} {g['start'][11:19]}–{g['end'][11:19]} ({g['seconds']:.0f} с)" for g in gaps[:30])
+            + (f" и ещё {len(gaps) - 30}" if len(gaps) > 30 else ""))
+    if manifest["unreadable_sources"] or manifest["failed"]:
+        notes.append("Не скопированы (повреждены или нечитаемы): " + "; ".join(
+            [Path(p).name for p in manifest["unreadable_sources"]] + [f["name"] for f in manifest["failed"]]))
+    act = archive_act.Act(
+        region=" — ".join(x for x in (ppe.region, ppe.region_name) if x) or "—",
+        ppe=", ".join(x for x in (f"код {ppe.code}" if ppe.code else "", ppe.name, ppe.address) if x) or "—",
+        exam=f"{exam.subject or exam.id} ({exam.id}), начало {exam.start:%d.%m.%Y %H:%M}",
+        window=f"с {start_local:%d.%m.%Y %H:%M} по {end_local:%d.%m.%Y %H:%M}",
+        created=app.now_local().strftime("%d.%m.%Y %H:%M"),
+        signer=f"{key_file.name}, {key_file.position} (ключ {key_file.key_id})",
+        fingerprint=signing.fingerprint(signer.algorithm, signer.public_key),
+        manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(), folder=folder.name, files=files, notes=notes)
+    with atomic_output(folder / "act.pdf") as tmp:
+        archive_act.render(act, tmp)
 
 
 def _archive_folder(path: Path) -> Path:

@@ -1,0 +1,95 @@
+"""«Акт передачи видеозаписей»: the act handing over an exam's copied recordings.
+
+No official form exists; this one follows the other ППЭ forms: who, when, what files
+(camera, room, time range, gaps, size, SHA-256 short in the table and full in the
+annex), the manifest's own SHA-256 and the signer's key fingerprint, so the paper
+ties to the files; then room for wet signatures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportlab.pdfgen.canvas import Canvas
+
+from templates.render import BOLD, REGULAR, Column, Sheet, Table, header_cells
+
+TITLE = "Акт передачи видеозаписей"
+_WIDTHS = [24, 110, 120, 128, 128, 62, 120, 94]
+
+
+@dataclass
+class ActFile:
+    name: str
+    camera: str
+    room: str
+    start: str
+    end: str
+    size: str
+    gaps: str
+    sha256: str
+
+
+@dataclass
+class Act:
+    region: str
+    ppe: str
+    exam: str
+    window: str
+    created: str
+    signer: str
+    fingerprint: str
+    manifest_sha256: str
+    folder: str
+    files: list[ActFile]
+    notes: list[str]
+
+
+def _header(c: Canvas, x: float, top: float) -> float:
+    titles = ["№", "Камера", "Помещение", "Начало записи", "Окончание записи", "Размер", "Пропуски",
+              "SHA-256 (начало)"]
+    cells, offset = [], 0.0
+    for w, t in zip(_WIDTHS, titles):
+        cells.append((offset, 0, w, 22, t))
+        offset += w
+    header_cells(c, x, top, cells)
+    return 22.0
+
+
+def render(act: Act, out: Path) -> int:
+    sheet = Sheet()
+    sheet.new_page()
+    sheet.text(TITLE, size=13, bold=True, align="center")
+    sheet.space(2)
+    for line in (f"Субъект Российской Федерации: {act.region}", f"ППЭ: {act.ppe}", f"Экзамен: {act.exam}",
+                 f"Период записи: {act.window}", f"Копия сделана: {act.created}; папка: {act.folder}",
+                 f"Копию сделал и подписал электронной подписью: {act.signer}",
+                 f"Отпечаток ключа: {act.fingerprint}",
+                 f"SHA-256 файла manifest.json: {act.manifest_sha256}"):
+        sheet.text(line, size=9.5)
+    sheet.space(4)
+    table = Table([Column(w, "center" if k in (0, 5) else "left") for k, w in enumerate(_WIDTHS)],
+                  header=_header, header_height=22.0)
+    table.layout(sheet, [[str(i), f.camera, f.room, f.start, f.end, f.size, f.gaps, f.sha256[:16] + "…"]
+                         for i, f in enumerate(act.files, start=1)] or [["", "Файлов нет", "", "", "", "", "", ""]])
+    for note in act.notes:
+        sheet.text(note, size=9, bold=True)
+    sheet.space(6)
+    sheet.text("Приложение: полные контрольные суммы SHA-256 (проверка: sha256sum -c SHA256SUMS)", size=10, bold=True)
+    for i, f in enumerate(act.files, start=1):
+        sheet.text(f"{i}. {f.name}", size=8)
+        sheet.text(f"    {f.sha256}", size=8)
+    sheet.space(10)
+    sheet.ensure(90)
+    for who in ("Технический специалист", "Руководитель ППЭ", "Член ГЭК"):
+        sheet.text(f"{who}: ______________________ / ______________________ /    «___» ____________ 20___ г.",
+                   size=9.5)
+        sheet.space(6)
+
+    def footer(c: Canvas, number: int, total: int) -> None:
+        c.setFont(REGULAR, 7.5)
+        c.drawString(sheet.margin, sheet.margin, f"{TITLE} · {act.ppe} · {act.created}")
+        c.setFont(BOLD, 8.5)
+        c.drawRightString(sheet.size[0] - sheet.margin, sheet.margin, f"Лист {number} из {total}")
+    return sheet.render(out, title=TITLE, footer=footer)
