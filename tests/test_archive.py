@@ -205,3 +205,51 @@ def test_name_parts_are_safe():
     assert arc.name_part("Коридор 2 этажа") == "koridor-2-etazha"
     assert arc.name_part("../../etc") == "etc"
     assert arc.name_part("Штаб 7777") == "shtab-7777"
+
+
+def _age(folder, days: int) -> None:
+    """Make every segment look recorded `days` ago (name and mtime), as on a machine months later."""
+    old = time.time() - days * 86400
+    for path in folder.rglob("*.ts"):
+        os.utime(path, (old, old))
+
+
+def test_prune_policy(ppe, env):
+    tmp, key = env
+    data = tmp / "data"
+    segments_before = sorted(data.rglob("*.ts"))
+    r = ppe("recordings", "prune", "--json")  # default policy: kept until 1 March next year
+    assert r.code == 0 and r.json["delete"] == [] and r.json["dry_run"]
+    tomorrow = (datetime.now(TZ) + timedelta(days=1)).date().isoformat()
+    r = ppe("recordings", "prune", "--before", tomorrow)
+    assert r.code == 2 and "future" in r.err
+    today = datetime.now(TZ).date().isoformat()
+    _age(data, 0)
+    r = ppe("recordings", "prune", "--before", today, "--json")
+    assert r.code == 0 and r.json["delete"] == []  # recorded today: not before today
+    assert sorted(data.rglob("*.ts")) == segments_before
+
+
+def test_prune_needs_an_archive_unless_forced(ppe, env, monkeypatch):
+    tmp, key = env
+    data = tmp / "data"
+    assert create(ppe, tmp / "usb", key).code == 0  # corridor and entrance are archived, the room is not
+    import ppe_tech.commands.recording as rec
+    monkeypatch.setattr(rec, "RECENT_SECONDS", -1)
+    from ppe_tech.timeutil import utc_now
+    later = utc_now() + timedelta(days=400)
+    from ppe_tech import app as app_module
+    monkeypatch.setattr(app_module.App, "now_local", lambda self: later.astimezone(self.tz))
+    r = ppe("recordings", "prune", "--json")
+    assert r.code == 0 and r.json["dry_run"]
+    doomed = r.json["delete"]
+    assert doomed and all(("corr-1" in p or "ent-1" in p) for p in doomed)
+    assert r.json["kept_unarchived"] and all("room-1" in p for p in r.json["kept_unarchived"])
+    assert all(os.path.exists(p) for p in doomed)  # a dry run deletes nothing
+    r = ppe("recordings", "prune", "--yes", "--key", key, "--json")
+    assert r.code == 0 and not any(os.path.exists(p) for p in doomed)
+    assert all(os.path.exists(p) for p in r.json["kept_unarchived"])
+    entry = ppe("journal", "list", "--json").json["entries"][-1]
+    assert entry["action"].startswith("Удаление видеозаписей")
+    r = ppe("recordings", "prune", "--yes", "--force", "--key", key, "--json")
+    assert r.code == 0 and not list(data.rglob("room-1_*.ts"))

@@ -185,6 +185,7 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
     write_output(folder / arc.MANIFEST, manifest_bytes)
     write_output(folder / arc.SIGNATURE, _signature_doc(key_file, sig, None, manifest_bytes))
     _write_act(app, folder, manifest, manifest_bytes, key_file, sig, exam, start_local, end_local)
+    _remember(app, folder, manifest_bytes, [str(Path(s.path).resolve()) for w in written for s in w.run.sources])
     rooms = ", ".join(dict.fromkeys(c.room or c.id for c in cams))
     number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file)
     result = {"dir": str(folder), "files": [{"path": str(folder / f["name"]), "camera": f["camera"], "bytes": f["bytes"],
@@ -206,6 +207,32 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
             folder=folder, n=len(files), entry=number or "—"))
     emit(as_json, result, human)
     return ExitCode.OK if not (failed or unreadable) else ExitCode.NEGATIVE
+
+
+ARCHIVES = "archives.json"
+
+
+def _remember(app: App, folder: Path, manifest_bytes: bytes, sources: list[str]) -> None:
+    """Note which segments a verified archive holds, so `recordings prune` knows what is safe."""
+    import hashlib
+
+    path = app.recorder_dir / ARCHIVES
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = []
+    known.append({"dir": str(folder.resolve()), "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+                  "created": app.clock().isoformat(), "sources": sources})
+    app.recorder_dir.mkdir(parents=True, exist_ok=True)
+    write_output(path, (json.dumps(known, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+
+
+def archived_sources(app: App) -> set[str]:
+    try:
+        known = json.loads((app.recorder_dir / ARCHIVES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {src for item in known for src in item.get("sources", [])}
 
 
 def _write_act(app: App, folder: Path, manifest: dict, manifest_bytes: bytes, key_file, signer, exam,

@@ -331,3 +331,86 @@ def recordings_gaps(app: App, since: str | None, until: str | None, camera: tupl
             click.echo(f"{g['camera']:<16} {g['start']} – {g['end'][11:]}  {g['seconds']:.1f} s")
     emit(as_json, {"gaps": items}, human)
     return ExitCode.OK if not items else ExitCode.NEGATIVE
+
+
+PRUNE_ACTION = "Удаление видеозаписей"
+RECENT_SECONDS = 300  # a segment written to in the last five minutes may still be recording
+
+
+@recordings.command("prune")
+@click.option("--before", "before", metavar="YYYY-MM-DD",
+              help=_("Delete segments that ended before this date [default: keep until 1 March of the next year]."))
+@click.option("--yes", is_flag=True, help=_("Really delete (without it: a dry run that lists what would go)."))
+@click.option("--force", is_flag=True, help=_("Also delete segments that no verified archive holds."))
+@click.option("--camera", multiple=True, metavar="CAMERA", help=_("Only this camera (repeatable)."))
+@journal_key_option
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def prune(app: App, before: str | None, yes: bool, force: bool, camera: tuple[str, ...], key_ref: str | None,
+          passphrase_file: Path | None, as_json: bool) -> int:
+    """Delete old recordings under the retention policy; a dry run unless --yes.
+
+    Segments that no verified archive (`archive create`) holds are kept unless --force.
+    What was deleted is written to the journal.
+    """
+    from datetime import date as _date
+
+    from ppe_tech.commands.archive import archived_sources
+    from ppe_tech.timeutil import parse_date
+    from video import segments
+
+    chosen = select(app, camera)
+    tz = app.tz
+    today = app.now_local().date()
+    if before is not None:
+        try:
+            cutoff_date = parse_date(before)
+        except ValueError as exc:
+            raise BadInput(f"--before: {exc}") from None
+        if cutoff_date > today:
+            raise BadInput(_("--before {d}: a date in the future would delete today's recordings").format(d=before))
+    else:
+        cutoff_date = None
+    archived = archived_sources(app)
+    now = time.time()
+    delete, kept_unarchived, kept = [], [], 0
+    for c in chosen:
+        for path in segments.files(app.recordings_dir, c.id):
+            named = segments.name_time(path, tz)
+            if named is None:
+                continue
+            recorded = datetime.fromtimestamp(named, tz).date()
+            limit = cutoff_date or _date(recorded.year + 1, 3, 1)
+            stat = path.stat()
+            if recorded >= limit or (cutoff_date is None and today < limit) or now - stat.st_mtime < RECENT_SECONDS:
+                kept += 1
+                continue
+            if str(path.resolve()) not in archived and not force:
+                kept_unarchived.append(str(path))
+                continue
+            delete.append((path, stat.st_size))
+    total = sum(size for _p, size in delete)
+    number = None
+    if yes and delete:
+        for path, _size in delete:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+        number = journal_action(app, f"{PRUNE_ACTION}: {len(delete)} файлов, {total / 2**30:.2f} ГиБ "
+                                     f"(записи до {(cutoff_date or 'срока хранения')})",
+                                _rooms(chosen), key_ref, passphrase_file)
+    result = {"dry_run": not yes, "delete": [str(p) for p, _s in delete], "bytes": total,
+              "kept_unarchived": kept_unarchived, "kept": kept, "journal_entry": number}
+
+    def human() -> None:
+        verb = _("Deleted") if yes else _("Would delete")
+        click.echo(_("{verb} {n} segments ({gib:.2f} GiB).").format(verb=verb, n=len(delete), gib=total / 2**30))
+        if kept_unarchived:
+            click.echo(_("Kept {n} old segments that no verified archive holds (--force deletes them).").format(
+                n=len(kept_unarchived)))
+        if not yes and delete:
+            click.echo(_("This was a dry run; add --yes to delete."))
+    emit(as_json, result, human)
+    return 0
