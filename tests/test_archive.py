@@ -253,3 +253,18 @@ def test_prune_needs_an_archive_unless_forced(ppe, env, monkeypatch):
     assert entry["action"].startswith("Удаление видеозаписей")
     r = ppe("recordings", "prune", "--yes", "--force", "--key", key, "--json")
     assert r.code == 0 and not list(data.rglob("room-1_*.ts"))
+
+
+def test_unreadable_source_is_reported_and_the_rest_archived(ppe, env):
+    tmp, key = env
+    victim = sorted((tmp / "data" / "recordings" / "corr-1").glob("*.ts"))[1]
+    victim.write_bytes(b"\x00" * 4096)  # a segment destroyed on the recorder's disk
+    r = create(ppe, tmp / "usb", key)
+    assert r.code == 1  # the archive is not complete, and says so
+    assert r.json["unreadable"] == [str(victim)]
+    assert {f["camera"] for f in r.json["files"]} == {"corr-1", "ent-1"}  # the rest is archived
+    corr = [f for f in r.json["files"] if f["camera"] == "corr-1"]
+    assert len(corr) == 2  # the lost segment is a gap: the run is split
+    code, result = verify(ppe, r.json["dir"])
+    assert code == 0
+    assert victim.exists()  # sources are never deleted

@@ -2,11 +2,12 @@
 
 For each camera at the chosen locations, the segments covering the exam window are
 grouped into continuous runs (a gap over 2 s starts a new run) and each run is
-joined by stream copy (ffmpeg's concat demuxer, no re-encoding) into one MPEG-TS
-file whose metadata names the region, ППЭ, room and camera. The joined stream
-comes to us through a pipe: we hash it while writing it (read once, hash, write, in
-two overlapping threads), fsync, drop the file from the page cache, read it back
-from the destination and compare. Only then is the temporary name replaced by the
+joined into one MPEG-TS file: the segments' bytes one after another, which for
+MPEG-TS with continuous wall-clock timestamps is a stream copy (nothing decoded or
+remuxed; the recorder writes region, ППЭ, room and camera into every segment's
+service description). We hash while writing (read once, hash, write, in two
+overlapping threads), fsync, drop the file from the page cache, read it back from
+the destination and compare. Only then is the temporary name replaced by the
 final one and the file recorded as verified, so a rerun after an interruption skips
 it. `SHA256SUMS` lets `sha256sum -c` check the folder without ppe-tech;
 `manifest.json` describes every file and is signed (`manifest.sig`).
@@ -19,8 +20,6 @@ import json
 import os
 import queue
 import shutil
-import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,9 +27,9 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from video import ffmpeg, segments
+from video import segments
 
-CHUNK = 1 << 20
+CHUNK = 4 << 20
 MANIFEST, SIGNATURE, SUMS, STATE = "manifest.json", "manifest.sig", "SHA256SUMS", ".archive-state.json"
 FORMAT = "ppe-tech-archive/1"
 
@@ -99,50 +98,67 @@ def folder_name(region: str, ppe: str, exam_date: str, exam_id: str) -> str:
 
 # -- copying with a hash --------------------------------------------------------------------------
 
-def copy_hashed(read: Callable[[int], bytes], out_path: Path, progress: Callable[[int], None] | None = None) -> tuple[str, int]:
-    """Read chunks, hash them and write them to `out_path` in two overlapping threads; fsync.
+def copy_hashed(read: Callable[[int], bytes], out_path: Path, progress: Callable[[int], None] | None = None,
+                *, fsync: bool = True) -> tuple[str, int]:
+    """Read chunks, hash them and write them to `out_path`; fsync. Returns (sha256 hex, bytes).
 
-    Returns (sha256 hex, bytes). The caller reads the file back to compare.
+    Three stages in three threads (read, hash, write) joined by small queues, so the
+    hashing hides behind the I/O; the data is read once. The caller reads the file back.
     """
-    chunks: queue.Queue = queue.Queue(maxsize=8)
-    digest = hashlib.sha256()
+    to_hash: queue.Queue = queue.Queue(maxsize=4)
+    to_write: queue.Queue = queue.Queue(maxsize=4)
     failure: list[BaseException] = []
+    digest = hashlib.sha256()
     total = 0
+
+    def reader() -> None:
+        try:
+            while not failure:
+                chunk = read(CHUNK)
+                if not chunk:
+                    break
+                to_hash.put(chunk)
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            to_hash.put(None)
 
     def writer() -> None:
         try:
             with open(out_path, "wb", buffering=0) as handle:
                 while True:
-                    chunk = chunks.get()
+                    chunk = to_write.get()
                     if chunk is None:
                         break
+                    if failure:
+                        continue  # drain
                     view = memoryview(chunk)
                     while view:
-                        written = handle.write(view)
-                        view = view[written:]
-                os.fsync(handle.fileno())
-        except BaseException as exc:  # reported by the reader below
+                        view = view[handle.write(view):]
+                if fsync and not failure:
+                    os.fsync(handle.fileno())
+        except BaseException as exc:
             failure.append(exc)
-            while chunks.get() is not None:
+            while to_write.get() is not None:
                 pass
 
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=reader, daemon=True), threading.Thread(target=writer, daemon=True)]
+    for thread in threads:
+        thread.start()
     try:
         while True:
-            chunk = read(CHUNK)
-            if not chunk:
+            chunk = to_hash.get()
+            if chunk is None:
                 break
             digest.update(chunk)
             total += len(chunk)
-            chunks.put(chunk)
+            to_write.put(chunk)
             if progress:
                 progress(len(chunk))
-            if failure:
-                break
     finally:
-        chunks.put(None)
-        thread.join()
+        to_write.put(None)
+        for thread in threads:
+            thread.join()
     if failure:
         raise failure[0]
     return digest.hexdigest(), total
@@ -180,33 +196,41 @@ class ArchiveError(Exception):
     pass
 
 
-def join_to(run: Run, out_path: Path, metadata: dict[str, str], progress: Callable[[int], None] | None) -> tuple[str, int]:
-    """Join the run's segments by stream copy into `out_path` (hashed while written)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as listing:
-        for seg in run.sources:
-            path = str(Path(seg.path).resolve()).replace("'", "'\\''")
-            listing.write(f"file '{path}'\n")
-    meta_args = [a for k, v in metadata.items() for a in ("-metadata", f"{k}={v}")]
-    args = [ffmpeg.tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "concat", "-safe", "0",
-            "-i", listing.name, "-map", "0", "-c", "copy", "-copyts", "-muxdelay", "0", "-fflags", "+bitexact",
-            *meta_args, "-f", "mpegts", "pipe:1"]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    errors: list[bytes] = []
-    reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+def join_to(run: Run, out_path: Path, progress: Callable[[int], None] | None) -> tuple[str, int]:
+    """Join the run's segments into `out_path`, hashed while written.
+
+    MPEG-TS is made to be joined: every segment starts with its own tables and the
+    timestamps run on from one to the next (wall clock), so the run is the segments'
+    bytes one after another: a stream copy with nothing decoded, re-encoded or remuxed.
+    """
+    sources = iter(run.sources)
+    current: list = [None]
+
+    def read(size: int) -> bytes:
+        while True:
+            if current[0] is None:
+                seg = next(sources, None)
+                if seg is None:
+                    return b""
+                try:
+                    current[0] = open(seg.path, "rb", buffering=0)
+                    if hasattr(os, "posix_fadvise"):
+                        os.posix_fadvise(current[0].fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+                except OSError as exc:
+                    raise ArchiveError(f"cannot read {seg.path}: {exc.strerror}") from None
+            try:
+                chunk = current[0].read(size)
+            except OSError as exc:
+                raise ArchiveError(f"cannot read {current[0].name}: {exc.strerror}") from None
+            if chunk:
+                return chunk
+            current[0].close()
+            current[0] = None
     try:
-        assert proc.stdout is not None
-        digest, size = copy_hashed(proc.stdout.read, out_path, progress)
-        code = proc.wait()
+        return copy_hashed(read, out_path, progress)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        reader.join(timeout=5)
-        os.unlink(listing.name)
-    if code != 0 or size == 0:
-        raise ArchiveError(b"".join(errors).decode("utf-8", "replace").strip()[-300:] or f"ffmpeg exited with {code}")
-    return digest, size
+        if current[0] is not None:
+            current[0].close()
 
 
 @dataclass
@@ -218,7 +242,7 @@ class Written:
     reused: bool
 
 
-def write_run(folder: Path, name: str, run: Run, metadata: dict[str, str], state: dict,
+def write_run(folder: Path, name: str, run: Run, state: dict,
               progress: Callable[[int], None] | None = None) -> Written:
     """One archive file: skipped when already verified; else joined, hashed, read back, renamed."""
     final = folder / name
@@ -228,7 +252,11 @@ def write_run(folder: Path, name: str, run: Run, metadata: dict[str, str], state
             progress(run.bytes)
         return Written(name, run, done["sha256"], done["bytes"], True)
     partial = folder / f".{name}.partial"
-    digest, size = join_to(run, partial, metadata, progress)
+    try:
+        digest, size = join_to(run, partial, progress)
+    except ArchiveError:
+        partial.unlink(missing_ok=True)
+        raise
     back, back_size = hash_file(partial, uncached=True)
     if back != digest or back_size != size:
         partial.unlink(missing_ok=True)

@@ -34,14 +34,17 @@ STOP_REQUEST = "stop.request"  # a file: how `cameras stop` asks, on every platf
 BACKOFF_MAX = 5.0
 
 
-def record_args(url: str, pattern: Path, segment_s: int, timeout_s: float) -> list[str]:
-    """The recording preset: stream copy, wall-clock timestamps, clock-aligned TS segments."""
+def record_args(url: str, pattern: Path, segment_s: int, timeout_s: float,
+                metadata: dict[str, str] | None = None) -> list[str]:
+    """The recording preset: stream copy, wall-clock timestamps, clock-aligned TS segments
+    whose service description names the exam point and the camera."""
+    meta = [a for k, v in (metadata or {}).items() for a in ("-metadata", f"{k}={v}")]
     return [ffmpeg.tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "warning",
             "-use_wallclock_as_timestamps", "1", *ffmpeg.input_args(url, timeout_s),
             "-map", "0:v:0", "-c", "copy", "-copyts", "-muxdelay", "0", "-muxpreload", "0",
             # the first keyframe of a run can arrive without a time: give it the next packet's
             "-bsf:v", r"setts=pts=if(eq(PTS\,NOPTS)\,NEXT_PTS\,PTS):dts=if(eq(DTS\,NOPTS)\,NEXT_DTS\,DTS)",
-            "-f", "segment", "-segment_time", str(segment_s), "-segment_atclocktime", "1",
+            *meta, "-f", "segment", "-segment_time", str(segment_s), "-segment_atclocktime", "1",
             "-segment_format", "mpegts", "-segment_format_options", "flush_packets=1",
             "-strftime", "1", str(pattern)]
 
@@ -93,10 +96,11 @@ def _child_setup() -> None:  # pragma: no cover - runs in the child
 class Supervisor:
     def __init__(self, cameras: list[tuple[str, str]], root: Path, state_dir: Path, *, segment_s: int = 60,
                  stall_s: float = 15.0, timeout_s: float = 5.0, tz: str = "UTC", floor_bytes: int = 0,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, metadata: dict[str, dict[str, str]] | None = None):
         self.root, self.state_dir = root, state_dir
         self.segment_s, self.stall_s, self.timeout_s = segment_s, stall_s, timeout_s
         self.tz, self.floor = tz, floor_bytes
+        self.metadata = metadata or {}
         self.runs = [CameraRun(cid, url, segments.pattern(root, cid)) for cid, url in cameras]
         self.stopping = threading.Event()
         self.started_wall = time.time()
@@ -114,7 +118,8 @@ class Supervisor:
         if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         try:
-            run.proc = subprocess.Popen(record_args(run.url, run.pattern, self.segment_s, self.timeout_s),
+            run.proc = subprocess.Popen(record_args(run.url, run.pattern, self.segment_s, self.timeout_s,
+                                                    self.metadata.get(run.id)),
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, env=env,
                                         **kwargs)
         finally:

@@ -152,11 +152,8 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
     written, failed = [], []
     with _bar(sum(r.bytes for r in runs), _("Archiving")) as step:
         for run, name in zip(runs, names):
-            metadata = {"service_provider": f"ППЭ {ppe.code} ({ppe.region})",
-                        "service_name": f"{run.camera} {run.room}".strip(),
-                        "title": name[:-3], "comment": f"exam {exam.id}"}
             try:
-                written.append(arc.write_run(folder, name, run, metadata, state, step))
+                written.append(arc.write_run(folder, name, run, state, step))
             except arc.ArchiveError as exc:
                 failed.append({"name": name, "error": str(exc)})
             except OSError as exc:

@@ -35,9 +35,12 @@ def _supervisor(app: App, chosen):
     from video.recorder import Supervisor
 
     rec = app.config.recording
+    ppe = app.config.ppe
+    metadata = {c.id: {"service_provider": f"ППЭ {ppe.code or '—'} ({ppe.region or '—'})",
+                       "service_name": f"{c.id} {c.room}".strip()} for c in chosen}
     return Supervisor([(c.id, c.url) for c in chosen], app.recordings_dir, app.recorder_dir,
                       segment_s=max(1, int(rec.segment.total_seconds())), stall_s=rec.stall_timeout.total_seconds(),
-                      timeout_s=rec.timeout.total_seconds(), tz=app.config.ppe.timezone, floor_bytes=rec.floor)
+                      timeout_s=rec.timeout.total_seconds(), tz=ppe.timezone, floor_bytes=rec.floor, metadata=metadata)
 
 
 def _measured_rate(app: App, camera_id: str) -> float:
