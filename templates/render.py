@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable
 
 from reportlab import rl_config
-from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -240,6 +239,8 @@ def header_cells(c: Canvas, x: float, top: float, cells: list[tuple[float, float
 
 def draw_qr_code(c: Canvas, payload: str, x: float, y: float, size: float, border: int = 4) -> None:
     """A QR code (level M) drawn straight onto the canvas, `size` points square, lower left at (x, y)."""
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+
     widget = QrCodeWidget(payload, barLevel="M")
     widget.qr.make()
     modules = widget.qr.modules

@@ -98,12 +98,13 @@ def folder_name(region: str, ppe: str, exam_date: str, exam_id: str) -> str:
 
 # -- copying with a hash --------------------------------------------------------------------------
 
-def copy_hashed(read: Callable[[int], bytes], out_path: Path, progress: Callable[[int], None] | None = None,
+def copy_hashed(read: Callable[[int], bytes], out_path: Path | None, progress: Callable[[int], None] | None = None,
                 *, fsync: bool = True) -> tuple[str, int]:
     """Read chunks, hash them and write them to `out_path`; fsync. Returns (sha256 hex, bytes).
 
     Three stages in three threads (read, hash, write) joined by small queues, so the
     hashing hides behind the I/O; the data is read once. The caller reads the file back.
+    With `out_path` None it only hashes, still reading ahead while it hashes.
     """
     to_hash: queue.Queue = queue.Queue(maxsize=4)
     to_write: queue.Queue = queue.Queue(maxsize=4)
@@ -124,6 +125,10 @@ def copy_hashed(read: Callable[[int], bytes], out_path: Path, progress: Callable
             to_hash.put(None)
 
     def writer() -> None:
+        if out_path is None:
+            while to_write.get() is not None:
+                pass
+            return
         try:
             with open(out_path, "wb", buffering=0) as handle:
                 while True:
@@ -165,21 +170,14 @@ def copy_hashed(read: Callable[[int], bytes], out_path: Path, progress: Callable
 
 
 def hash_file(path: Path, progress: Callable[[int], None] | None = None, *, uncached: bool = False) -> tuple[str, int]:
-    """SHA-256 of a file; `uncached` drops it from the page cache first, so the medium is read."""
-    digest = hashlib.sha256()
-    total = 0
+    """SHA-256 of a file, reading ahead while hashing; `uncached` drops it from the page
+    cache first, so the medium itself is read."""
     with open(path, "rb", buffering=0) as handle:
-        if uncached and hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-        while True:
-            chunk = handle.read(CHUNK)
-            if not chunk:
-                break
-            digest.update(chunk)
-            total += len(chunk)
-            if progress:
-                progress(len(chunk))
-    return digest.hexdigest(), total
+        if hasattr(os, "posix_fadvise"):
+            if uncached:
+                os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        return copy_hashed(handle.read, None, progress)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from journal import checkpoint, printing
 from ppe_tech.app import App, atomic_output, emit, load_signer, progress, read_input, write_output
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
@@ -82,6 +81,7 @@ def confirm(app: App, key_ref: str, upto: int | None, passphrase_file: Path | No
 @click.pass_obj
 def list_entries(app: App, as_json: bool, **dates) -> int:
     """The entries, as the official form's columns."""
+    from journal import printing
     with app.open_journal(readonly=True) as j:
         state = j.state()
     entries = printing.select(state.entries, dates.get("from"), dates.get("to"))
@@ -114,6 +114,7 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
 
     Exit 0 when intact; 1 naming the first entry that fails and why.
     """
+    from journal import checkpoint, printing
     witness = checkpoint.parse(read_input(checkpoint_file, _("checkpoint file")), str(checkpoint_file)) \
         if checkpoint_file else None
     with app.open_journal(readonly=True) as j, progress(j.size(), _("Verifying")) as step:
@@ -151,6 +152,7 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
 @click.pass_obj
 def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | None, as_json: bool) -> int:
     """Sign the journal's current size and head hash; keep the file off this machine."""
+    from journal import checkpoint
     with app.open_journal() as j:
         key_file, signer = load_signer(app, key_ref, passphrase_file)
         key = j.state().keys.get(key_file.key_id)
@@ -171,6 +173,7 @@ def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | N
 @click.pass_obj
 def print_journal(app: App, out: Path, as_json: bool, **dates) -> int:
     """The journal as the official form: PDF, A4 landscape, in Russian."""
+    from journal import printing
     if out.suffix.lower() != ".pdf":
         raise BadInput(_("--out {out}: expected a .pdf file name").format(out=out))
     ppe = app.config.ppe
@@ -201,6 +204,7 @@ def print_journal(app: App, out: Path, as_json: bool, **dates) -> int:
 @click.pass_obj
 def export(app: App, fmt: str, out: Path | None, **dates) -> int:
     """Export entries as JSON or CSV (UTF-8; the CSV opens in Excel and LibreOffice)."""
+    from journal import printing
     with app.open_journal(readonly=True) as j:
         state = j.state()
     entries = printing.select(state.entries, dates.get("from"), dates.get("to"))
