@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reportlab.pdfgen.canvas import Canvas
 
-from templates.render import BOLD, REGULAR, Column, Sheet, Table, header_cells
+from templates.render import Column, Sheet, Table, header_cells, sheet_footer
 
 TITLE = "Акт передачи видеозаписей"
 _WIDTHS = [24, 110, 120, 128, 128, 62, 120, 94]
@@ -86,10 +86,4 @@ def render(act: Act, out: Path) -> int:
         sheet.text(f"{who}: ______________________ / ______________________ /    «___» ____________ 20___ г.",
                    size=9.5)
         sheet.space(6)
-
-    def footer(c: Canvas, number: int, total: int) -> None:
-        c.setFont(REGULAR, 7.5)
-        c.drawString(sheet.margin, sheet.margin, f"{TITLE} · {act.ppe} · {act.created}")
-        c.setFont(BOLD, 8.5)
-        c.drawRightString(sheet.size[0] - sheet.margin, sheet.margin, f"Лист {number} из {total}")
-    return sheet.render(out, title=TITLE, footer=footer)
+    return sheet.render(out, title=TITLE, footer=sheet_footer(sheet, f"{TITLE} · {act.ppe} · {act.created}"))

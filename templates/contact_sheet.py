@@ -12,7 +12,7 @@ from pathlib import Path
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from templates.render import BOLD, MM, REGULAR, Sheet, wrap
+from templates.render import BOLD, MM, REGULAR, Sheet, sheet_footer, wrap
 
 TITLE = "Снимки с камер видеонаблюдения"
 PROBLEMS_RU = {"offline": "нет связи с камерой", "unauthorized": "неверный логин или пароль камеры",
@@ -54,13 +54,7 @@ def render(tiles: list[Tile], out: Path, *, header: str, subtitle: str, printed_
             x = sheet.margin + (k % COLUMNS) * (tile_w + gap)
             y_top = top - (k // COLUMNS) * (tile_h + gap)
             sheet.page.ops.append(lambda c, tile=tile, x=x, y_top=y_top: _tile(c, tile, x, y_top, tile_w, tile_h))
-
-    def footer(c: Canvas, number: int, total: int) -> None:
-        c.setFont(REGULAR, 7.5)
-        c.drawString(sheet.margin, sheet.margin, f"{TITLE} · напечатано {printed_at}")
-        c.setFont(BOLD, 8.5)
-        c.drawRightString(sheet.size[0] - sheet.margin, sheet.margin, f"Лист {number} из {total}")
-    return sheet.render(out, title=TITLE, footer=footer)
+    return sheet.render(out, title=TITLE, footer=sheet_footer(sheet, f"{TITLE} · напечатано {printed_at}"))
 
 
 def _tile(c: Canvas, tile: Tile, x: float, y_top: float, w: float, h: float) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from reportlab.pdfgen.canvas import Canvas
 
-from templates.render import BOLD, MM, REGULAR, Column, Sheet, Table, draw_qr_code, header_cells
+from templates.render import MM, REGULAR, Column, Sheet, Table, draw_qr_code, header_cells, sheet_footer
 
 TITLE = "Журнал доступа к средствам видеонаблюдения"
 BLANK = "_" * 60
@@ -105,13 +105,7 @@ def render(doc: JournalPrint, out: Path) -> int:
     table.layout(sheet, rows)
     _last_page(sheet, doc)
     footer_left = f"{TITLE} · ППЭ {doc.ppe_code or '____'} · напечатан {doc.printed_at}"
-
-    def footer(c: Canvas, number: int, total: int) -> None:
-        c.setFont(REGULAR, 7.5)
-        c.drawString(sheet.margin, sheet.margin, footer_left)
-        c.setFont(BOLD, 8.5)
-        c.drawRightString(sheet.size[0] - sheet.margin, sheet.margin, f"Лист {number} из {total}")
-    return sheet.render(out, title=TITLE, footer=footer)
+    return sheet.render(out, title=TITLE, footer=sheet_footer(sheet, footer_left))
 
 
 def _last_page(sheet: Sheet, doc: JournalPrint) -> None:

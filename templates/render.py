@@ -146,6 +146,16 @@ class Sheet:
         return total
 
 
+def sheet_footer(sheet: "Sheet", left: str) -> Callable[[Canvas, int, int], None]:
+    """The footer of every document: what it is on the left, «Лист N из M» on the right."""
+    def footer(c: Canvas, number: int, total: int) -> None:
+        c.setFont(REGULAR, 7.5)
+        c.drawString(sheet.margin, sheet.margin, left)
+        c.setFont(BOLD, 8.5)
+        c.drawRightString(sheet.size[0] - sheet.margin, sheet.margin, f"Лист {number} из {total}")
+    return footer
+
+
 @dataclass(frozen=True)
 class Column:
     width: float  # points
