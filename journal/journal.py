@@ -100,6 +100,16 @@ class Journal:
     def state(self) -> State:
         return self.replay().state
 
+    def registered_key_ids(self) -> set[str]:
+        """The ids of the keys registered here, read from the key records alone (no replay)."""
+        ids = set()
+        for (body,) in self.store.conn.execute("SELECT body FROM records WHERE kind = 'key'"):
+            try:
+                ids.add(json.loads(body)["cert"]["key_id"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        return ids
+
     # -- appending ---------------------------------------------------------------------
 
     def _append(self, kind: str, build: Callable[[Tx], dict], signer: signing.Signer | None) -> Appended:

@@ -22,8 +22,38 @@ from ppe_tech.secrets import mask_url
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+# command name -> "module:attribute"; a command's module is imported only when it runs
+COMMANDS = {
+    "init": "ppe_tech.commands.init:init",
+    "keys": "ppe_tech.commands.keys:keys",
+    "journal": "ppe_tech.commands.journal:journal",
+    "cameras": "ppe_tech.commands.recording:cameras",  # the cameras group, with start/stop/status added
+    "recorder": "ppe_tech.commands.recording:recorder_group",
+    "recordings": "ppe_tech.commands.recording:recordings",
+    "archive": "ppe_tech.commands.archive:archive",
+    "demo": "ppe_tech.commands.demo:demo",
+}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class LazyGroup(click.Group):
+    """Imports a command's module when that command is used, so every command starts fast."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        import importlib
+
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        command.name = name
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), envvar="PPE_TECH_CONFIG",
               help=_("Configuration file [env PPE_TECH_CONFIG; default ./ppe-tech.toml, else the user's config dir]."))
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="PPE_TECH_DATA",
@@ -47,22 +77,6 @@ def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, debug: b
     2 bad usage or input, 3 the environment stopped the command.
     """
     ctx.obj = resolve_app(config, data_dir, debug)
-
-
-def _register() -> None:
-    from ppe_tech.commands import archive, cameras, demo, init, journal, keys, recording
-
-    cli.add_command(init.init)
-    cli.add_command(keys.keys)
-    cli.add_command(journal.journal)
-    cli.add_command(cameras.cameras)
-    cli.add_command(recording.recorder_group, name="recorder")
-    cli.add_command(recording.recordings)
-    cli.add_command(archive.archive)
-    cli.add_command(demo.demo)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

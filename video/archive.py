@@ -240,6 +240,9 @@ class Written:
     reused: bool
 
 
+_STATE_LOCK = threading.Lock()
+
+
 def write_run(folder: Path, name: str, run: Run, state: dict,
               progress: Callable[[int], None] | None = None) -> Written:
     """One archive file: skipped when already verified; else joined, hashed, read back, renamed."""
@@ -261,8 +264,9 @@ def write_run(folder: Path, name: str, run: Run, state: dict,
         raise ArchiveError(f"{name}: read back from the destination differs from what was written")
     os.replace(partial, final)
     _fsync_dir(folder)
-    state[name] = {"sha256": digest, "bytes": size}
-    save_state(folder, state)
+    with _STATE_LOCK:  # runs are written two at a time
+        state[name] = {"sha256": digest, "bytes": size}
+        save_state(folder, state)
     return Written(name, run, digest, size, False)
 
 

@@ -76,7 +76,7 @@ def signature_checker(app: App):
                 return "invalid"
             if app.journal_path.exists():
                 with app.open_journal(readonly=True) as journal:
-                    if doc["key_id"] not in journal.state().keys:
+                    if doc["key_id"] not in journal.registered_key_ids():
                         return "unknown key"
             return "valid"
         return inner
@@ -150,15 +150,34 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
         raise EnvironmentFailure(_("not enough space on {dest}: the archive needs {need:.1f} MiB, {free:.1f} MiB free").format(
             dest=dest, need=need / 2**20, free=free / 2**20))
     written, failed = [], []
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Lock
+
+    lock = Lock()
     with _bar(sum(r.bytes for r in runs), _("Archiving")) as step:
-        for run, name in zip(runs, names):
+        def advance(n: int) -> None:
+            if step is not None:
+                with lock:
+                    step(n)
+
+        def one(item):
+            run, name = item
             try:
-                written.append(arc.write_run(folder, name, run, state, step))
+                return arc.write_run(folder, name, run, state, advance), None
             except arc.ArchiveError as exc:
-                failed.append({"name": name, "error": str(exc)})
+                return None, {"name": name, "error": str(exc)}
             except OSError as exc:
-                raise EnvironmentFailure(_("writing {name} to {dest} failed: {error}").format(
-                    name=name, dest=dest, error=exc.strerror)) from None
+                return None, {"name": name, "error": exc.strerror or str(exc), "os": True}
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two files at once: both cores, deeper I/O
+            outcomes = list(pool.map(one, zip(runs, names)))
+    for done, problem in outcomes:
+        if done is not None:
+            written.append(done)
+        elif problem.pop("os", False):
+            raise EnvironmentFailure(_("writing {name} to {dest} failed: {error}").format(
+                name=problem["name"], dest=dest, error=problem["error"]))
+        else:
+            failed.append(problem)
     from video.segments import iso
     files = [{"name": w.name, "camera": w.run.camera, "room": w.run.room, "location": w.run.location,
               "start": iso(w.run.start, tz), "end": iso(w.run.end, tz), "seconds": round(w.run.end - w.run.start, 1),

@@ -227,7 +227,6 @@ def recorder_run(app: App, camera_ids: tuple[str, ...], journal: bool) -> int:
     return 0
 
 
-recorder_group.name = "recorder"
 
 
 def _when(app: App, text: str | None, end: bool = False) -> float | None:
