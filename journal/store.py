@@ -51,6 +51,9 @@ CREATE VIEW journal_entries AS
 """
 
 
+_COLUMNS = "seq, kind, number, ts, body, sig, hash"
+
+
 @dataclass(frozen=True)
 class Row:
     seq: int
@@ -60,6 +63,12 @@ class Row:
     body: bytes
     sig: bytes | None
     hash: bytes
+
+    @classmethod
+    def of(cls, r: tuple | None) -> "Row | None":
+        if r is None:
+            return None
+        return cls(r[0], r[1], r[2], r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]), bytes(r[6]))
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -168,18 +177,15 @@ class Store:
     # -- reading ---------------------------------------------------------------------
 
     def rows(self, *, after_seq: int = 0) -> Iterator[Row]:
-        cursor = self.conn.execute(
-            "SELECT seq, kind, number, ts, body, sig, hash FROM records WHERE seq > ? ORDER BY seq", (after_seq,))
-        for r in cursor:
-            yield Row(r[0], r[1], r[2], r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]), bytes(r[6]))
+        for r in self.conn.execute(f"SELECT {_COLUMNS} FROM records WHERE seq > ? ORDER BY seq", (after_seq,)):
+            yield Row.of(r)  # type: ignore[misc]
 
     def raw_rows(self) -> sqlite3.Cursor:
         """(seq, kind, number, ts, body, sig, hash) tuples in chain order; the fast path of verify."""
-        return self.conn.execute("SELECT seq, kind, number, ts, body, sig, hash FROM records ORDER BY seq")
+        return self.conn.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq")
 
     def row_at(self, seq: int) -> Row | None:
-        r = self.conn.execute("SELECT seq, kind, number, ts, body, sig, hash FROM records WHERE seq = ?", (seq,)).fetchone()
-        return None if r is None else Row(r[0], r[1], r[2], r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]), bytes(r[6]))
+        return Row.of(self.conn.execute(f"SELECT {_COLUMNS} FROM records WHERE seq = ?", (seq,)).fetchone())
 
     def size(self) -> int:
         return self.conn.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
@@ -212,8 +218,7 @@ class Tx:
         self.conn = conn
 
     def head(self) -> Row | None:
-        r = self.conn.execute("SELECT seq, kind, number, ts, body, sig, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-        return None if r is None else Row(r[0], r[1], r[2], r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]), bytes(r[6]))
+        return Row.of(self.conn.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq DESC LIMIT 1").fetchone())
 
     def first_body(self) -> bytes | None:
         r = self.conn.execute("SELECT body FROM records WHERE seq = 1").fetchone()

@@ -132,12 +132,9 @@ def write_output(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
 
 def resolve_app(config: Path | None, data_dir: Path | None, debug: bool) -> App:
-    env_config = os.environ.get("PPE_TECH_CONFIG")
-    explicit = config is not None or bool(env_config)
-    config_path = config or (Path(env_config) if env_config else paths.default_config_path())
-    env_data = os.environ.get("PPE_TECH_DATA")
-    data = data_dir or (Path(env_data) if env_data else paths.platform_data_dir())
-    return App(config_path=config_path, config_explicit=explicit, data_dir=data, debug=debug)
+    """`config` and `data_dir` come from the options or their environment variables (click reads both)."""
+    return App(config_path=config or paths.default_config_path(), config_explicit=config is not None,
+               data_dir=data_dir or paths.platform_data_dir(), debug=debug)
 
 
 @contextmanager

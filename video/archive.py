@@ -98,13 +98,12 @@ def folder_name(region: str, ppe: str, exam_date: str, exam_id: str) -> str:
 
 # -- copying with a hash --------------------------------------------------------------------------
 
-def copy_hashed(read: Callable[[int], bytes], out_path: Path | None, progress: Callable[[int], None] | None = None,
+def copy_hashed(read: Callable[[int], bytes], out_path: Path, progress: Callable[[int], None] | None = None,
                 *, fsync: bool = True) -> tuple[str, int]:
     """Read chunks, hash them and write them to `out_path`; fsync. Returns (sha256 hex, bytes).
 
     Three stages in three threads (read, hash, write) joined by small queues, so the
     hashing hides behind the I/O; the data is read once. The caller reads the file back.
-    With `out_path` None it only hashes, still reading ahead while it hashes.
     """
     to_hash: queue.Queue = queue.Queue(maxsize=4)
     to_write: queue.Queue = queue.Queue(maxsize=4)
@@ -125,10 +124,6 @@ def copy_hashed(read: Callable[[int], bytes], out_path: Path | None, progress: C
             to_hash.put(None)
 
     def writer() -> None:
-        if out_path is None:
-            while to_write.get() is not None:
-                pass
-            return
         try:
             with open(out_path, "wb", buffering=0) as handle:
                 while True:

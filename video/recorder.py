@@ -82,6 +82,14 @@ class CameraRun:
         return max(0, self.starts - 1)
 
 
+def _interrupt(proc: subprocess.Popen) -> None:
+    """Ask ffmpeg to finish its segment and exit (its 'q'): SIGINT, or CTRL_BREAK on Windows."""
+    try:
+        proc.send_signal(signal.SIGINT if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
+    except OSError:
+        pass
+
+
 def _child_setup() -> None:  # pragma: no cover - runs in the child
     """Linux: the ffmpeg dies with its supervisor, even one killed by SIGKILL."""
     try:
@@ -146,8 +154,8 @@ class Supervisor:
         if proc is None:
             return
         if proc.poll() is None:
+            _interrupt(proc)
             try:
-                proc.send_signal(signal.SIGINT if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
                 proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 proc.kill()
@@ -267,10 +275,7 @@ class Supervisor:
     def shutdown(self) -> None:
         for run in self.runs:  # SIGINT to all first: they finish their segments in parallel
             if run.proc is not None and run.proc.poll() is None:
-                try:
-                    run.proc.send_signal(signal.SIGINT if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
-                except OSError:
-                    pass
+                _interrupt(run.proc)
         deadline = time.monotonic() + 5
         for run in self.runs:
             if run.proc is None:

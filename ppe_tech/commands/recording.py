@@ -98,16 +98,13 @@ def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase
     log = app.recorder_dir / "supervisor.log"
     pid = recorder.spawn(argv, log)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    state = None
+    while time.monotonic() < deadline and recorder.alive(pid):
         state = recorder.read_state(app.recorder_dir)
         if state and state.get("pid") == pid and state.get("running"):
             break
-        if not recorder.alive(pid) and time.monotonic() > deadline - 13:
-            state = None
-            break
-        time.sleep(0.2)
-    else:
         state = None
+        time.sleep(0.2)
     if state is None:
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
         raise EnvironmentFailure(_("the recorder did not start: {why} (log: {log})").format(
