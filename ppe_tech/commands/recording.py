@@ -98,13 +98,16 @@ def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase
     log = app.recorder_dir / "supervisor.log"
     pid = recorder.spawn(argv, log)
     deadline = time.monotonic() + 15
-    state = None
-    while time.monotonic() < deadline and recorder.alive(pid):
+    while time.monotonic() < deadline:
         state = recorder.read_state(app.recorder_dir)
         if state and state.get("pid") == pid and state.get("running"):
             break
-        state = None
+        if not recorder.alive(pid) and time.monotonic() > deadline - 13:
+            state = None  # gone: give it 2 s first, /proc may not show its command line at once
+            break
         time.sleep(0.2)
+    else:
+        state = None
     if state is None:
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
         raise EnvironmentFailure(_("the recorder did not start: {why} (log: {log})").format(
