@@ -186,7 +186,8 @@ def station_or_person_signer(app: App, key_ref: str | None, passphrase_file: Pat
     return None
 
 
-def journal_action(app: App, action: str, room: str, key_ref: str | None, passphrase_file: Path | None) -> int | None:
+def journal_action(app: App, action: str, room: str, key_ref: str | None, passphrase_file: Path | None,
+                   start: datetime | None = None) -> int | None:
     """Append an action on the video equipment to the journal; the entry number, or None
     (with a warning) when no key can sign it."""
     signer = station_or_person_signer(app, key_ref, passphrase_file)
@@ -196,7 +197,9 @@ def journal_action(app: App, action: str, room: str, key_ref: str | None, passph
         return None
     key_file, sig = signer
     now = app.now_local()
+    begin = start.astimezone(app.tz) if start is not None else now
+    end = now.strftime("%H:%M") if start is not None and now.strftime("%H:%M") != begin.strftime("%H:%M") else None
     with app.open_journal() as journal:
-        appended = journal.add(date=now.date().isoformat(), room=room, start=now.strftime("%H:%M"), end=None,
+        appended = journal.add(date=begin.date().isoformat(), room=room, start=begin.strftime("%H:%M"), end=end,
                                action=action, by=key_file.key_id, signer=sig)
     return appended.number

@@ -31,6 +31,8 @@ COMMANDS = {
     "recorder": "ppe_tech.commands.recording:recorder_group",
     "recordings": "ppe_tech.commands.recording:recordings",
     "archive": "ppe_tech.commands.archive:archive",
+    "check": "ppe_tech.commands.check:check",
+    "schedule": "ppe_tech.commands.schedule:schedule",
     "demo": "ppe_tech.commands.demo:demo",
 }
 

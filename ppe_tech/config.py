@@ -106,6 +106,13 @@ def _positive(value: timedelta) -> str | None:
     return None if value.total_seconds() > 0 else "a duration above zero"
 
 
+def _host_port(value: str) -> str | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return "host:port, such as '192.0.2.1:443'"
+    return None
+
+
 def _version_spec(value: str) -> str | None:
     return None if not value or _VERSION_SPEC.match(value) else "a version constraint such as '>=5.0' or '>=1.2,<2'"
 
@@ -208,6 +215,28 @@ class ChecksSection:
     forbidden_processes: list[str] = _opt("added to the built-in list", example=["someapp"], factory=list)
     timeout: timedelta = _opt("default per-check timeout", check=_positive, example="20s",
                               default=timedelta(seconds=20))
+    room: str = _opt("where the station stands, as written in the journal for checks and watched changes",
+                     example="Штаб ППЭ", default="Штаб ППЭ")
+    scan_timeout: timedelta = _opt("timeout of the antivirus scan and the integrity check", check=_positive,
+                                   example="10m", default=timedelta(minutes=10))
+    max_load: float = _opt("load average per core above which the machine is too busy (warn)",
+                           check=_non_negative, example=2.0, default=2.0)
+    min_free_memory: ByteSize = _opt("free memory below which the check fails", example="512MiB",
+                                     default=ByteSize(512 * 2**20))
+    min_battery: float = _opt("battery percent below which running on battery fails", check=_non_negative,
+                              example=30.0, default=30.0)
+    ntp_server: str = _opt("NTP server to measure the clock against (host or host:port); empty: ask the OS",
+                           example="ntp.msk.ru", default="")
+    clock_warn: timedelta = _opt("clock offset that gives a warning", check=_positive, example="1s",
+                                 default=timedelta(seconds=1))
+    clock_fail: timedelta = _opt("clock offset that fails the check", check=_positive, example="5s",
+                                 default=timedelta(seconds=5))
+    printers: list[str] = _opt("printers that must be ready (CUPS or Windows names)", example=["HP_LaserJet_Pro"],
+                               factory=list)
+    hosts: list[str] = _opt("host:port that must answer on TCP", check=_host_port, example=["192.0.2.1:443"],
+                            factory=list)
+    connect_timeout: timedelta = _opt("TCP connect timeout per host", check=_positive, example="3s",
+                                      default=timedelta(seconds=3))
     required: list[RequiredSoftware] = _opt("required software", factory=list)
 
 
@@ -219,6 +248,8 @@ class AntivirusSection:
     clamd_socket: str = _opt("clamd's local socket", example="/run/clamav/clamd.ctl", default="/run/clamav/clamd.ctl")
     max_signature_age: timedelta = _opt("signatures older than this are outdated", check=_positive,
                                         example="7d", default=timedelta(days=7))
+    database: str = _opt("ClamAV's database folder (default: from clamd.conf, else /var/lib/clamav)",
+                         example="", default="")
 
 
 @dataclass(frozen=True)

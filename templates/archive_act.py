@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportlab.pdfgen.canvas import Canvas
-
-from templates.render import Column, Sheet, Table, header_cells, sheet_footer
+from templates.render import Column, Sheet, Table, sheet_footer, simple_header
 
 TITLE = "Акт передачи видеозаписей"
 _WIDTHS = [24, 110, 120, 128, 128, 62, 120, 94]
@@ -46,15 +44,8 @@ class Act:
     notes: list[str]
 
 
-def _header(c: Canvas, x: float, top: float) -> float:
-    titles = ["№", "Камера", "Помещение", "Начало записи", "Окончание записи", "Размер", "Пропуски",
-              "SHA-256 (начало)"]
-    cells, offset = [], 0.0
-    for w, t in zip(_WIDTHS, titles):
-        cells.append((offset, 0, w, 22, t))
-        offset += w
-    header_cells(c, x, top, cells)
-    return 22.0
+_header = simple_header(["№", "Камера", "Помещение", "Начало записи", "Окончание записи", "Размер", "Пропуски",
+                         "SHA-256 (начало)"], _WIDTHS, 22.0)
 
 
 def render(act: Act, out: Path) -> int:

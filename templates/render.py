@@ -247,6 +247,18 @@ def header_cells(c: Canvas, x: float, top: float, cells: list[tuple[float, float
             c.drawCentredString(x + dx + w / 2, y0 - i * leading, line)
 
 
+def simple_header(titles: list[str], widths: list[float], height: float) -> Callable[[Canvas, float, float], float]:
+    """A one-row table header: each title boxed and centred over its column; for `Table(header=...)`."""
+    def draw(c: Canvas, x: float, top: float) -> float:
+        cells, offset = [], 0.0
+        for w, t in zip(widths, titles):
+            cells.append((offset, 0.0, w, height, t))
+            offset += w
+        header_cells(c, x, top, cells)
+        return height
+    return draw
+
+
 def draw_qr_code(c: Canvas, payload: str, x: float, y: float, size: float, border: int = 4) -> None:
     """A QR code (level M) drawn straight onto the canvas, `size` points square, lower left at (x, y)."""
     from reportlab.graphics.barcode.qr import QrCodeWidget

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -88,7 +89,13 @@ def test_create_then_verify_and_sha256sum(ppe, env):
                             "-of", "json", str(corridor)], capture_output=True, text=True)
     info = json.loads(probe.stdout)
     assert 8 < float(info["format"]["duration"]) < 30  # one continuous run, sane timestamps
-    assert "corr-1" in probe.stdout and "0123" in probe.stdout  # the container names camera and ППЭ
+    tags = info["programs"][0]["tags"]  # the container says what the file name says
+    manifest_file = next(f for f in r.json["files"] if f["camera"] == "corr-1")
+    assert tags["service_provider"] == "регион 77, ППЭ 0123"
+    stamp = re.search(r"_(\d{4}-\d{2}-\d{2})_(\d\d)(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)\.ts$", corridor.name).groups()
+    assert tags["service_name"] == (f"{stamp[0]} {stamp[1]}:{stamp[2]}:{stamp[3]}–{stamp[4]}:{stamp[5]}:{stamp[6]} "
+                                    "corr-1 коридор 2 этажа"), tags
+    assert manifest_file["bytes"] == corridor.stat().st_size
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["exam"]["id"] == "today-math" and manifest["ppe"] == "0123"
     assert {f["room"] for f in manifest["files"]} == {"коридор 2 этажа", "вход"}
@@ -105,6 +112,8 @@ def test_create_then_verify_and_sha256sum(ppe, env):
     first_files = sorted(os.path.basename(f["path"]) for f in create(ppe, tmp / "usb", key).json["files"])
     again = create(ppe, tmp / "usb", key)  # a rerun skips what is verified
     assert again.code == 0 and sorted(again.json["reused"]) == first_files
+    after = ppe("journal", "list", "--json").json["entries"]
+    assert len(after) == len(entries) and again.json["journal_entry"] == entries[-1]["number"]  # no second copying
 
 
 @pytest.fixture
@@ -253,6 +262,34 @@ def test_prune_needs_an_archive_unless_forced(ppe, env, monkeypatch):
     assert entry["action"].startswith("Удаление видеозаписей")
     r = ppe("recordings", "prune", "--yes", "--force", "--key", key, "--json")
     assert r.code == 0 and not list(data.rglob("room-1_*.ts"))
+
+
+def test_source_failing_mid_copy_becomes_a_gap(ppe, env, monkeypatch):
+    """A medium error while copying a segment (its probe was fine): the run is split there."""
+    from video import archive as arc
+
+    tmp, key = env
+    assert ppe("recordings", "list").code == 0  # the segments are probed and indexed before the fault
+    recorded = sorted((tmp / "data" / "recordings" / "corr-1").glob("*.ts"))
+    assert len(recorded) >= 3
+    victim = str(recorded[1])
+
+    class Failing(arc.Source):  # the medium fails after the first read of the victim
+        def readinto(self, buffer):
+            if self.name == victim and self.offset > 0:
+                raise OSError(errno.EIO, "Input/output error")
+            return super().readinto(memoryview(buffer)[:1000 * 188])
+
+    monkeypatch.setattr(arc, "open_source", Failing)
+    r = create(ppe, tmp / "usb", key)
+    assert r.code == 1 and r.json["unreadable"] == [victim], r.out + r.err
+    corr = sorted(f["path"] for f in r.json["files"] if f["camera"] == "corr-1")
+    assert len(corr) == 2 and {f["camera"] for f in r.json["files"]} == {"corr-1", "ent-1"}
+    assert any(g["camera"] == "corr-1" for g in r.json["gaps"])  # the lost segment is reported as a gap
+    assert not list((tmp / "usb").rglob("*.partial"))
+    monkeypatch.undo()
+    code, result = verify(ppe, r.json["dir"])
+    assert code == 0 and result["files"] == 3, result
 
 
 def test_unreadable_source_is_reported_and_the_rest_archived(ppe, env):

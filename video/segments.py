@@ -139,6 +139,17 @@ def files(root: Path, camera: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if NAME.match(p.name) and p.name.startswith(camera + "_"))
 
 
+ASSUMED_RATE = 4_000_000 / 8  # bytes/s per camera when nothing was measured yet (4 Mbit/s)
+
+
+def measured_rate(root: Path, camera: str, segment_s: float) -> float:
+    """Bytes per second of the camera's latest segments, or an assumed 4 Mbit/s."""
+    latest = files(root, camera)[-3:]
+    total = sum(p.stat().st_size for p in latest)
+    seconds = len(latest) * segment_s
+    return total / seconds if latest and seconds and total else ASSUMED_RATE
+
+
 def scan(root: Path, cameras: list[str], tz: ZoneInfo, index: Index | None = None,
          since: float | None = None, until: float | None = None) -> dict[str, list[SegmentInfo]]:
     """Every camera's segments that may overlap [since, until], probed, in time order."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ppe_tech import signatures
 from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_person_signer, write_output
 from ppe_tech.config import LOCATIONS
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
@@ -47,40 +48,6 @@ def _locations(text: str) -> list[str]:
         raise BadInput(_("--locations {value!r}: expected a comma-separated list of {known}").format(
             value=text, known=", ".join(LOCATIONS)))
     return chosen
-
-
-def _signature_doc(key_file, signer, key, data: bytes) -> bytes:
-    from journal import signing
-    doc = {"format": "ppe-tech-signature/1", "key_id": key_file.key_id, "algorithm": signer.algorithm,
-           "public_key": signing.b64(signer.public_key), "name": key.name if key else key_file.name,
-           "position": key.position if key else key_file.position, "signature": signing.b64(signer.sign(data))}
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def signature_checker(app: App):
-    """check(manifest bytes, manifest) -> 'valid' | 'invalid' | 'missing' | 'unknown key'."""
-    from journal import signing
-
-    def check(folder: Path):
-        def inner(data: bytes, manifest: dict) -> str:
-            try:
-                doc = json.loads((folder / "manifest.sig").read_text(encoding="utf-8"))
-                public = signing.unb64(doc["public_key"])
-                if signing.key_id(doc["algorithm"], public) != doc["key_id"]:
-                    return "invalid"
-                if not signing.verifier(doc["algorithm"], public).verify(signing.unb64(doc["signature"]), data):
-                    return "invalid"
-            except FileNotFoundError:
-                return "missing"
-            except (OSError, ValueError, KeyError, TypeError):
-                return "invalid"
-            if app.journal_path.exists():
-                with app.open_journal(readonly=True) as journal:
-                    if doc["key_id"] not in journal.registered_key_ids():
-                        return "unknown key"
-            return "valid"
-        return inner
-    return check
 
 
 @archive.command("create")
@@ -154,22 +121,33 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
     from threading import Lock
 
     lock = Lock()
+    lost: list = []  # sources that failed while being copied
     with _bar(sum(r.bytes for r in runs), _("Archiving")) as step:
         def advance(n: int) -> None:
             if step is not None:
                 with lock:
                     step(n)
 
-        def one(item):
+        def one(item) -> list[tuple]:
             run, name = item
             try:
-                return arc.write_run(folder, name, run, state, advance), None
+                provider, service = arc.service_names(ppe.region, ppe.code, run, tz)
+                return [(arc.write_run(folder, name, run, state, advance, arc.SdtRewriter(provider, service)), None)]
             except arc.ArchiveError as exc:
-                return None, {"name": name, "error": str(exc)}
+                if exc.source is None:
+                    return [(None, {"name": name, "error": str(exc)})]
+                # a source that fails mid-copy becomes a gap: archive what is before and after it
+                with lock:
+                    unreadable.extend(s for s in run.sources if s.path == exc.source)
+                    lost.append(next(s for s in run.sources if s.path == exc.source))
+                done: list[tuple] = []
+                for part in arc.split_at(run, exc.source):
+                    done += one((part, arc.file_name(ppe.region, ppe.code, part, tz)))
+                return done
             except OSError as exc:
-                return None, {"name": name, "error": exc.strerror or str(exc), "os": True}
+                return [(None, {"name": name, "error": exc.strerror or str(exc), "os": True})]
         with ThreadPoolExecutor(max_workers=2) as pool:  # two files at once: both cores, deeper I/O
-            outcomes = list(pool.map(one, zip(runs, names)))
+            outcomes = [o for batch in pool.map(one, zip(runs, names)) for o in batch]
     for done, problem in outcomes:
         if done is not None:
             written.append(done)
@@ -186,7 +164,8 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
               "sources": [Path(s.path).name for s in w.run.sources]} for w in written]
     all_gaps = []
     for c in cams:
-        all_gaps += [g.as_json(tz) for g in segments.gaps(c.id, found.get(c.id, []), since, until)]
+        usable = [s for s in found.get(c.id, []) if s not in lost]
+        all_gaps += [g.as_json(tz) for g in segments.gaps(c.id, usable, since, until)]
     manifest = {"format": arc.FORMAT, "tool": f"ppe-tech {__version__}", "created": app.clock().isoformat(),
                 "region": ppe.region, "region_name": ppe.region_name, "ppe": ppe.code, "ppe_name": ppe.name,
                 "ppe_address": ppe.address,
@@ -199,11 +178,18 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
     manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     write_output(folder / arc.SUMS, arc.sums_text([(f["name"], f["sha256"]) for f in files]).encode("utf-8"))
     write_output(folder / arc.MANIFEST, manifest_bytes)
-    write_output(folder / arc.SIGNATURE, _signature_doc(key_file, sig, None, manifest_bytes))
+    write_output(folder / arc.SIGNATURE, signatures.signature_doc(key_file, sig, manifest_bytes))
     _write_act(app, folder, manifest, manifest_bytes, key_file, sig, exam, start_local, end_local)
     _remember(app, folder, manifest_bytes, [str(Path(s.path).resolve()) for w in written for s in w.run.sources])
     rooms = ", ".join(dict.fromkeys(c.room or c.id for c in cams))
-    number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file)
+    copied = sorted(w.name for w in written)
+    logged = state.get(arc.JOURNALED) or {}
+    if logged.get("files") == copied and all(w.reused for w in written):
+        number = logged.get("entry")  # a rerun that copied nothing new is not another copying
+    else:
+        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file)
+        state[arc.JOURNALED] = {"entry": number, "files": copied}
+        arc.save_state(folder, state)
     result = {"dir": str(folder), "files": [{"path": str(folder / f["name"]), "camera": f["camera"], "bytes": f["bytes"],
                                              "sha256": f["sha256"]} for f in files],
               "reused": [w.name for w in written if w.reused], "gaps": all_gaps,
@@ -322,7 +308,7 @@ def verify(app: App, folder: Path, as_json: bool) -> int:
     with contextlib.suppress(OSError, ValueError, KeyError):
         total = sum(f["bytes"] for f in json.loads((target / arc.MANIFEST).read_text(encoding="utf-8"))["files"])
     with _bar(total, _("Verifying")) as step:
-        result = arc.verify(target, signature_checker(app)(target), step)
+        result = arc.verify(target, lambda data, _manifest: signatures.check(app, target / arc.SIGNATURE, data), step)
     doc = {**result.as_json(), "dir": str(target)}
 
     def human() -> None:

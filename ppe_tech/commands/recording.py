@@ -19,7 +19,6 @@ from ppe_tech.options import json_option, passphrase_file_option
 
 START_ACTION = "Начало записи"
 STOP_ACTION = "Отключение средства видеозаписи"
-ASSUMED_BITRATE = 4_000_000 / 8  # bytes/s per camera when nothing was measured yet
 
 journal_key_option = click.option("--key", "key_ref", metavar="KEYID",
                                   help=_("Who signs the journal entry [default: the station's key]."))
@@ -44,13 +43,9 @@ def _supervisor(app: App, chosen):
 
 
 def _measured_rate(app: App, camera_id: str) -> float:
-    """Bytes per second of the camera's latest segments, or an assumed 4 Mbit/s."""
     from video import segments
 
-    files = segments.files(app.recordings_dir, camera_id)[-3:]
-    total = sum(p.stat().st_size for p in files)
-    seconds = len(files) * app.config.recording.segment.total_seconds()
-    return total / seconds if files and seconds and total else ASSUMED_BITRATE
+    return segments.measured_rate(app.recordings_dir, camera_id, app.config.recording.segment.total_seconds())
 
 
 def _disk_check(app: App, chosen) -> None:

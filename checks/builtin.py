@@ -1,0 +1,171 @@
+"""The built-in checks by stable id, and the context they run in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from checks import antivirus, integrity, network, software, system
+from checks.model import Check, Commands, Outcome, errored, failed, passed, skipped, warned
+
+
+@dataclass
+class Context:
+    """What a check may look at; built by the CLI, built by hand in tests."""
+    config: Any
+    data_dir: Path
+    recordings_dir: Path
+    exam: Any = None
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    baseline_path: Path | None = None
+    check_baseline_signature: Callable[[bytes], str] | None = None  # "valid" | "missing" | a problem
+    probe_camera: Callable[[str, str, float], Any] | None = None
+
+
+def antivirus_status(ctx: Context, cmds: Commands) -> Outcome:
+    settings = ctx.config.antivirus
+    engine = antivirus.choose(settings, cmds)
+    if engine is None:
+        return failed("no antivirus found (looked for Defender, Kaspersky, Dr.Web, ClamAV)")
+    if not engine.detect(cmds):
+        return failed(f"{engine.name} is not installed or does not answer")
+    try:
+        st = engine.status(cmds)
+    except antivirus.AvError as exc:
+        return errored(f"{engine.name}: {exc}")
+    limit = settings.max_signature_age
+    data: dict[str, Any] = {"product": st.product, "version": st.version, "realtime": st.realtime}
+    details = [f"{st.product} {st.version}".strip(), st.realtime_note, *st.notes]
+    problems, warnings = [], []
+    if st.signatures is None:
+        problems.append("signature date unknown")
+    else:
+        age = ctx.now - st.signatures
+        data["signatures"] = st.signatures.isoformat()
+        data["signature_age_days"] = round(age.total_seconds() / 86400, 1)
+        details.append(f"signatures of {st.signatures:%Y-%m-%d %H:%M} UTC, {age.days} days old")
+        if age > limit:
+            problems.append(f"signatures are {age.days} days old (limit {limit.days} days)")
+    if st.realtime is False:
+        (warnings if engine.name == "ClamAV" else problems).append(st.realtime_note)
+    elif st.realtime is None:
+        warnings.append(st.realtime_note or "real-time protection state unknown")
+    for note in st.notes:
+        if "not loaded" in note:
+            problems.append(note)
+    head = f"{st.product} {st.version}".strip()
+    if problems:
+        return failed(f"{head}: " + "; ".join(problems), details, **data)
+    if warnings:
+        return warned(f"{head}: " + "; ".join(warnings), details, **data)
+    age_text = f", signatures {data['signature_age_days']:g} days old" if "signature_age_days" in data else ""
+    return passed(f"{head}: real-time protection on{age_text}", details, **data)
+
+
+def antivirus_scan(ctx: Context, cmds: Commands) -> Outcome:
+    folders = [Path(f) for f in ctx.config.checks.exam_software]
+    if not folders:
+        return skipped("no exam software folders configured (checks.exam_software)")
+    missing = [str(f) for f in folders if not f.exists()]
+    present = [f for f in folders if f.exists()]
+    engine = antivirus.choose(ctx.config.antivirus, cmds)
+    if engine is None or not engine.detect(cmds):
+        return failed("no antivirus to scan with")
+    if not present:
+        return failed("exam software folders missing: " + ", ".join(missing))
+    report = engine.scan(present, cmds)
+    data = {"product": engine.name, "method": report.method, "infected": [list(i) for i in report.infected],
+            "scanned": report.scanned}
+    details = [f"{path}: {name}" for path, name in report.infected] + report.errors + \
+        [f"{m}: folder missing" for m in missing]
+    if report.infected:
+        names = ", ".join(Path(p).name for p, _n in report.infected[:5]) + ("…" if len(report.infected) > 5 else "")
+        return failed(f"{len(report.infected)} infected: {names}", details, **data)
+    if report.errors:
+        return errored(f"{engine.name} could not scan everything: {report.errors[0]}")
+    if missing:
+        return failed("exam software folders missing: " + ", ".join(missing), details, **data)
+    count = f"{report.scanned} files, " if report.scanned is not None else ""
+    return passed(f"{count}clean ({engine.name}, {report.method})", details, **data)
+
+
+def integrity_baseline(ctx: Context, cmds: Commands) -> Outcome:
+    folders = ctx.config.checks.exam_software
+    if not folders:
+        return skipped("no exam software folders configured (checks.exam_software)")
+    path = ctx.baseline_path
+    if path is None or not path.exists():
+        return warned("no baseline yet: run `ppe-tech check baseline create` after installing the exam software")
+    raw = path.read_bytes()
+    try:
+        doc = integrity.load(path)
+    except (ValueError, KeyError) as exc:
+        return failed(f"{path}: {exc}")
+    signature = ctx.check_baseline_signature(raw) if ctx.check_baseline_signature else "missing"
+    if signature not in ("valid", "missing"):
+        return failed(f"the baseline itself was altered: {signature}")
+    if sorted(doc["folders"]) != sorted(folders):
+        return warned("the baseline was made for other folders: " + ", ".join(doc["folders"]))
+    diff = integrity.compare(doc)
+    details = [f"added: {p}" for p in diff.added] + [f"removed: {p}" for p in diff.removed] + \
+        [f"changed: {p}" for p in diff.changed] + [f"unreadable: {p}" for p in diff.unreadable]
+    data = {"added": diff.added, "removed": diff.removed, "changed": diff.changed, "unreadable": diff.unreadable}
+    if not diff.clean:
+        parts = [f"{len(v)} {k}" for k, v in (("added", diff.added), ("removed", diff.removed),
+                                              ("changed", diff.changed), ("unreadable", diff.unreadable)) if v]
+        return failed(", ".join(parts) + f" since the baseline of {doc['created'][:16].replace('T', ' ')}",
+                      details, **data)
+    note = "" if signature == "valid" else " (baseline not signed: no station key)"
+    return passed(f"{len(doc['files'])} files as in the baseline of {doc['created'][:16].replace('T', ' ')}{note}",
+                  details, **data)
+
+
+def cameras(ctx: Context, cmds: Commands) -> Outcome:
+    cams = ctx.config.cameras
+    if not cams:
+        return skipped("no cameras configured")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from video import health
+
+    probe = ctx.probe_camera or (lambda cid, url, t: health.probe(cid, url, timeout_s=t))
+    timeout = max(1.0, min(ctx.config.health.timeout.total_seconds(), cmds.remaining() - 1.5))
+    with ThreadPoolExecutor(max_workers=min(16, len(cams))) as pool:
+        answers = list(pool.map(lambda c: (c, probe(c.id, c.url, timeout)), cams))
+    lines, down = [], []
+    for cam, res in answers:
+        if res.ok:
+            lines.append(f"{cam.id}: {res.codec} {res.width}x{res.height} {res.fps or 0:.0f} fps")
+        else:
+            down.append(cam.id)
+            lines.append(f"{cam.id}: {res.error}")
+    if down:
+        return failed(f"{len(down)} of {len(cams)} cameras do not answer: " + ", ".join(down), lines)
+    return passed(f"all {len(cams)} cameras answer", lines)
+
+
+def _scan_timeout(ctx: Context) -> float:
+    return ctx.config.checks.scan_timeout.total_seconds()
+
+
+CHECKS: list[Check] = [
+    Check("system.resources", "Load and memory", "Загрузка процессора и свободная память", system.resources),
+    Check("system.disk", "Disk space for recordings", "Свободное место для видеозаписи", system.disk),
+    Check("system.power", "Power (battery, UPS)", "Электропитание (батарея, ИБП)", system.power),
+    Check("system.time", "System clock", "Системное время", system.clock),
+    Check("software.required", "Required software", "Необходимое программное обеспечение", software.required),
+    Check("software.forbidden", "Forbidden programs not running", "Отсутствие запрещённых программ",
+          software.forbidden),
+    Check("antivirus.status", "Antivirus: protection and signatures", "Антивирус: защита и актуальность баз",
+          antivirus_status),
+    Check("antivirus.scan", "Antivirus scan of the exam software", "Антивирусная проверка ПО экзамена",
+          antivirus_scan, timeout=_scan_timeout),
+    Check("integrity.baseline", "Exam software unchanged", "Целостность ПО экзамена", integrity_baseline,
+          timeout=_scan_timeout),
+    Check("printers", "Printers ready", "Готовность принтеров", network.printers),
+    Check("network", "Hosts reachable", "Доступность узлов сети", network.hosts),
+    Check("cameras", "Cameras answer", "Камеры видеонаблюдения", cameras),
+]
+BY_ID = {c.id: c for c in CHECKS}

@@ -1,0 +1,176 @@
+"""Scheduling the pre-exam check: systemd timers on Linux, Task Scheduler on Windows.
+
+Each exam gets one job in a namespace of our own (`ppe-tech-check-<exam id>` units;
+the `\\ppe-tech\\` task folder) that runs `ppe-tech schedule due --exam ID` at
+start − precheck_before. `due` decides at run time: a check inside its window runs; one
+past the exam's start is reported missed, not run (a machine switched on late must not
+pass off a check made after the start as the pre-check). `sync` reconciles the jobs
+with the config: adds, rewrites what changed, removes ours for exams no longer there.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PREFIX = "ppe-tech-check-"
+TASK_FOLDER = "\\ppe-tech\\"
+TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
+
+
+@dataclass(frozen=True)
+class Job:
+    exam_id: str
+    subject: str
+    at: datetime  # aware, in the ППЭ's zone: start - precheck_before
+    start: datetime  # aware: the exam's start (the job's end boundary)
+
+    @property
+    def name(self) -> str:
+        return PREFIX + self.exam_id
+
+
+def jobs_for(exams, tz: ZoneInfo, now: datetime) -> list[Job]:
+    """The jobs the config asks for: every exam that has not started yet."""
+    out = []
+    for exam in exams:
+        start = exam.start.replace(tzinfo=tz)
+        if start <= now:
+            continue
+        out.append(Job(exam.id, exam.subject, start - exam.precheck_before, start))
+    return sorted(out, key=lambda j: j.at)
+
+
+# -- systemd ------------------------------------------------------------------------------------
+
+def _quote(arg: str) -> str:
+    """A systemd ExecStart word: quoted when it has spaces or specials; % and $ escaped."""
+    escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+    return f'"{escaped}"' if re.search(r'[\s"\'\\;]', arg) or escaped != arg else arg
+
+
+def systemd_units(job: Job, command: list[str], tz_name: str) -> dict[str, str]:
+    """{file name: text} of the service and the timer for one job."""
+    what = f"ppe-tech pre-exam check for {job.exam_id}" + (f" ({job.subject})" if job.subject else "")
+    service = (f"[Unit]\nDescription={what}\nDocumentation=https://github.com/ppe-tech/ppe-tech\n\n"
+               "[Service]\nType=oneshot\n"
+               f"ExecStart={' '.join(_quote(a) for a in [*command, 'schedule', 'due', '--exam', job.exam_id])}\n"
+               "TimeoutStartSec=30min\n")
+    timer = (f"[Unit]\nDescription=Timer: {what}\n\n"
+             f"[Timer]\nOnCalendar={job.at:%Y-%m-%d %H:%M:%S} {tz_name}\nAccuracySec=1s\nPersistent=true\n"
+             f"Unit={job.name}.service\n\n[Install]\nWantedBy=timers.target\n")
+    return {f"{job.name}.service": service, f"{job.name}.timer": timer}
+
+
+def installed_units(unit_dir: Path) -> dict[str, str]:
+    if not unit_dir.is_dir():
+        return {}
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(unit_dir.glob(PREFIX + "*"))
+            if p.suffix in (".service", ".timer")}
+
+
+@dataclass
+class Plan:
+    add: list[str]
+    update: list[str]
+    remove: list[str]
+    keep: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.update or self.remove)
+
+
+def plan(desired: dict[str, str], installed: dict[str, str]) -> Plan:
+    return Plan(add=sorted(n for n in desired if n not in installed),
+                update=sorted(n for n in desired if n in installed and installed[n] != desired[n]),
+                remove=sorted(n for n in installed if n not in desired),
+                keep=sorted(n for n in desired if installed.get(n) == desired[n]))
+
+
+def on_calendar(text: str) -> str | None:
+    m = re.search(r"^OnCalendar=(.+)$", text, re.M)
+    return m.group(1).strip() if m else None
+
+
+# -- Windows Task Scheduler ---------------------------------------------------------------------
+
+def task_xml(job: Job, command: list[str]) -> bytes:
+    """A Task Scheduler 1.2 task: starts at start − precheck_before, expires at the exam's
+    start (EndBoundary) so a late machine does not run it; runs when available after a
+    missed start; UTF-16 as schtasks /XML expects."""
+    ET.register_namespace("", TASK_NS)
+
+    def el(parent, tag, text=None, **attrs):
+        node = ET.SubElement(parent, f"{{{TASK_NS}}}{tag}", attrs)
+        if text is not None:
+            node.text = text
+        return node
+    task = ET.Element(f"{{{TASK_NS}}}Task", {"version": "1.2"})
+    info = el(task, "RegistrationInfo")
+    el(info, "Description", f"ppe-tech: pre-exam check for {job.exam_id} {job.subject}".strip())
+    el(info, "URI", f"{TASK_FOLDER}{job.name}")
+    trigger = el(el(task, "Triggers"), "TimeTrigger")
+    el(trigger, "StartBoundary", job.at.isoformat(timespec="seconds"))
+    el(trigger, "EndBoundary", job.start.isoformat(timespec="seconds"))
+    el(trigger, "Enabled", "true")
+    principal = el(el(task, "Principals"), "Principal", id="Author")
+    el(principal, "LogonType", "S4U")
+    el(principal, "RunLevel", "HighestAvailable")
+    settings = el(task, "Settings")
+    for tag, text in (("MultipleInstancesPolicy", "IgnoreNew"), ("DisallowStartIfOnBatteries", "false"),
+                      ("StopIfGoingOnBatteries", "false"), ("StartWhenAvailable", "true"),
+                      ("ExecutionTimeLimit", "PT30M"), ("Enabled", "true"), ("WakeToRun", "true")):
+        el(settings, tag, text)
+    exec_ = el(el(task, "Actions", Context="Author"), "Exec")
+    el(exec_, "Command", command[0])
+    el(exec_, "Arguments", " ".join(_win_quote(a) for a in [*command[1:], "schedule", "due", "--exam", job.exam_id]))
+    ET.indent(task)
+    return ('<?xml version="1.0" encoding="UTF-16"?>\n' + ET.tostring(task, encoding="unicode")).encode("utf-16")
+
+
+def _win_quote(arg: str) -> str:
+    if arg and not re.search(r'[\s"]', arg):
+        return arg
+    return '"' + re.sub(r'(\\*)"', r'\1\1\\"', re.sub(r"(\\+)$", r"\1\1", arg)) + '"'
+
+
+def schtasks_create(job: Job, xml_path: Path) -> list[str]:
+    return ["schtasks", "/Create", "/TN", f"{TASK_FOLDER}{job.name}", "/XML", str(xml_path), "/F"]
+
+
+def schtasks_delete(name: str) -> list[str]:
+    return ["schtasks", "/Delete", "/TN", f"{TASK_FOLDER}{name}", "/F"]
+
+
+def parse_schtasks_query(csv_text: str) -> list[str]:
+    """Our task names from `schtasks /Query /FO CSV /NH`."""
+    names = []
+    for line in csv_text.splitlines():
+        first = line.split('","')[0].strip('"')
+        if first.lower().startswith(TASK_FOLDER.lower() + PREFIX):
+            names.append(first[len(TASK_FOLDER):])
+    return sorted(set(names))
+
+
+def command_words(python: str, config: Path | None, data_dir: Path) -> list[str]:
+    words = [python, "-m", "ppe_tech"]
+    if config is not None:
+        words += ["--config", str(config)]
+    return words + ["--data-dir", str(data_dir)]
+
+
+def due_state(job_at: datetime, start: datetime, now: datetime, ran_since_window: bool) -> str:
+    """'early' (before the window), 'due', 'done', or 'missed' (the exam started without a check)."""
+    if ran_since_window:
+        return "done"
+    if now < job_at:
+        return "early"
+    if now < start:
+        return "due"
+    return "missed"
+

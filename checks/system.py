@@ -1,0 +1,186 @@
+"""The machine itself: load and memory, disk for the recordings, power, the clock."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import struct
+import sys
+import time
+from datetime import timedelta
+
+import psutil
+
+from checks.model import Commands, Outcome, errored, failed, passed, skipped, warned
+
+GiB = 2**30
+
+
+def resources(ctx, cmds: Commands) -> Outcome:
+    limits = ctx.config.checks
+    cpus = psutil.cpu_count() or 1
+    try:
+        load = psutil.getloadavg()[0] / cpus
+    except (AttributeError, OSError):
+        load = psutil.cpu_percent(interval=0.5) / 100
+    memory = psutil.virtual_memory()
+    text = f"load {load:.2f} per core, {memory.available / GiB:.1f} GiB of memory free"
+    if memory.available < limits.min_free_memory:
+        return failed(text + f" (need {limits.min_free_memory / GiB:.1f} GiB)", load=load, free_memory=memory.available)
+    if load > limits.max_load:
+        return warned(text + f" (load over {limits.max_load:g})", load=load, free_memory=memory.available)
+    return passed(text, load=load, free_memory=memory.available)
+
+
+def recording_need(ctx) -> tuple[int, timedelta]:
+    """Bytes the cameras will write for the exam: cameras × measured bitrate × the
+    recording's length (from the pre-check to the end of the exam, plus 30 minutes)."""
+    from video import segments
+
+    exam = ctx.exam
+    length = (exam.precheck_before + exam.duration if exam else timedelta(hours=6)) + timedelta(minutes=30)
+    segment_s = ctx.config.recording.segment.total_seconds()
+    rate = sum(segments.measured_rate(ctx.recordings_dir, c.id, segment_s) for c in ctx.config.cameras)
+    return int(rate * length.total_seconds()), length
+
+
+def disk(ctx, cmds: Commands) -> Outcome:
+    where = ctx.recordings_dir
+    probe = where
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    need, length = recording_need(ctx)
+    floor = ctx.config.recording.floor
+    cams = len(ctx.config.cameras)
+    text = (f"{free / GiB:.1f} GiB free in {where}; {cams} cameras need about {need / GiB:.1f} GiB "
+            f"for {length.total_seconds() / 3600:.1f} h")
+    data = {"free": free, "need": need, "path": str(where)}
+    if free < need:
+        return failed(text, **data)
+    if free - need < floor:
+        return warned(text + f", leaving less than the floor of {floor / GiB:.1f} GiB", **data)
+    return passed(text, **data)
+
+
+def power(ctx, cmds: Commands) -> Outcome:
+    try:
+        battery = psutil.sensors_battery()
+    except (AttributeError, NotImplementedError, OSError):
+        battery = None
+    if battery is None:
+        return skipped("no battery or UPS visible to the operating system")
+    percent = battery.percent
+    if battery.power_plugged:
+        return passed(f"mains power, battery {percent:.0f} %", percent=percent, plugged=True)
+    minutes = battery.secsleft / 60 if battery.secsleft not in (psutil.POWER_TIME_UNKNOWN,
+                                                                 psutil.POWER_TIME_UNLIMITED) else None
+    text = f"on battery: {percent:.0f} %" + (f", about {minutes:.0f} min left" if minutes else "")
+    if percent < ctx.config.checks.min_battery:
+        return failed(text, percent=percent, plugged=False)
+    return warned(text + " (mains power is off)", percent=percent, plugged=False)
+
+
+# -- the clock ---------------------------------------------------------------------------
+
+NTP_EPOCH = 2208988800  # 1900-01-01 to 1970-01-01 in seconds
+
+
+def sntp_offset(host: str, port: int = 123, timeout: float = 2.0) -> tuple[float, float]:
+    """(offset, round trip) in seconds against an NTP server, by one SNTP v4 request (RFC 4330).
+
+    offset > 0 means the local clock is behind the server.
+    """
+    packet = bytearray(48)
+    packet[0] = (0 << 6) | (4 << 3) | 3  # no leap warning, version 4, client
+    t1 = time.time()
+    secs = int(t1) + NTP_EPOCH
+    struct.pack_into("!II", packet, 40, secs, int((t1 % 1) * 2**32))
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(bytes(packet), (host, port))
+        data, _peer = sock.recvfrom(512)
+    t4 = time.time()
+    if len(data) < 48:
+        raise ValueError("short NTP reply")
+    mode, stratum = data[0] & 7, data[1]
+    if mode != 4 or stratum == 0:
+        raise ValueError(f"not a server reply (mode {mode}, stratum {stratum})")
+    originate = struct.unpack_from("!II", data, 24)
+    if originate != (secs, int((t1 % 1) * 2**32)):
+        raise ValueError("reply does not answer our request")
+
+    def stamp(offset: int) -> float:
+        whole, frac = struct.unpack_from("!II", data, offset)
+        return whole - NTP_EPOCH + frac / 2**32
+    t2, t3 = stamp(32), stamp(40)
+    return ((t2 - t1) + (t3 - t4)) / 2, (t4 - t1) - (t3 - t2)
+
+
+def _split_host(server: str) -> tuple[str, int]:
+    if server.startswith("[") and "]" in server:  # [::1]:123
+        host, _sep, rest = server[1:].partition("]")
+        return host, int(rest.lstrip(":") or 123)
+    if server.count(":") == 1:
+        host, port = server.split(":")
+        return host, int(port)
+    return server, 123
+
+
+def os_sync_status(cmds: Commands) -> tuple[bool | None, str]:
+    """Whether the OS says its clock is synchronised: (yes/no/unknown, how we know)."""
+    if sys.platform == "win32":
+        code, out, _err = cmds.run(["w32tm", "/query", "/status"], timeout=5)
+        return parse_w32tm(out) if code == 0 else (None, "w32tm failed")
+    try:
+        code, out, _err = cmds.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], timeout=5)
+    except FileNotFoundError:
+        return None, "timedatectl not found"
+    if code != 0:
+        return None, "timedatectl gave no answer"
+    return out.strip() == "yes", "timedatectl"
+
+
+def parse_w32tm(output: str) -> tuple[bool | None, str]:
+    """`w32tm /query /status`: synchronised unless the source is the local clock or unset."""
+    fields = {}
+    for line in output.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip()
+    source = fields.get("source") or fields.get("источник")
+    if source is None:
+        return None, "w32tm"
+    unsynced = source.lower() in ("local cmos clock", "free-running system clock") or not source
+    return (not unsynced), f"w32tm, source {source}"
+
+
+def clock(ctx, cmds: Commands) -> Outcome:
+    settings = ctx.config.checks
+    warn_s, fail_s = settings.clock_warn.total_seconds(), settings.clock_fail.total_seconds()
+    if settings.ntp_server:
+        host, port = _split_host(settings.ntp_server)
+        try:
+            offset, delay = sntp_offset(host, port, timeout=min(3.0, max(0.5, cmds.remaining())))
+        except (OSError, ValueError) as exc:
+            synced, how = os_sync_status(cmds)
+            text = f"NTP server {settings.ntp_server} did not answer ({exc}); "
+            if synced:
+                return warned(text + f"the system says its clock is synchronised ({how})")
+            return warned(text + ("the system clock is not synchronised" if synced is False else
+                                  f"synchronisation unknown ({how})"))
+        text = f"clock {abs(offset):.3f} s {'behind' if offset > 0 else 'ahead of'} {settings.ntp_server}"
+        data = {"offset_s": round(offset, 4), "delay_s": round(delay, 4), "server": settings.ntp_server}
+        if abs(offset) >= fail_s:
+            return failed(text + f" (limit {fail_s:g} s)", **data)
+        if abs(offset) >= warn_s:
+            return warned(text + f" (over {warn_s:g} s)", **data)
+        return passed(text, **data)
+    synced, how = os_sync_status(cmds)
+    if synced is None:
+        return skipped(f"no NTP server configured (checks.ntp_server) and the sync status is unknown ({how})")
+    if synced:
+        return passed(f"the system clock is synchronised ({how})")
+    return warned(f"the system clock is not synchronised ({how}); set checks.ntp_server to measure the offset")
+
+

@@ -1,0 +1,147 @@
+"""Watching the exam software folders during the exam (watchdog).
+
+Changes are collected and handed over in batches (one per `batch_s`), so a burst of a
+thousand files becomes one journal entry, not a thousand. A watched folder that is
+deleted and created again is watched again: each folder's parent is watched too, and
+the folder's reappearance re-schedules its recursive watch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+KINDS_RU = {"created": "создан", "deleted": "удалён", "modified": "изменён", "moved": "перемещён"}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # created | deleted | modified | moved
+    path: str
+    at: datetime
+    dest: str | None = None
+    is_dir: bool = False
+
+    def as_json(self) -> dict:
+        return {"kind": self.kind, "path": self.path, "dest": self.dest, "dir": self.is_dir,
+                "at": self.at.isoformat(timespec="seconds")}
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: "Watcher"):
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.watcher._event(event)
+
+
+class Watcher:
+    def __init__(self, folders: list[str], on_batch: Callable[[list[Change]], None], batch_s: float = 1.0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.roots = [Path(f).resolve() for f in folders]
+        self.on_batch, self.batch_s, self.clock = on_batch, batch_s, clock
+        self.observer = Observer()
+        self.handler = _Handler(self)
+        self.pending: list[Change] = []
+        self.lock = threading.Lock()
+        self.watches: dict[Path, object] = {}
+        self.parents: set[Path] = set()
+        self.stopping = threading.Event()
+        self._seen_roots: set[Path] = set()
+
+    # -- watching ---------------------------------------------------------------------
+    def start(self) -> None:
+        for root in self.roots:
+            self._watch_root(root)
+            parent = root.parent
+            if parent.exists() and parent not in self.parents:
+                self.observer.schedule(self.handler, str(parent), recursive=False)
+                self.parents.add(parent)
+        self.observer.start()
+        self.flusher = threading.Thread(target=self._flush_loop, name="watch flush", daemon=True)
+        self.flusher.start()
+
+    def _watch_root(self, root: Path) -> None:
+        if not root.is_dir():
+            return
+        old = self.watches.pop(root, None)
+        if old is not None:
+            try:
+                self.observer.unschedule(old)
+            except (KeyError, ValueError, OSError):
+                pass
+        self.watches[root] = self.observer.schedule(self.handler, str(root), recursive=True)
+
+    def _event(self, event: FileSystemEvent) -> None:
+        path = Path(event.src_path)
+        kind = event.event_type
+        if kind not in KINDS_RU:
+            return  # opened, closed: not changes
+        if event.is_directory and kind == "modified":
+            return  # a folder's mtime moves with every change inside it: noise
+        inside = [r for r in self.roots if path == r or r in path.parents]
+        dest = getattr(event, "dest_path", None) or None
+        if dest:
+            inside = inside or [r for r in self.roots if Path(dest) == r or r in Path(dest).parents]
+        if not inside:
+            return  # a sibling in the parent folder
+        if path in self.roots and kind == "created" and event.is_directory:
+            self._watch_root(path)  # the folder is back: watch inside it again
+        if dest and Path(dest) in self.roots:
+            self._watch_root(Path(dest))
+        with self.lock:
+            self.pending.append(Change(kind, str(path), self.clock(), dest, event.is_directory))
+
+    # -- batches ----------------------------------------------------------------------
+    def _flush_loop(self) -> None:
+        while not self.stopping.wait(self.batch_s):
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            batch, self.pending = self.pending, []
+        if batch:
+            self.on_batch(_squash(batch))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.observer.stop()
+        self.observer.join(5)
+        self.flush()
+
+
+def _squash(batch: list[Change]) -> list[Change]:
+    """One change per path and kind (an editor's save gives several modified events)."""
+    seen: dict[tuple[str, str, str | None], Change] = {}
+    for change in batch:
+        seen.setdefault((change.kind, change.path, change.dest), change)
+    return list(seen.values())
+
+
+def journal_text(batch: list[Change], limit: int = 4) -> str:
+    """«Изменение файлов ПО экзамена: изменён …/config.ini; создан …/helper.exe (+3)»."""
+    parts = []
+    for change in batch[:limit]:
+        name = Path(change.path).name or change.path
+        where = f"{Path(change.path).parent.name}/{name}" if Path(change.path).parent.name else name
+        dest = f" → {Path(change.dest).name}" if change.dest else ""
+        parts.append(f"{KINDS_RU[change.kind]} {where}{dest}")
+    more = f" (+{len(batch) - limit})" if len(batch) > limit else ""
+    return "Изменение файлов ПО экзамена: " + "; ".join(parts) + more
+
+
+def run_until(watcher: Watcher, deadline: float | None) -> None:
+    """Watch until the monotonic `deadline` (None: until interrupted)."""
+    watcher.start()
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
+    finally:
+        watcher.stop()

@@ -1,0 +1,363 @@
+"""`ppe-tech check`: the pre-exam check of the station (run, list, baseline)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ppe_tech import signatures
+from ppe_tech.app import App, emit, journal_action, station_or_person_signer, write_output
+from ppe_tech.errors import BadInput, ExitCode
+from ppe_tech.messages import _
+from ppe_tech.options import json_option, passphrase_file_option
+
+CHECK_ACTION = "Проверка работоспособности"
+BASELINE, BASELINE_SIG = "baseline.json", "baseline.sig"
+
+
+@click.group()
+def check() -> None:
+    """The pre-exam check: software, antivirus, integrity, printers, network, cameras.
+
+    \b
+      ppe-tech check list
+      ppe-tech check run --exam 2026-06-01-math --pdf protocol.pdf
+      ppe-tech check run --only antivirus.status --only antivirus.scan
+      ppe-tech check run --format junit --out check.xml
+      ppe-tech check baseline create      # after installing the exam software
+
+    Every check ends pass, warn, fail, skip or error within its own timeout; the run
+    exits 0 when nothing failed (1 with --strict on warnings too). Each run is kept
+    under the data dir and recorded in the journal («Проверка работоспособности»).
+    """
+
+
+def checks_dir(app: App) -> Path:
+    return app.data_dir / "checks"
+
+
+def current_exam(app: App, exam_id: str | None):
+    """The named exam; else today's exam whose check is due now or next; else None."""
+    if exam_id:
+        return app.config.exam(exam_id)
+    now = app.now_local().replace(tzinfo=None)
+    today = sorted((e for e in app.config.exams if e.start.date() == now.date()), key=lambda e: e.start)
+    for exam in today:
+        if now < exam.start + exam.duration:
+            return exam
+    return today[-1] if today else None
+
+
+def context(app: App, exam):
+    from checks.builtin import Context
+
+    data = app.data_dir
+    return Context(config=app.config, data_dir=data, recordings_dir=app.recordings_dir, exam=exam, now=app.clock(),
+                   baseline_path=checks_dir(app) / BASELINE,
+                   check_baseline_signature=lambda raw: signatures.check(app, checks_dir(app) / BASELINE_SIG, raw))
+
+
+def _select(only: tuple[str, ...]):
+    from checks.builtin import BY_ID, CHECKS
+
+    if not only:
+        return list(CHECKS)
+    wanted = [x.strip() for item in only for x in item.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in BY_ID]
+    if unknown:
+        raise BadInput(_("unknown check id {ids} (valid: {valid})").format(
+            ids=", ".join(repr(u) for u in unknown), valid=", ".join(BY_ID)))
+    return [c for c in CHECKS if c.id in wanted]
+
+
+@check.command("list")
+@json_option
+@click.pass_obj
+def list_checks(app: App, as_json: bool) -> int:
+    """Every built-in check with its id (for --only) and title."""
+    from checks.builtin import CHECKS
+
+    ctx = context(app, None)
+    default = app.config.checks.timeout.total_seconds()
+    rows = [{"id": c.id, "title": c.title, "title_ru": c.title_ru,
+             "timeout_s": c.timeout(ctx) if c.timeout else default} for c in CHECKS]
+
+    def human() -> None:
+        width = max(len(r["id"]) for r in rows)
+        for r in rows:
+            click.echo(f"{r['id']:<{width}}  {r['title']}  [{r['timeout_s']:g} s]")
+    emit(as_json, {"checks": rows}, human)
+    return ExitCode.OK
+
+
+def _style(word: str, status) -> str:
+    from checks.report import COLOUR
+
+    return click.style(word, fg=COLOUR[status])
+
+
+@check.command("run")
+@click.option("--exam", "exam_id", metavar="ID", help=_("The exam this check is for [default: today's next exam]."))
+@click.option("--only", multiple=True, metavar="ID", help=_("Run only these checks (repeat, or comma-separate)."))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
+              help=_("Output format on stdout (or in --out)."))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help=_("Write the report in --format to FILE instead of stdout."))
+@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help=_("Also print the «Протокол проверки» to this PDF."))
+@click.option("--strict", is_flag=True, help=_("Warnings fail the run too (exit 1)."))
+@click.option("--verbose", "-v", is_flag=True, help=_("Show every check's details, not only the failures'."))
+@click.option("--key", "key_ref", metavar="KEYID",
+              help=_("Who ran the check: signs the journal entry [default: the station's key]."))
+@click.option("--no-journal", is_flag=True, help=_("Do not record this run in the journal."))
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Path | None, pdf: Path | None,
+        strict: bool, verbose: bool, key_ref: str | None, no_journal: bool, passphrase_file: Path | None,
+        as_json: bool) -> int:
+    """Run the checks in parallel, each within its timeout, and report.
+
+    Exit 0 when every check passed or was skipped (warnings allowed unless --strict),
+    1 when any check failed or could not run (error). The report is also kept under
+    <data dir>/checks/reports/.
+    """
+    from checks import report
+    from checks.model import Status, overall
+    from checks.runner import run_checks
+
+    if as_json:
+        fmt = "json"
+    chosen = _select(only)
+    exam = current_exam(app, exam_id)
+    ctx = context(app, exam)
+    signer = None
+    if key_ref:  # unlock before the checks run: a wrong passphrase is bad input, found at once
+        signer = station_or_person_signer(app, key_ref, passphrase_file)
+    started = app.clock()
+    if sys.stderr.isatty() and fmt == "text" and not out:
+        click.echo(_("Running {n} checks…").format(n=len(chosen)), err=True)
+    results = run_checks(chosen, ctx, app.config.checks.timeout.total_seconds())
+    verdict = overall(results)
+    host = socket.gethostname()
+    meta = {"started": started.astimezone(app.tz).isoformat(timespec="seconds"), "host": host,
+            "exam": exam.id if exam else None, "strict": strict,
+            "ppe": {"region": app.config.ppe.region, "code": app.config.ppe.code}}
+    if signer is None and not no_journal:
+        signer = station_or_person_signer(app, None, None)
+    meta["by"] = {"key_id": signer[0].key_id, "name": signer[0].name, "position": signer[0].position} \
+        if signer else None
+    number = None
+    if not no_journal:
+        number = journal_action(app, CHECK_ACTION, app.config.checks.room, key_ref if signer else None,
+                                passphrase_file, start=started)
+    meta["journal_entry"] = number
+    doc = report.as_json(results, meta)
+    saved = _keep(app, doc, started, exam)
+    if pdf:
+        _protocol(app, pdf, results, exam, started, host, signer, number, verdict)
+    if fmt == "json":
+        payload = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    elif fmt == "junit":
+        payload = report.junit(results, f"ppe-tech check {exam.id if exam else ''}".strip(), meta["started"], host)
+    else:
+        style = _style if (out is None and sys.stdout.isatty()) else None
+        lines = report.text_lines(results, style=style, verbose=verbose)
+        lines.append(_("Report: {path}").format(path=saved) + (_("; journal entry {n}").format(n=number)
+                                                              if number else ""))
+        payload = ("\n".join(lines) + "\n").encode("utf-8")
+    if out:
+        write_output(out, payload)
+    else:
+        click.echo(payload.decode("utf-8"), nl=False)
+    bad = verdict in (Status.FAIL, Status.ERROR) or (strict and verdict == Status.WARN)
+    return ExitCode.NEGATIVE if bad else ExitCode.OK
+
+
+def _keep(app: App, doc: dict, started: datetime, exam) -> Path:
+    folder = checks_dir(app) / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{started.astimezone(app.tz):%Y%m%d-%H%M%S}" + (f"_{exam.id}" if exam else "") + ".json"
+    path = folder / name
+    write_output(path, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return path
+
+
+def _protocol(app: App, pdf: Path, results, exam, started: datetime, host: str, signer, number, verdict) -> None:
+    from checks.report import RUSSIAN
+    from checks.builtin import BY_ID
+    from journal import signing
+    from templates import check_protocol as cp
+
+    ppe = app.config.ppe
+    rows = [cp.Row(BY_ID[r.id].title_ru if r.id in BY_ID else r.title, RUSSIAN[r.status],
+                   r.message + ("".join(f"\n{d}" for d in r.details[:8]) if r.status.value in ("fail", "error") else ""),
+                   f"{r.duration_ms / 1000:.1f}") for r in results]
+    who = f"{signer[0].name}, {signer[0].position}".strip(", ") if signer else "— (ключ не указан)"
+    fingerprint = signing.fingerprint(signer[1].algorithm, signer[1].public_key) if signer else "—"
+    exam_text = f"{exam.subject or exam.id}, {exam.start:%d.%m.%Y %H:%M}" if exam else "—"
+    protocol = cp.Protocol(
+        region=f"{ppe.region} {ppe.region_name}".strip() or "—", ppe=f"{ppe.code} {ppe.name}".strip() or "—",
+        exam=exam_text, started=f"{started.astimezone(app.tz):%d.%m.%Y %H:%M}", host=host, who=who,
+        fingerprint=fingerprint, journal_entry=f"№ {number} «{CHECK_ACTION}»" if number else "не сделана",
+        verdict=RUSSIAN[verdict].upper() if verdict.value != "pass" else "ГОТОВ К ЭКЗАМЕНУ (все проверки пройдены)",
+        rows=rows, notes=[])
+    with_tmp = pdf.with_name(pdf.name + ".partial")
+    cp.render(protocol, with_tmp)
+    with_tmp.replace(pdf)
+
+
+@check.group("baseline")
+def baseline() -> None:
+    """The integrity baseline of the exam software folders (checks.exam_software)."""
+
+
+@baseline.command("create")
+@click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the baseline [default: the station's key]."))
+@passphrase_file_option
+@json_option
+@click.pass_obj
+def baseline_create(app: App, key_ref: str | None, passphrase_file: Path | None, as_json: bool) -> int:
+    """Record every file's size and SHA-256 in the exam software folders, signed.
+
+    Run it after installing or updating the exam software; `check run` then lists every
+    file added, removed or changed since.
+    """
+    from checks import integrity
+
+    folders = app.config.checks.exam_software
+    if not folders:
+        raise BadInput(_("{file}: checks.exam_software: no folders configured").format(
+            file=app.config.source or "ppe-tech.toml"))
+    missing = [f for f in folders if not Path(f).is_dir()]
+    if missing:
+        raise BadInput(_("checks.exam_software: {folders}: not a folder").format(folders=", ".join(missing)))
+    signer = station_or_person_signer(app, key_ref, passphrase_file)
+    files, unreadable = integrity.walk(folders)
+    doc = integrity.document(folders, files, app.now_local().isoformat(timespec="seconds"))
+    raw = (json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    folder = checks_dir(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_output(folder / BASELINE, raw)
+    if signer:
+        write_output(folder / BASELINE_SIG, signatures.signature_doc(signer[0], signer[1], raw))
+    else:
+        (folder / BASELINE_SIG).unlink(missing_ok=True)
+    result = {"path": str(folder / BASELINE), "files": len(files), "bytes": sum(f["size"] for f in files.values()),
+              "signed_by": signer[0].key_id if signer else None, "unreadable": unreadable}
+
+    def human() -> None:
+        click.echo(_("Baseline of {n} files ({mib:.1f} MiB) in {path}{signed}.").format(
+            n=len(files), mib=result["bytes"] / 2**20, path=result["path"],
+            signed=_(", signed by {k}").format(k=signer[0].key_id) if signer else _(", NOT signed (no station key)")))
+        for path in unreadable:
+            click.echo(_("UNREADABLE: {path}").format(path=path), err=True)
+    emit(as_json, result, human)
+    return ExitCode.OK if not unreadable else ExitCode.NEGATIVE
+
+
+@baseline.command("verify")
+@json_option
+@click.pass_obj
+def baseline_verify(app: App, as_json: bool) -> int:
+    """Compare the exam software folders with the baseline: exit 1 listing every difference."""
+    from checks.builtin import integrity_baseline
+    from checks.model import Commands, Status
+
+    outcome = integrity_baseline(context(app, None), Commands())
+    result = {"status": outcome.status.value, "message": outcome.message, **outcome.data}
+
+    def human() -> None:
+        click.echo(outcome.message)
+        for line in outcome.details:
+            if not line.startswith(("added", "removed", "changed", "unreadable")):
+                continue
+            click.echo(f"  {line}")
+    emit(as_json, result, human)
+    return ExitCode.OK if outcome.status in (Status.PASS, Status.SKIP) else ExitCode.NEGATIVE
+
+
+
+@check.command("watch")
+@click.option("--exam", "exam_id", metavar="ID", help=_("Watch until this exam's end [default: today's exam]."))
+@click.option("--for", "duration", metavar="DURATION", help=_("Watch this long (e.g. 4h) instead."))
+@click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the journal entries [default: the station's key]."))
+@click.option("--no-journal", is_flag=True, help=_("Only print the changes (and keep the log)."))
+@passphrase_file_option
+@click.pass_obj
+def watch(app: App, exam_id: str | None, duration: str | None, key_ref: str | None, no_journal: bool,
+          passphrase_file: Path | None) -> int:
+    """Watch the exam software folders during the exam and record every change.
+
+    Each change (path, kind, time) goes to stderr and to <data dir>/checks/watch.log;
+    changes are written to the journal in batches, signed by --key or the station key.
+    Stops at the exam's end, after --for, or on Ctrl-C. A watched folder that is deleted
+    and created again is watched again.
+    """
+    import signal
+    import time as _time
+
+    from checks.watch import Watcher, journal_text, run_until
+    from ppe_tech.timeutil import parse_duration
+
+    folders = app.config.checks.exam_software
+    if not folders:
+        raise BadInput(_("{file}: checks.exam_software: no folders configured").format(
+            file=app.config.source or "ppe-tech.toml"))
+    deadline, until_text = None, _("Ctrl-C")
+    if duration:
+        try:
+            seconds = parse_duration(duration).total_seconds()
+        except ValueError as exc:
+            raise BadInput(_("--for {value!r}: {error}").format(value=duration, error=exc)) from None
+        deadline = _time.monotonic() + seconds
+        until_text = _("{s:g} s").format(s=seconds)
+    else:
+        exam = current_exam(app, exam_id)
+        if exam is not None:
+            end = (exam.start + exam.duration).replace(tzinfo=app.tz)
+            left = (end - app.clock()).total_seconds()
+            if left <= 0:
+                raise BadInput(_("the exam {id} ended at {end:%H:%M}; give --for to watch anyway").format(
+                    id=exam.id, end=end))
+            deadline = _time.monotonic() + left
+            until_text = _("the end of {id} at {end:%H:%M}").format(id=exam.id, end=end)
+    signer = None if no_journal else station_or_person_signer(app, key_ref, passphrase_file)
+    if signer is None and not no_journal:
+        click.echo(_("Warning: no station key and no --key: changes are printed and logged, not journaled."), err=True)
+    log_path = checks_dir(app) / "watch.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    counted = [0]
+
+    def on_batch(batch) -> None:
+        counted[0] += len(batch)
+        with open(log_path, "a", encoding="utf-8") as log:
+            for change in batch:
+                log.write(json.dumps(change.as_json(), ensure_ascii=False) + "\n")
+                click.echo(f"{change.at.astimezone(app.tz):%H:%M:%S} {change.kind:<8} {change.path}"
+                           + (f" -> {change.dest}" if change.dest else ""), err=True)
+        if signer is not None:
+            now = app.now_local()
+            with app.open_journal() as journal:
+                journal.add(date=now.date().isoformat(), room=app.config.checks.room, start=now.strftime("%H:%M"),
+                            end=None, action=journal_text(batch)[:500], by=signer[0].key_id, signer=signer[1])
+
+    def stop(_signum, _frame) -> None:
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, stop) if hasattr(signal, "SIGTERM") else None
+    watcher = Watcher(folders, on_batch, clock=app.clock)
+    click.echo(_("Watching {folders} until {until}.").format(folders=", ".join(folders), until=until_text), err=True)
+    try:
+        run_until(watcher, deadline)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    click.echo(_("Stopped: {n} changes recorded ({log}).").format(n=counted[0], log=log_path), err=True)
+    return ExitCode.OK

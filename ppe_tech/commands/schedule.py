@@ -1,0 +1,261 @@
+"""`ppe-tech schedule`: the pre-exam check on time, with nobody at the keyboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from ppe_tech.app import App, emit, write_output
+from ppe_tech.errors import EnvironmentFailure, ExitCode
+from ppe_tech.messages import _
+from ppe_tech.options import json_option
+
+user_option = click.option("--user", "user_units", is_flag=True,
+                           help=_("systemd: install as the user's units, not the system's."))
+unit_dir_option = click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                               help=_("systemd: write the units to DIR and do not activate them (packaging, tests)."))
+
+
+@click.group()
+def schedule() -> None:
+    """Run the pre-exam check at each exam's start minus precheck_before.
+
+    \b
+      ppe-tech schedule sync --dry-run     # what would change
+      ppe-tech schedule sync               # install, update, remove jobs to match the config
+      ppe-tech schedule list
+      ppe-tech schedule due                # run what is due now (a fallback for cron)
+
+    Linux: systemd timers (OnCalendar in the ППЭ's time zone, AccuracySec=1s,
+    Persistent=true). Windows: Task Scheduler tasks in \\ppe-tech\\ that expire at the
+    exam's start. A check found late (after the start) is reported missed, not run.
+    """
+
+
+def _unit_dir(user_units: bool, unit_dir: Path | None) -> Path:
+    if unit_dir is not None:
+        return unit_dir
+    if user_units:
+        return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "systemd" / "user"
+    return Path("/etc/systemd/system")
+
+
+def _command(app: App) -> list[str]:
+    from checks.schedule import command_words
+
+    config = Path(app.config.source).resolve() if app.config.source else None
+    return command_words(sys.executable, config, Path(app.data_dir).resolve())
+
+
+def _systemctl(user_units: bool, *args: str) -> None:
+    tool = shutil.which("systemctl")
+    if tool is None:
+        raise EnvironmentFailure(_("systemctl not found: this system does not run systemd; use `--unit-dir DIR` to "
+                                   "only write the units, or `ppe-tech schedule due` from cron"))
+    proc = subprocess.run([tool, *(["--user"] if user_units else []), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise EnvironmentFailure(_("systemctl {args} failed: {error}").format(
+            args=" ".join(args), error=(proc.stderr.strip().splitlines() or ["exit " + str(proc.returncode)])[-1]))
+
+
+def _schtasks(*args: str) -> str:
+    proc = subprocess.run(["schtasks", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise EnvironmentFailure(_("schtasks {args} failed: {error}").format(
+            args=" ".join(args[:2]), error=(proc.stderr.strip() or proc.stdout.strip() or str(proc.returncode))))
+    return proc.stdout
+
+
+@schedule.command("sync")
+@click.option("--dry-run", is_flag=True, help=_("Only say what would change."))
+@user_option
+@unit_dir_option
+@json_option
+@click.pass_obj
+def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_json: bool) -> int:
+    """Install, update and remove the check's jobs so they match the config's exams."""
+    from checks import schedule as sch
+
+    jobs = sch.jobs_for(app.config.exams, app.tz, app.clock())
+    command = _command(app)
+    if sys.platform == "win32":
+        folder = app.data_dir / "schedule"
+        desired = {f"{j.name}.xml": sch.task_xml(j, command) for j in jobs}
+        installed_names = sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH"))
+        installed = {f"{n}.xml": (folder / f"{n}.xml").read_bytes() if (folder / f"{n}.xml").exists() else b""
+                     for n in installed_names}
+        p = sch.plan(desired, installed)  # type: ignore[arg-type]
+        if not dry_run:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in p.add + p.update:
+                write_output(folder / name, desired[name])
+                job = next(j for j in jobs if f"{j.name}.xml" == name)
+                _schtasks(*sch.schtasks_create(job, folder / name)[1:])
+            for name in p.remove:
+                _schtasks(*sch.schtasks_delete(name[:-4])[1:])
+                (folder / name).unlink(missing_ok=True)
+    else:
+        where = _unit_dir(user_units, unit_dir)
+        desired = {}
+        for job in jobs:
+            desired.update(sch.systemd_units(job, command, app.config.ppe.timezone))
+        installed = sch.installed_units(where)
+        p = sch.plan(desired, installed)
+        if not dry_run and not p.empty:
+            activate = unit_dir is None
+            stale_timers = [n for n in p.remove if n.endswith(".timer")]
+            if activate and stale_timers:
+                _systemctl(user_units, "disable", "--now", *stale_timers)
+            where.mkdir(parents=True, exist_ok=True)
+            for name in p.add + p.update:
+                write_output(where / name, desired[name].encode("utf-8"))
+            for name in p.remove:
+                (where / name).unlink(missing_ok=True)
+            if activate:
+                _systemctl(user_units, "daemon-reload")
+                timers = [n for n in p.add + p.update if n.endswith(".timer")]
+                if timers:
+                    _systemctl(user_units, "enable", "--now", *timers)
+    result = {"dry_run": dry_run, "add": p.add, "update": p.update, "remove": p.remove, "unchanged": p.keep,
+              "jobs": [{"exam": j.exam_id, "at": j.at.isoformat(), "exam_start": j.start.isoformat()} for j in jobs]}
+
+    def human() -> None:
+        for j in jobs:
+            click.echo(_("{exam}: check at {at:%d.%m.%Y %H:%M} (exam at {start:%H:%M})").format(
+                exam=j.exam_id, at=j.at, start=j.start))
+        verb = _("would ") if dry_run else ""
+        for label, names in ((_("add"), p.add), (_("update"), p.update), (_("remove"), p.remove)):
+            for name in names:
+                click.echo(f"  {verb}{label}: {name}")
+        if p.empty:
+            click.echo(_("Nothing to change."))
+    emit(as_json, result, human)
+    return ExitCode.OK
+
+
+@schedule.command("list")
+@user_option
+@unit_dir_option
+@json_option
+@click.pass_obj
+def list_jobs(app: App, user_units: bool, unit_dir: Path | None, as_json: bool) -> int:
+    """The installed jobs of ppe-tech and when each runs."""
+    from checks import schedule as sch
+
+    if sys.platform == "win32":
+        rows = [{"name": n, "at": None} for n in sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH"))]
+    else:
+        units = sch.installed_units(_unit_dir(user_units, unit_dir))
+        rows = [{"name": n[:-len(".timer")], "at": sch.on_calendar(text)} for n, text in units.items()
+                if n.endswith(".timer")]
+    configured = {sch.PREFIX + e.id for e in app.config.exams}
+    for row in rows:
+        row["in_config"] = row["name"] in configured
+
+    def human() -> None:
+        if not rows:
+            click.echo(_("No jobs installed; `ppe-tech schedule sync` installs them."))
+        for row in rows:
+            click.echo(f"{row['name']}  {row['at'] or ''}" + ("" if row["in_config"] else _("  (not in the config)")))
+    emit(as_json, {"jobs": rows}, human)
+    return ExitCode.OK
+
+
+@schedule.command("remove")
+@click.option("--exam", "exam_ids", multiple=True, metavar="ID", help=_("Only this exam's job [default: all of ours]."))
+@user_option
+@unit_dir_option
+@json_option
+@click.pass_obj
+def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path | None, as_json: bool) -> int:
+    """Remove ppe-tech's jobs (all, or the named exams')."""
+    from checks import schedule as sch
+
+    wanted = {sch.PREFIX + e for e in exam_ids}
+    removed: list[str] = []
+    if sys.platform == "win32":
+        for name in sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH")):
+            if not wanted or name in wanted:
+                _schtasks(*sch.schtasks_delete(name)[1:])
+                removed.append(name)
+    else:
+        where = _unit_dir(user_units, unit_dir)
+        units = sch.installed_units(where)
+        doomed = [n for n in units if not wanted or n.rsplit(".", 1)[0] in wanted]
+        timers = [n for n in doomed if n.endswith(".timer")]
+        if unit_dir is None and timers:
+            _systemctl(user_units, "disable", "--now", *timers)
+        for name in doomed:
+            (where / name).unlink(missing_ok=True)
+            removed.append(name)
+        if unit_dir is None and doomed:
+            _systemctl(user_units, "daemon-reload")
+    emit(as_json, {"removed": removed}, lambda: click.echo(
+        "\n".join(_("removed: {n}").format(n=n) for n in removed) or _("Nothing to remove.")))
+    return ExitCode.OK
+
+
+def _ran_since(app: App, exam_id: str, since) -> bool:
+    from ppe_tech.commands.check import checks_dir
+
+    for path in (checks_dir(app) / "reports").glob(f"*_{exam_id}.json"):
+        try:
+            started = json.loads(path.read_text(encoding="utf-8")).get("started")
+            from datetime import datetime
+
+            if started and datetime.fromisoformat(started) >= since:
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+@schedule.command("due")
+@click.option("--exam", "exam_id", metavar="ID", help=_("Only this exam [default: every exam in the config]."))
+@json_option
+@click.pass_context
+def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
+    """Run the check of every exam whose check is due now and not yet done.
+
+    Due means: from start − precheck_before until the start. After the start a check
+    not made is reported missed (exit 1) and not run. Used by the installed jobs, and
+    from cron where there is no systemd: `*/5 * * * * ppe-tech schedule due`.
+    """
+    from checks import schedule as sch
+    from ppe_tech.commands.check import checks_dir, run
+
+    app: App = ctx.obj
+    exams = [app.config.exam(exam_id)] if exam_id else list(app.config.exams)
+    now = app.clock()
+    rows, code = [], ExitCode.OK
+    for exam in exams:
+        start = exam.start.replace(tzinfo=app.tz)
+        at = start - exam.precheck_before
+        state = sch.due_state(at, start, now, _ran_since(app, exam.id, at))
+        row = {"exam": exam.id, "at": at.isoformat(), "state": state}
+        if state == "due":
+            pdf = checks_dir(app) / f"protocol_{exam.id}.pdf"
+            checks_dir(app).mkdir(parents=True, exist_ok=True)
+            outcome = ctx.invoke(run, exam_id=exam.id, only=(), fmt="text", out=checks_dir(app) / f"last_{exam.id}.txt",
+                                 pdf=pdf, strict=False, verbose=False, key_ref=None, no_journal=False,
+                                 passphrase_file=None, as_json=False)
+            row.update({"state": "ran", "exit": int(outcome), "pdf": str(pdf)})
+            code = max(code, ExitCode(int(outcome)))
+        elif state == "missed":
+            code = max(code, ExitCode.NEGATIVE)
+        rows.append(row)
+
+    def human() -> None:
+        for row in rows:
+            text = {"early": _("{exam}: the check is due at {at}"), "done": _("{exam}: checked already"),
+                    "ran": _("{exam}: checked now (exit {exit}), protocol {pdf}"),
+                    "missed": _("{exam}: MISSED: the check was due at {at} and the exam has started")}[row["state"]]
+            click.echo(text.format(**{**row, "at": row["at"][11:16]}))
+    emit(as_json, {"exams": rows}, human)
+    return code

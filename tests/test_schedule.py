@@ -1,0 +1,160 @@
+"""Scheduling the pre-exam check (systemd timers, Task Scheduler XML, `due`) and `check watch`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from checks import schedule as sch
+from checks.watch import Change, journal_text
+from tests.conftest import ROOT, subprocess_env
+
+MSK = ZoneInfo("Europe/Moscow")
+
+
+def exams_config(home: Path, exams: list[tuple[str, datetime, str]], extra: str = "") -> Path:
+    text = '[ppe]\nregion = "77"\ncode = "0123"\ntimezone = "Europe/Moscow"\n' + extra
+    for exam_id, start, before in exams:
+        text += (f'[[exams]]\nid = "{exam_id}"\nsubject = "Предмет {exam_id}"\nstart = "{start:%Y-%m-%dT%H:%M}"\n'
+                 f'precheck_before = "{before}"\n')
+    path = home / "ppe-tech.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    (units / "backup.timer").write_text("[Timer]\nOnCalendar=daily\n", encoding="utf-8")  # not ours: untouched
+    exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h"), ("rus", datetime(2031, 6, 4, 10, 0), "90m"),
+                        ("past", datetime(2020, 6, 1, 10, 0), "2h")])
+    r = ppe("schedule", "sync", "--unit-dir", units, "--dry-run", "--json")
+    assert r.code == 0 and r.json["dry_run"]
+    assert r.json["add"] == sorted(f"ppe-tech-check-{e}.{k}" for e in ("math", "rus") for k in ("service", "timer"))
+    assert sorted(p.name for p in units.iterdir()) == ["backup.timer"]  # a dry run writes nothing
+    r = ppe("schedule", "sync", "--unit-dir", units, "--json")
+    assert r.code == 0 and len(r.json["add"]) == 4
+    timer = (units / "ppe-tech-check-math.timer").read_text(encoding="utf-8")
+    assert "OnCalendar=2031-06-01 08:00:00 Europe/Moscow\n" in timer
+    assert "AccuracySec=1s\n" in timer and "Persistent=true\n" in timer
+    assert "OnCalendar=2031-06-04 08:30:00 Europe/Moscow" in (units / "ppe-tech-check-rus.timer").read_text()
+    service = (units / "ppe-tech-check-math.service").read_text(encoding="utf-8")
+    assert "schedule due --exam math" in service and sys.executable in service
+    if shutil.which("systemd-analyze"):
+        check = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "ppe-tech-check-math.timer"),
+                                str(units / "ppe-tech-check-math.service")], capture_output=True, text=True)
+        assert check.returncode == 0 and not check.stderr.strip(), check.stderr
+        cal = subprocess.run(["systemd-analyze", "calendar", "2031-06-01 08:00:00 Europe/Moscow"],
+                             capture_output=True, text=True, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
+        assert "2031-06-01 05:00:00 UTC" in cal.stdout, cal.stdout  # 08:00 in Moscow
+    r = ppe("schedule", "list", "--unit-dir", units, "--json")
+    assert {j["name"]: j["at"] for j in r.json["jobs"]} == {
+        "ppe-tech-check-math": "2031-06-01 08:00:00 Europe/Moscow", "ppe-tech-check-rus": "2031-06-04 08:30:00 Europe/Moscow"}
+    # the math exam moves, the Russian one is dropped: one update, two removals, nothing else touched
+    exams_config(home, [("math", datetime(2031, 6, 1, 11, 0), "2h")])
+    r = ppe("schedule", "sync", "--unit-dir", units, "--json")
+    assert r.json["update"] == ["ppe-tech-check-math.timer"] and r.json["unchanged"] == ["ppe-tech-check-math.service"]
+    assert r.json["remove"] == ["ppe-tech-check-rus.service", "ppe-tech-check-rus.timer"]
+    assert "OnCalendar=2031-06-01 09:00:00 Europe/Moscow" in (units / "ppe-tech-check-math.timer").read_text()
+    r = ppe("schedule", "sync", "--unit-dir", units, "--json")
+    assert r.json["add"] == r.json["update"] == r.json["remove"] == []
+    r = ppe("schedule", "remove", "--unit-dir", units, "--json")
+    assert len(r.json["removed"]) == 2 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
+
+
+def test_task_scheduler_xml_has_the_right_boundaries():
+    job = sch.Job("math", "Математика", datetime(2031, 6, 1, 8, 0, tzinfo=MSK), datetime(2031, 6, 1, 10, 0, tzinfo=MSK))
+    raw = sch.task_xml(job, [r"C:\Program Files\Python312\python.exe", "-m", "ppe_tech", "--data-dir",
+                             r"C:\ProgramData\ppe-tech"])
+    assert raw[:2] in (b"\xff\xfe", b"\xfe\xff")  # UTF-16 with a BOM, as schtasks /XML expects
+    root = ET.fromstring(raw.decode("utf-16").split("\n", 1)[1])
+    ns = {"t": sch.TASK_NS}
+    trigger = root.find("t:Triggers/t:TimeTrigger", ns)
+    assert trigger.find("t:StartBoundary", ns).text == "2031-06-01T08:00:00+03:00"
+    assert trigger.find("t:EndBoundary", ns).text == "2031-06-01T10:00:00+03:00"
+    assert root.find("t:Settings/t:StartWhenAvailable", ns).text == "true"
+    assert root.find("t:RegistrationInfo/t:URI", ns).text == r"\ppe-tech\ppe-tech-check-math"
+    exec_ = root.find("t:Actions/t:Exec", ns)
+    assert exec_.find("t:Command", ns).text == r"C:\Program Files\Python312\python.exe"
+    assert exec_.find("t:Arguments", ns).text == r"-m ppe_tech --data-dir C:\ProgramData\ppe-tech schedule due --exam math"
+    assert sch.schtasks_create(job, Path("x.xml"))[:4] == ["schtasks", "/Create", "/TN", r"\ppe-tech\ppe-tech-check-math"]
+    listing = ('"\\ppe-tech\\ppe-tech-check-math","01.06.2031 8:00:00","Ready"\r\n'
+               '"\\Microsoft\\Windows\\Defrag\\ScheduledDefrag","N/A","Ready"\r\n'
+               '"\\ppe-tech\\ppe-tech-check-rus","04.06.2031 8:30:00","Ready"\r\n')
+    assert sch.parse_schtasks_query(listing) == ["ppe-tech-check-math", "ppe-tech-check-rus"]
+
+
+def test_due_runs_once_in_the_window_and_reports_a_missed_check(ppe, home):
+    now = datetime.now(MSK).replace(second=0, microsecond=0, tzinfo=None)
+    exams_config(home, [("soon", now + timedelta(hours=1), "2h"), ("later", now + timedelta(days=3), "2h"),
+                        ("started", now - timedelta(minutes=30), "2h")], extra="[checks]\ntimeout = \"5s\"\n")
+    r = ppe("schedule", "due", "--exam", "later", "--json")
+    assert r.code == 0 and r.json["exams"][0]["state"] == "early"
+    r = ppe("schedule", "due", "--exam", "soon", "--json")
+    row = r.json["exams"][0]
+    assert row["state"] == "ran" and Path(row["pdf"]).exists()
+    reports = list((home / "data" / "checks" / "reports").glob("*_soon.json"))
+    assert len(reports) == 1
+    r = ppe("schedule", "due", "--exam", "soon", "--json")
+    assert r.json["exams"][0]["state"] == "done"  # not twice
+    r = ppe("schedule", "due", "--exam", "started", "--json")
+    assert r.code == 1 and r.json["exams"][0]["state"] == "missed"
+    assert not list((home / "data" / "checks" / "reports").glob("*_started.json"))  # never run late
+
+
+def test_journal_text_of_a_batch():
+    at = datetime(2026, 6, 1, 10, 5, tzinfo=MSK)
+    batch = [Change("modified", "/opt/exam/config.ini", at), Change("created", "/opt/exam/bin/x.exe", at)] + \
+        [Change("deleted", f"/opt/exam/f{i}", at) for i in range(5)]
+    text = journal_text(batch)
+    assert text.startswith("Изменение файлов ПО экзамена: изменён exam/config.ini; создан bin/x.exe; удалён exam/f0")
+    assert text.endswith("(+3)")
+
+
+def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path):
+    exam = tmp_path / "exam-station"
+    exam.mkdir()
+    config = tmp_path / "ppe-tech.toml"
+    config.write_text(f'[checks]\nexam_software = ["{exam}"]\n', encoding="utf-8")
+    env = subprocess_env(PPE_TECH_CONFIG=str(config), PPE_TECH_DATA=str(tmp_path / "data"))
+    cli = [sys.executable, "-m", "ppe_tech"]
+    subprocess.run([*cli, "keys", "create", "--station"], env=env, cwd=ROOT, check=True, capture_output=True)
+    proc = subprocess.Popen([*cli, "check", "watch", "--for", "30s"], env=env, cwd=ROOT, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert "Watching" in proc.stderr.readline()
+        time.sleep(0.5)
+        (exam / "config.ini").write_text("host=10.0.0.1\n", encoding="utf-8")
+        time.sleep(1.5)
+        shutil.rmtree(exam)
+        time.sleep(1.5)
+        exam.mkdir()
+        time.sleep(1.0)
+        (exam / "after.exe").write_bytes(b"MZ")
+        time.sleep(2.5)
+    finally:
+        proc.terminate()  # SIGTERM stops it cleanly, like Ctrl-C
+        _out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "Stopped:" in err and str(exam / "after.exe") in err
+    listed = subprocess.run([*cli, "journal", "list", "--json"], env=env, cwd=ROOT, check=True, capture_output=True,
+                            text=True)
+    actions = " ".join(e["action"] for e in json.loads(listed.stdout)["entries"])
+    assert "создан exam-station/config.ini" in actions and "создан exam-station/after.exe" in actions
+    log = [json.loads(line) for line in (tmp_path / "data" / "checks" / "watch.log").read_text().splitlines()]
+    assert {"kind": "deleted", "path": str(exam)} in [{"kind": c["kind"], "path": c["path"]} for c in log]
+
+
+@pytest.mark.parametrize("args,needle", [(["check", "watch"], "checks.exam_software")])
+def test_watch_without_folders_is_bad_input(ppe, args, needle):
+    r = ppe(*args)
+    assert r.code == 2 and needle in r.err and len(r.err_lines()) == 1
