@@ -187,10 +187,11 @@ def station_or_person_signer(app: App, key_ref: str | None, passphrase_file: Pat
 
 
 def journal_action(app: App, action: str, room: str, key_ref: str | None, passphrase_file: Path | None,
-                   start: datetime | None = None) -> int | None:
+                   start: datetime | None = None, signer=None) -> int | None:
     """Append an action on the video equipment to the journal; the entry number, or None
-    (with a warning) when no key can sign it."""
-    signer = station_or_person_signer(app, key_ref, passphrase_file)
+    (with a warning) when no key can sign it. `signer`: a (KeyFile, Signer) already unlocked."""
+    if signer is None:
+        signer = station_or_person_signer(app, key_ref, passphrase_file)
     if signer is None:
         click.echo(_("Warning: no station key (`ppe-tech keys create --station`) and no --key: "
                      "«{action}» was not recorded in the journal.").format(action=action), err=True)

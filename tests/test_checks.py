@@ -458,13 +458,15 @@ def clamd(tmp_path_factory):
     sock = base / "clamd.sock"
     conf.write_text(f"LocalSocket {sock}\nDatabaseDirectory {db}\nForeground yes\nLogFile {base / 'clamd.log'}\n"
                     f"TemporaryDirectory {base}\nMaxThreads 4\nPidFile {base / 'clamd.pid'}\n", encoding="ascii")
-    proc = subprocess.Popen([CLAMD, "--config-file", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errors = base / "clamd.stderr"
+    with open(errors, "wb") as sink:  # a file, not a pipe nobody reads
+        proc = subprocess.Popen([CLAMD, "--config-file", str(conf)], stdout=subprocess.DEVNULL, stderr=sink)
     client = antivirus.Clamd(str(sock))
     deadline = time.monotonic() + 60
     while not client.ping():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"clamd did not start: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+            pytest.fail(f"clamd did not start: {errors.read_text(errors='replace')[-2000:]}")
         time.sleep(0.2)
     yield sock, db
     proc.terminate()
@@ -530,3 +532,35 @@ def test_clamav_signature_age_from_the_database(ppe, home, clamd, tmp_path):
             os.utime(path, (now, now))
     check = r.json["checks"][0]
     assert r.code == 1 and check["status"] == "fail" and "10 days old" in check["message"], check
+
+
+def test_clamd_instream_and_version(clamd, tmp_path):
+    sock, _db = clamd
+    client = antivirus.Clamd(str(sock))
+    sample = tmp_path / "sample.bin"
+    sample.write_bytes(os.urandom(3_000_000) + EICAR)  # over several INSTREAM chunks
+    assert client.instream(sample).endswith("Ppe-Eicar-Test.UNOFFICIAL FOUND")
+    sample.write_bytes(os.urandom(100_000))
+    assert client.instream(sample) == "stream: OK"
+    version, _date = antivirus.clam_version_date(client.command("VERSION"))
+    assert versions.find_version(version)
+
+
+def test_required_software_from_the_windows_registry(home):
+    cfg = config_of(home, '[[checks.required]]\nname = "Станция КЕГЭ"\nregistry = "Станция КЕГЭ"\nversion = ">=3.2"\n'
+                          '[[checks.required]]\nname = "7-Zip"\nregistry = "7-Zip"\n')
+    entries = {"Станция КЕГЭ": "3.4.1", "7-Zip": None}
+
+    def registry(name):
+        return (name in entries, entries.get(name))
+    ctx = Context(config=cfg, data_dir=home, recordings_dir=home)
+    out = software.required(ctx, Commands(), registry=registry)
+    assert out.status == Status.PASS and "Станция КЕГЭ 3.4.1" in out.details[0]
+    entries["Станция КЕГЭ"] = "3.1"
+    out = software.required(ctx, Commands(), registry=registry)
+    assert out.status == Status.FAIL and ">=3.2 required" in out.details[0]
+    del entries["7-Zip"]
+    out = software.required(ctx, Commands(), registry=registry)
+    assert "no uninstall entry named «7-Zip»" in out.details[1]
+    if sys.platform != "win32":  # without the registry (not Windows): said so, not passed
+        assert software.required(ctx, Commands()).status == Status.SKIP

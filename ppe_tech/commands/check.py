@@ -154,8 +154,7 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
         if signer else None
     number = None
     if not no_journal:
-        number = journal_action(app, CHECK_ACTION, app.config.checks.room, key_ref if signer else None,
-                                passphrase_file, start=started)
+        number = journal_action(app, CHECK_ACTION, app.config.checks.room, None, None, start=started, signer=signer)
     meta["journal_entry"] = number
     doc = report.as_json(results, meta)
     saved = _keep(app, doc, started, exam)
