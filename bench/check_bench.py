@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import socket
@@ -26,11 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from checks import antivirus
+from checks import localclam
 from tests.conftest import ROOT, subprocess_env
-
-CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
-
 
 def make_database(folder: Path, hashes: int, bodies: int) -> Path:
     marker = folder / f".made-{hashes}-{bodies}"
@@ -39,7 +35,7 @@ def make_database(folder: Path, hashes: int, bodies: int) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     rng = random.Random(20260601)
-    (folder / "eicar.ndb").write_text(f"Ppe-Eicar-Test:0:*:{b'EICAR-STANDARD-ANTIVIRUS-TEST-FILE'.hex()}\n")
+    localclam.eicar_database(folder)
     sizes = [rng.randrange(1000, 5_000_000) for _ in range(20_000)]  # real databases repeat sizes a lot;
     per_file = 2_000_000  # and split them: one huge size table makes libclamav's pool allocator fail
     for part in range((hashes + per_file - 1) // per_file):
@@ -68,23 +64,6 @@ def make_files(folder: Path, megabytes: int) -> Path:
     return folder
 
 
-def start_clamd(base: Path, db: Path) -> tuple[subprocess.Popen, Path, float]:
-    sock = base / "clamd.sock"
-    conf = base / "clamd.conf"
-    conf.write_text(f"LocalSocket {sock}\nDatabaseDirectory {db}\nForeground yes\nLogFile {base / 'clamd.log'}\n"
-                    f"TemporaryDirectory {base}\nMaxThreads 4\nPidFile {base / 'clamd.pid'}\nDisableCache yes\n")
-    started = time.perf_counter()
-    errors = base / "clamd.stderr"
-    with open(errors, "wb") as sink:  # a file, not a pipe nobody reads: clamd talks while loading
-        proc = subprocess.Popen([CLAMD, "--config-file", str(conf)], stdout=subprocess.DEVNULL, stderr=sink)
-    client = antivirus.Clamd(str(sock))
-    while not client.ping():
-        if proc.poll() is not None:
-            raise SystemExit(f"clamd did not start: {errors.read_text(errors='replace')[-1000:]}")
-        time.sleep(0.1)
-    return proc, sock, time.perf_counter() - started
-
-
 def timed(func, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -100,14 +79,15 @@ def main(out: Path, argv: list[str]) -> None:
     parser.add_argument("--hashes", type=int, default=8_000_000, help="synthetic hash signatures")
     parser.add_argument("--bodies", type=int, default=0, help="synthetic body signatures")
     args = parser.parse_args(argv)
-    if not os.path.exists(CLAMD):
+    if localclam.clamd_program() is None:
         raise SystemExit("clamd is not installed (make bench installs it through scripts/bootstrap.sh)")
     work = out / "check"
     work.mkdir(parents=True, exist_ok=True)
     db = make_database(work / "db", args.hashes, args.bodies)
     exam = make_files(work / "exam-station", args.megabytes)
     size_mb = sum(p.stat().st_size for p in exam.rglob("*.dll")) / 1e6
-    proc, sock, load_s = start_clamd(work, db)
+    daemon = localclam.LocalClamd(work, db, extra="DisableCache yes\n", timeout=600)
+    sock, load_s = daemon.socket, daemon.load_seconds
     listener = socket.create_server(("127.0.0.1", 0))
     try:
         data = work / "data"
@@ -158,5 +138,4 @@ def main(out: Path, argv: list[str]) -> None:
               f"ratio {t_clamscan / t_clamd:.1f}x faster (goal >= 5x)", flush=True)
     finally:
         listener.close()
-        proc.terminate()
-        proc.wait(10)
+        daemon.stop()

@@ -136,7 +136,7 @@ def cameras(ctx: Context, cmds: Commands) -> Outcome:
         answers = list(pool.map(lambda c: (c, probe(c.id, c.url, timeout)), cams))
     lines, down = [], []
     for cam, res in answers:
-        if res.ok:
+        if res.reachable:
             lines.append(f"{cam.id}: {res.codec} {res.width}x{res.height} {res.fps or 0:.0f} fps")
         else:
             down.append(cam.id)

@@ -32,6 +32,7 @@ COMMANDS = {
     "recordings": "ppe_tech.commands.recording:recordings",
     "archive": "ppe_tech.commands.archive:archive",
     "check": "ppe_tech.commands.check:check",
+    "exam": "ppe_tech.commands.exam:exam",
     "schedule": "ppe_tech.commands.schedule:schedule",
     "demo": "ppe_tech.commands.demo:demo",
 }

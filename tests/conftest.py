@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from video import simulator as simulator_process
+
 ROOT = Path(__file__).resolve().parents[1]
 PASSPHRASE = "correct horse battery"
 SPECIALIST = ("Иванов Иван Иванович", "технический специалист")
@@ -114,32 +116,12 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class Simulator:
-    """A running `video.simulator` subprocess: its cameras' URLs, and faults on demand."""
+class Simulator(simulator_process.Running):
+    """The simulator subprocess for tests, with a helper writing [[cameras]] blocks."""
 
     def __init__(self, specs: list[dict], cache: Path):
-        import subprocess
-
-        self.spec_file = cache.parent / f"spec-{os.getpid()}-{id(self)}.json"
-        self.spec_file.write_text(json.dumps({"cameras": specs}), encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "video.simulator", "--spec", str(self.spec_file),
-                                      "--cache", str(cache)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, cwd=ROOT, env=subprocess_env())
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the simulator did not start")
-        self.cameras = json.loads(line)["cameras"]
-
-    def url(self, name: str) -> str:
-        return self.cameras[name]["url"]
-
-    def fault(self, name: str, fault: str, seconds: float = 0) -> None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"camera": name, "fault": fault, "seconds": seconds}) + "\n")
-        self.proc.stdin.flush()
-        answer = json.loads(self.proc.stdout.readline())
-        assert answer["ok"], answer
+        super().__init__(specs, cache, cache.parent / f"spec-{os.getpid()}-{id(self)}.json", env=subprocess_env(),
+                         cwd=ROOT)
 
     def config(self, names: list[str] | None = None, **camera_extra) -> str:
         """[[cameras]] blocks for these simulated cameras (all by default)."""
@@ -150,10 +132,6 @@ class Simulator:
             blocks.append(f'[[cameras]]\nid = "{name}"\nlocation = "{location}"\nroom = "помещение {name}"\n'
                           f'url = "{self.url(name)}"\n{extra}')
         return "\n".join(blocks)
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from checks import antivirus, network, software, system, versions
+from checks import antivirus, localclam, network, software, system, versions
 from checks.builtin import Context, antivirus_scan, antivirus_status
 from checks.model import Check, CheckTimeout, Commands, Status, passed
 from checks.runner import run_checks
@@ -437,40 +437,14 @@ def test_antivirus_status_verdicts_from_signature_age(home):
 
 # -- ClamAV for real --------------------------------------------------------------------------
 
-CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
-
-
-def eicar_database(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    hexed = b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE".hex()
-    (folder / "ppe-test.ndb").write_text(f"Ppe-Eicar-Test:0:*:{hexed}\n", encoding="ascii")
-    return folder
-
-
 @pytest.fixture(scope="session")
 def clamd(tmp_path_factory):
     """A real clamd on a socket in a temp dir, with a local EICAR-only signature database."""
-    if not os.path.exists(CLAMD):
+    if localclam.clamd_program() is None:
         pytest.fail("clamd is not installed: `make test` installs clamav-daemon (scripts/bootstrap.sh)")
     base = tmp_path_factory.mktemp("clamd")
-    db = eicar_database(base / "db")
-    conf = base / "clamd.conf"
-    sock = base / "clamd.sock"
-    conf.write_text(f"LocalSocket {sock}\nDatabaseDirectory {db}\nForeground yes\nLogFile {base / 'clamd.log'}\n"
-                    f"TemporaryDirectory {base}\nMaxThreads 4\nPidFile {base / 'clamd.pid'}\n", encoding="ascii")
-    errors = base / "clamd.stderr"
-    with open(errors, "wb") as sink:  # a file, not a pipe nobody reads
-        proc = subprocess.Popen([CLAMD, "--config-file", str(conf)], stdout=subprocess.DEVNULL, stderr=sink)
-    client = antivirus.Clamd(str(sock))
-    deadline = time.monotonic() + 60
-    while not client.ping():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"clamd did not start: {errors.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.2)
-    yield sock, db
-    proc.terminate()
-    proc.wait(10)
+    with localclam.LocalClamd(base, localclam.eicar_database(base / "db"), timeout=60) as daemon:
+        yield daemon.socket, daemon.database
 
 
 def clam_config(home: Path, sock: Path, db: Path, exam: Path, extra: str = "") -> None:
@@ -497,7 +471,7 @@ def test_clamd_scan_names_the_infected_file(ppe, home, clamd, tmp_path):
 
 
 def test_clamscan_fallback_without_clamd(ppe, home, tmp_path):
-    db = eicar_database(tmp_path / "db")
+    db = localclam.eicar_database(tmp_path / "db")
     exam = tmp_path / "exam"
     exam.mkdir()
     (exam / "clean.txt").write_text("nothing here", encoding="utf-8")
@@ -564,3 +538,15 @@ def test_required_software_from_the_windows_registry(home):
     assert "no uninstall entry named «7-Zip»" in out.details[1]
     if sys.platform != "win32":  # without the registry (not Windows): said so, not passed
         assert software.required(ctx, Commands()).status == Status.SKIP
+
+
+def test_cameras_check_probes_every_camera(ppe, home, simulator):
+    write_config(home, simulator.config(["live-1", "live-2"]))
+    r = ppe("check", "run", "--only", "cameras", "--json", "--no-journal")
+    check = r.json["checks"][0]
+    assert r.code == 0 and check["status"] == "pass" and "all 2 cameras answer" in check["message"], check
+    assert any("h264" in d for d in check["details"])
+    write_config(home, simulator.config(["live-1", "offline"]) + '[health]\ntimeout = "2s"\n')
+    r = ppe("check", "run", "--only", "cameras", "--json", "--no-journal")
+    check = r.json["checks"][0]
+    assert r.code == 1 and check["status"] == "fail" and "offline" in check["message"], check

@@ -425,6 +425,41 @@ async def _control(cameras: dict[str, Camera]) -> None:
             print(json.dumps({"ok": False, "error": str(exc)}), flush=True)
 
 
+class Running:
+    """A simulator in a subprocess (`python -m video.simulator`): its cameras' URLs, and
+    link faults set or cleared on demand through its stdin."""
+
+    def __init__(self, specs: list[dict], cache: Path, spec_file: Path, env: dict | None = None,
+                 cwd: Path | None = None):
+        import subprocess
+
+        spec_file.write_text(json.dumps({"cameras": specs}), encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, "-m", "video.simulator", "--spec", str(spec_file),
+                                      "--cache", str(cache)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, cwd=cwd, env=env)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            raise RuntimeError("the simulator did not start")
+        self.cameras = json.loads(line)["cameras"]
+
+    def url(self, name: str) -> str:
+        return self.cameras[name]["url"]
+
+    def fault(self, name: str, fault: str, seconds: float = 0) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"camera": name, "fault": fault, "seconds": seconds}) + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline())
+        if not answer.get("ok"):
+            raise RuntimeError(f"simulator: {answer}")
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 def default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "ppe-tech" / "simulator"

@@ -180,7 +180,8 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
     write_output(folder / arc.MANIFEST, manifest_bytes)
     write_output(folder / arc.SIGNATURE, signatures.signature_doc(key_file, sig, manifest_bytes))
     _write_act(app, folder, manifest, manifest_bytes, key_file, sig, exam, start_local, end_local)
-    _remember(app, folder, manifest_bytes, [str(Path(s.path).resolve()) for w in written for s in w.run.sources])
+    _remember(app, folder, manifest_bytes, [str(Path(s.path).resolve()) for w in written for s in w.run.sources],
+              exam.id)
     rooms = ", ".join(dict.fromkeys(c.room or c.id for c in cams))
     copied = sorted(w.name for w in written)
     logged = state.get(arc.JOURNALED) or {}
@@ -214,7 +215,7 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
 ARCHIVES = "archives.json"
 
 
-def _remember(app: App, folder: Path, manifest_bytes: bytes, sources: list[str]) -> None:
+def _remember(app: App, folder: Path, manifest_bytes: bytes, sources: list[str], exam_id: str) -> None:
     """Note which segments a verified archive holds, so `recordings prune` knows what is safe."""
     import hashlib
 
@@ -223,7 +224,8 @@ def _remember(app: App, folder: Path, manifest_bytes: bytes, sources: list[str])
         known = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         known = []
-    known.append({"dir": str(folder.resolve()), "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+    known.append({"dir": str(folder.resolve()), "exam": exam_id, "verified": True,  # every file was read back
+                  "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
                   "created": app.clock().isoformat(), "sources": sources})
     app.recorder_dir.mkdir(parents=True, exist_ok=True)
     write_output(path, (json.dumps(known, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))

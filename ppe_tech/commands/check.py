@@ -204,7 +204,9 @@ def _protocol(app: App, pdf: Path, results, exam, started: datetime, host: str, 
         region=f"{ppe.region} {ppe.region_name}".strip() or "—", ppe=f"{ppe.code} {ppe.name}".strip() or "—",
         exam=exam_text, started=f"{started.astimezone(app.tz):%d.%m.%Y %H:%M}", host=host, who=who,
         fingerprint=fingerprint, journal_entry=f"№ {number} «{CHECK_ACTION}»" if number else "не сделана",
-        verdict=RUSSIAN[verdict].upper() if verdict.value != "pass" else "ГОТОВ К ЭКЗАМЕНУ (все проверки пройдены)",
+        verdict={"pass": "ГОТОВ К ЭКЗАМЕНУ (все проверки пройдены)",
+                 "warn": "ГОТОВ К ЭКЗАМЕНУ (есть предупреждения, см. таблицу)"}.get(
+            verdict.value, f"НЕ ГОТОВ: {RUSSIAN[verdict]} (устраните замечания и повторите проверку)"),
         rows=rows, notes=[])
     with_tmp = pdf.with_name(pdf.name + ".partial")
     cp.render(protocol, with_tmp)

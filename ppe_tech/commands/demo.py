@@ -1,9 +1,12 @@
-"""`ppe-tech demo`: the exam day in a scratch folder, run through the real commands.
+"""`ppe-tech demo`: the whole exam day in a scratch folder, run through the real commands.
 
-Today it runs the journal part of the day: keys for the specialist, the head of the
-exam point and the station; the day's actions; confirmation; a checkpoint; verify;
-the printed form and exports. Each step prints the command it runs, so the demo
-doubles as a walkthrough.
+Simulated cameras (two corridors, the entrance, two rooms, one of them failing),
+keys for the specialist, the head of the exam point and the station (demo
+passphrases), the exam software and its integrity baseline, a private clamd with a
+local signature database, the pre-check with its protocol, recording for about a
+minute, the head's confirmation, stopping, the archive and its verification, the
+journal's verification and its printed form. Each step prints the command it runs, so
+the demo doubles as a walkthrough.
 """
 
 from __future__ import annotations
@@ -33,14 +36,14 @@ class _Runner:
     def __init__(self, folder: Path):
         self.base = ["--config", str(folder / "ppe-tech.toml"), "--data-dir", str(folder / "data")]
 
-    def __call__(self, *args: str, capture: bool = False) -> str:
+    def __call__(self, *args: str, capture: bool = False, ok: tuple[int, ...] = (0,)) -> str:
         from ppe_tech.cli import run
 
         click.secho("$ ppe-tech " + " ".join(shlex.quote(a) for a in args), fg="cyan", err=True)
         out = io.StringIO()
         with contextlib.redirect_stdout(out) if capture else contextlib.nullcontext():
             code = run(self.base + list(args))
-        if code not in (0,):
+        if code not in ok:
             raise PpeError(_("demo step failed with exit code {code}: ppe-tech {args}").format(code=code, args=" ".join(args)))
         return out.getvalue()
 
@@ -54,65 +57,148 @@ def _prepare(folder: Path) -> None:
     (folder / MARKER).write_text("made by ppe-tech demo\n", encoding="utf-8")
 
 
+CAMERAS = [  # id, location, room, simulator spec
+    ("corr-1", "corridor", "коридор 1 этажа", {}),
+    ("corr-2", "corridor", "коридор 2 этажа", {}),
+    ("ent-1", "entrance", "вход в ППЭ", {}),
+    ("aud-0101", "auditorium", "0101", {}),
+    ("aud-0102", "auditorium", "0102", {"fault": "offline"}),  # unplugged until step 6
+]
+
+
+def _step(text: str) -> None:
+    click.secho(text, bold=True, err=True)
+
+
+def _exam_software(folder: Path) -> Path:
+    station = folder / "exam-station"
+    (station / "bin").mkdir(parents=True)
+    (station / "bin" / "station.exe").write_bytes(b"MZ" + bytes(range(256)) * 64)
+    (station / "bin" / "crypto.dll").write_bytes(b"MZ" + bytes(4000))
+    (station / "config.ini").write_text("[server]\nregion=77\nppe=0123\n", encoding="utf-8")
+    return station
+
+
 @click.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("ppe-tech-demo"),
               show_default=True, help=_("Scratch folder; replaced if it holds an earlier demo."))
+@click.option("--seconds", type=click.IntRange(5, 3600), default=60, show_default=True,
+              help=_("How long the cameras record."))
 @click.pass_obj
-def demo(app: App, folder: Path) -> int:
-    """Run the exam day on simulated equipment in a scratch folder and leave the PDFs."""
+def demo(app: App, folder: Path, seconds: int) -> int:
+    """Run the whole exam day on simulated cameras in a scratch folder and leave the PDFs.
+
+    Takes about a minute and a half. Everything stays in --dir: config, keys, journal,
+    recordings, the archive and the PDFs (protocol, contact sheet, act, journal).
+    """
+    import time
+    from datetime import timedelta
+
+    from checks import localclam
+    from video import simulator
+
     _prepare(folder)
+    folder = folder.resolve()
     ppe = _Runner(folder)
     secret = folder / "demo-passphrase.txt"
     secret.write_text(DEMO_PASSPHRASE + "\n", encoding="utf-8")
     secret.chmod(0o600)
     pf = ["--passphrase-file", str(secret)]
-    day = app.clock().astimezone(zone(DEMO_TIMEZONE)).date()
-    exam_start = f"{day.isoformat()}T10:00"
+    tz = zone(DEMO_TIMEZONE)
+    now = app.clock().astimezone(tz)
+    start = (now + timedelta(hours=2, minutes=5)).replace(second=0, microsecond=0)
+    start = start.replace(minute=start.minute - start.minute % 5)  # the pre-check (start - 2 h) is due now
+    exam_id = f"{start:%Y-%m-%d}-math"
+    daemons: list = []
+    try:
+        _step(_("1. Simulated cameras: two corridors, the entrance, rooms 0101 and 0102 (0102 unplugged)"))
+        specs = [{"name": cid, "width": 1280, "height": 720, **extra} for cid, _loc, _room, extra in CAMERAS]
+        sim = simulator.Running(specs, simulator.default_cache(), folder / "simulator.json")
+        daemons.append(sim)
 
-    click.secho(_("1. The exam point's configuration"), bold=True, err=True)
-    ppe("init", "--path", str(folder / "ppe-tech.toml"), "--region", "77", "--region-name", "г. Москва",
-        "--code", "0123", "--name", "ГБОУ Школа № 1", "--address", "г. Москва, ул. Примерная, д. 1", "--timezone", DEMO_TIMEZONE)
-    with open(folder / "ppe-tech.toml", "a", encoding="utf-8") as handle:
-        handle.write(f'\n[[exams]]\nid = "{day.isoformat()}-math"\nsubject = "Математика (профильный уровень)"\n'
-                     f'start = "{exam_start}"\nduration = "3h55m"\n')
+        _step(_("2. The exam point's configuration"))
+        station = _exam_software(folder)
+        clam = None
+        if localclam.clamd_program():
+            base = folder / "clamav"
+            clam = localclam.LocalClamd(base, localclam.eicar_database(base / "db"))
+            daemons.append(clam)
+        corridor_port = sim.url("corr-1").split(":")[2].split("/")[0]
+        text = "".join(f'\n[[cameras]]\nid = "{cid}"\nlocation = "{loc}"\nroom = "{room}"\nurl = "{sim.url(cid)}"\n'
+                       f'resolution = "1280x720"\nfps = 15\n' for cid, loc, room, _extra in CAMERAS)
+        text += (f'\n[[exams]]\nid = "{exam_id}"\nsubject = "Математика (профильный уровень)"\n'
+                 f'start = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\n'
+                 f'\n[recording]\nsegment = "10s"\nfloor = "1GiB"\n'
+                 f'\n[checks]\nexam_software = ["{station}"]\nhosts = ["127.0.0.1:{corridor_port}"]\n'
+                 f'room = "Штаб ППЭ"\n'
+                 f'\n[[checks.required]]\nname = "ffmpeg"\ncommand = ["ffmpeg", "-version"]\nversion = ">=4.0"\n')
+        if clam is not None:
+            text += (f'\n[antivirus]\nengine = "clamav"\nclamd_socket = "{clam.socket}"\n'
+                     f'database = "{clam.database}"\n')
+        config = ('[ppe]\nregion = "77"\nregion_name = "г. Москва"\ncode = "0123"\nname = "ГБОУ Школа № 1"\n'
+                  'address = "г. Москва, ул. Примерная, д. 1"\ntimezone = "Europe/Moscow"\n' + text)
+        (folder / "ppe-tech.toml").write_text(config, encoding="utf-8")
+        click.echo(_("Wrote {path} (`ppe-tech init` writes a commented one to start from).").format(
+            path=folder / "ppe-tech.toml"), err=True)
 
-    click.secho(_("2. Keys: the specialist, the head of the exam point, the station"), bold=True, err=True)
-    specialist = json.loads(ppe("keys", "create", "--name", SPECIALIST[0], "--position", SPECIALIST[1], *pf, "--json",
-                                capture=True))["key_id"]
-    head = json.loads(ppe("keys", "create", "--name", HEAD[0], "--position", HEAD[1], *pf, "--json",
-                          capture=True))["key_id"]
-    station = json.loads(ppe("keys", "create", "--station", "--json", capture=True))["key_id"]
+        _step(_("3. Keys: the specialist, the head of the exam point, the station"))
+        specialist = json.loads(ppe("keys", "create", "--name", SPECIALIST[0], "--position", SPECIALIST[1], *pf,
+                                    "--json", capture=True))["key_id"]
+        head = json.loads(ppe("keys", "create", "--name", HEAD[0], "--position", HEAD[1], *pf, "--json",
+                              capture=True))["key_id"]
+        ppe("keys", "create", "--station", "--json", capture=True)
 
-    click.secho(_("3. The day's actions on the video equipment"), bold=True, err=True)
-    d = ["--date", day.isoformat()]
-    steps = [
-        ("Аудитории 0101–0105, штаб 7777", "Проверка работоспособности", "08:00", "08:15", specialist),
-        ("Аудитории 0101–0105, коридоры, вход", "Начало записи", "08:20", None, station),
-        ("0103", "Корректировка ракурса", "09:40", "09:45", specialist),
-        ("Аудитории 0101–0105, коридоры, вход", "Отключение средства видеозаписи", "14:10", None, station),
-        ("Штаб 7777", "Копирование видеозаписей", "14:15", "14:40", specialist),
-    ]
-    for room, action, start, end, key in steps:
-        args = ["journal", "add", "--room", room, "--action", action, "--start", start, *d, "--key", key]
-        if end:
-            args += ["--end", end]
-        ppe(*args, *(pf if key != station else []))
+        _step(_("4. The integrity baseline of the exam software"))
+        ppe("check", "baseline", "create")
 
-    click.secho(_("4. The head of the exam point confirms (column 7) and keeps a checkpoint"), bold=True, err=True)
-    ppe("journal", "confirm", "--key", head, *pf)
-    cp = folder / "checkpoint.json"
-    ppe("journal", "checkpoint", "--key", head, "--out", str(cp), *pf)
+        _step(_("5. The pre-exam check finds room 0102's camera not answering"))
+        only = [] if clam is not None else ["--only", "system.resources,system.disk,system.time,software.required,"
+                                            "software.forbidden,integrity.baseline,network,cameras"]
+        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf, *only, ok=(0, 1))
 
-    click.secho(_("5. Verification, the printed form, exports"), bold=True, err=True)
-    ppe("journal", "verify", "--checkpoint", str(cp))
-    pdf = folder / "journal.pdf"
-    ppe("journal", "print", "--out", str(pdf))
-    ppe("journal", "export", "--format", "csv", "--out", str(folder / "journal.csv"))
-    ppe("journal", "export", "--format", "json", "--out", str(folder / "journal.json"))
+        _step(_("6. The specialist plugs it back in, checks the picture and runs the check again"))
+        sim.fault("aud-0102", "none")
+        time.sleep(1.0)
+        ppe("journal", "add", "--room", "0102", "--action", "Корректировка ракурса", "--start",
+            app.clock().astimezone(tz).strftime("%H:%M"), "--key", specialist, *pf)
+        ppe("cameras", "health", ok=(0, 1))
+        ppe("cameras", "snapshot", "--out", str(folder / "snapshots"), "--pdf", str(folder / "contact-sheet.pdf"),
+            ok=(0, 1))
+        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf, *only,
+            "--pdf", str(folder / "protocol.pdf"), ok=(0, 1))
 
-    click.secho(_("Done. The demo left:"), bold=True, err=True)
-    for path in sorted(folder.iterdir()):
-        if path.suffix in (".pdf", ".csv", ".json"):
-            click.echo(f"  {path}")
-    click.echo(_("Folder: {folder}").format(folder=folder.resolve()))
+        _step(_("7. Recording: {s} seconds").format(s=seconds))
+        ppe("cameras", "start")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(min(15.0, max(0.0, deadline - time.monotonic())))
+            if time.monotonic() < deadline:
+                ppe("cameras", "status")
+        ppe("cameras", "stop")
+        ppe("recordings", "gaps", ok=(0, 1))
+
+        _step(_("8. The archive of the corridors and the entrance, verified"))
+        usb = folder / "usb"
+        made = json.loads(ppe("archive", "create", "--exam", exam_id, "--to", str(usb), "--key", specialist, *pf,
+                              "--json", capture=True, ok=(0, 1)))
+        ppe("archive", "verify", made["dir"])
+
+        _step(_("9. The head of the exam point confirms the day (column 7) and keeps a checkpoint"))
+        ppe("journal", "confirm", "--key", head, *pf)
+        cp = folder / "checkpoint.json"
+        ppe("journal", "checkpoint", "--key", head, "--out", str(cp), *pf)
+
+        _step(_("10. The journal verified, printed and exported"))
+        ppe("journal", "verify", "--checkpoint", str(cp))
+        ppe("journal", "print", "--out", str(folder / "journal.pdf"))
+        ppe("journal", "export", "--format", "csv", "--out", str(folder / "journal.csv"))
+    finally:
+        for daemon in reversed(daemons):
+            daemon.stop()
+
+    _step(_("Done. The demo left:"))
+    pdfs = sorted(folder.rglob("*.pdf"))
+    for path in pdfs:
+        click.echo(f"  {path}")
+    click.echo(_("Folder: {folder}").format(folder=folder))
     return 0

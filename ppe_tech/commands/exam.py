@@ -1,0 +1,179 @@
+"""`ppe-tech exam`: the day's plan and one screen of status."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+
+from ppe_tech.app import App, emit
+from ppe_tech.errors import BadInput, ExitCode
+from ppe_tech.messages import _
+from ppe_tech.options import json_option
+
+MARK = {"done": "✓", "next": "→", "later": " ", "missed": "✗", "late": "!"}
+
+
+@click.group()
+def exam() -> None:
+    """The exam day: what is done, what is next, and whether everything is in order.
+
+    \b
+      ppe-tech exam plan              # today's timeline, from the config and what was done
+      ppe-tech exam status            # cameras, last check, journal, disk, archive
+    """
+
+
+def _chosen(app: App, exam_id: str | None):
+    from ppe_tech.day import choose_exam
+
+    if exam_id:
+        return app.config.exam(exam_id)
+    chosen = choose_exam(app.config.exams, app.now_local())
+    if chosen is None:
+        raise BadInput(_("{file}: no [[exams]] configured").format(file=app.config.source or "ppe-tech.toml"))
+    return chosen
+
+
+def _reports(app: App) -> list[dict]:
+    from ppe_tech.commands.check import checks_dir
+
+    out = []
+    for path in sorted((checks_dir(app) / "reports").glob("*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            out.append({"started": doc["started"], "status": doc["status"], "exam": doc.get("exam"),
+                        "path": str(path)})
+        except (OSError, ValueError, KeyError):
+            continue
+    return sorted(out, key=lambda r: r["started"])
+
+
+def _archives(app: App) -> list[dict]:
+    from ppe_tech.commands.archive import ARCHIVES
+
+    try:
+        return json.loads((app.recorder_dir / ARCHIVES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+
+
+def _journal(app: App) -> tuple[list[dict], dict]:
+    """Entries (as `journal list --json`) and {"ok", "entries", "unconfirmed", "problem"}."""
+    if not app.journal_path.exists():
+        return [], {"ok": None, "entries": 0, "unconfirmed": 0, "problem": _("no journal yet")}
+    with app.open_journal(readonly=True) as journal:
+        replay, problem = journal.verify()
+    state = replay.state
+    entries = [e.as_json(state.keys) for e in state.entries]
+    return entries, {"ok": problem is None, "entries": len(entries),
+                     "unconfirmed": sum(1 for e in entries if not e["confirmed_by"]),
+                     "problem": problem.message if problem else None}
+
+
+def _recording(app: App) -> tuple[bool, list[dict]]:
+    from video import recorder
+
+    state = recorder.read_state(app.recorder_dir) or {}
+    running = recorder.alive(state.get("pid"))
+    cams = []
+    for cid, cam in (state.get("cameras") or {}).items():
+        cams.append({"id": cid, "recording": bool(running and cam.get("recording")),
+                     "last_segment_age_s": cam.get("last_segment_age_s"), "restarts": cam.get("restarts", 0)})
+    return running, cams
+
+
+@exam.command("plan")
+@click.option("--exam", "exam_id", metavar="ID", help=_("The exam [default: today's, else the next]."))
+@json_option
+@click.pass_obj
+def plan(app: App, exam_id: str | None, as_json: bool) -> int:
+    """The day's timeline for this ППЭ: pre-check, recording, start, end, archive, portal deadline.
+
+    Each step is marked done (✓), next (→), missed (✗) or needing attention (!), read from
+    the check reports, the journal, the recorder and the archives.
+    """
+    from ppe_tech.day import Facts, timeline
+
+    chosen = _chosen(app, exam_id)
+    entries, _health = _journal(app)
+    running, _cams = _recording(app)
+    facts = Facts(checks=_reports(app), journal=entries, recording=running, archives=_archives(app))
+    steps = timeline(chosen, app.tz, app.now_local(), facts)
+    result = {"exam": {"id": chosen.id, "subject": chosen.subject, "start": chosen.start.isoformat()},
+              "now": app.now_local().isoformat(timespec="minutes"), "steps": [s.as_json() for s in steps]}
+
+    def human() -> None:
+        click.echo(f"{chosen.subject or chosen.id} — {chosen.start:%d.%m.%Y %H:%M} ({chosen.id})")
+        for s in steps:
+            when = s.at.strftime("%H:%M") if s.at.date() == chosen.start.date() else s.at.strftime("%d.%m %H:%M")
+            line = f" {MARK[s.state]} {when:>11}  {s.title}" + (f"  ({s.note})" if s.note else "")
+            click.echo(click.style(line, bold=True) if s.state == "next" else line)
+    emit(as_json, result, human)
+    return ExitCode.NEGATIVE if any(s.state in ("missed", "late") for s in steps) else ExitCode.OK
+
+
+@exam.command("status")
+@click.option("--exam", "exam_id", metavar="ID", help=_("The exam [default: today's, else the next]."))
+@json_option
+@click.pass_obj
+def status(app: App, exam_id: str | None, as_json: bool) -> int:
+    """One screen: cameras recording, the last check's verdict, the journal, disk, the archive.
+
+    Exit 1 when something needs attention: a camera not recording while the others do,
+    the last check failed, the journal fails verification, the disk will not hold the
+    exam, or the archive of a finished exam is missing.
+    """
+    from checks.builtin import Context
+    from checks.system import recording_need
+
+    chosen = _chosen(app, exam_id) if app.config.exams else None
+    problems: list[str] = []
+    running, cams = _recording(app)
+    stale = [c["id"] for c in cams if running and not c["recording"]]
+    if stale:
+        problems.append(_("not recording: {ids}").format(ids=", ".join(stale)))
+    reports = [r for r in _reports(app) if chosen is None or r["exam"] in (chosen.id, None)]
+    last = reports[-1] if reports else None
+    if last and last["status"] in ("fail", "error"):
+        problems.append(_("the last check failed ({when})").format(when=last["started"][11:16]))
+    entries, journal = _journal(app)
+    if journal["ok"] is False:
+        problems.append(_("the journal fails verification: {p}").format(p=journal["problem"]))
+    where = app.recordings_dir
+    probe = where if where.exists() else Path(app.data_dir if Path(app.data_dir).exists() else ".")
+    free = shutil.disk_usage(probe).free
+    need, _length = recording_need(Context(config=app.config, data_dir=app.data_dir, recordings_dir=where,
+                                           exam=chosen))
+    if free < need:
+        problems.append(_("disk: {free:.1f} GiB free, the exam needs {need:.1f} GiB").format(
+            free=free / 2**30, need=need / 2**30))
+    archived = [a for a in _archives(app) if chosen is not None and a.get("exam") == chosen.id]
+    over = chosen is not None and app.now_local().replace(tzinfo=None) > chosen.start + chosen.duration
+    if over and not archived and chosen is not None:
+        problems.append(_("the exam is over and its recordings are not archived"))
+    result = {"exam": chosen.id if chosen else None,
+              "recording": {"running": running, "cameras": cams},
+              "last_check": last, "journal": journal,
+              "disk": {"free": free, "need": need, "path": str(where)},
+              "archive": archived[-1] if archived else None, "problems": problems, "ok": not problems}
+
+    def human() -> None:
+        rec = _("recording, {n} cameras").format(n=len(cams)) if running else _("not recording")
+        click.echo(_("Cameras:  {rec}").format(rec=rec) + (f" — {', '.join(stale)} " + _("stalled") if stale else ""))
+        click.echo(_("Check:    {v}").format(v=f"{last['status']} {last['started'][11:16]}" if last else _("not run")))
+        if journal["ok"] is None:
+            click.echo(_("Journal:  none yet"))
+        else:
+            click.echo(_("Journal:  {state}, {n} entries, {u} awaiting confirmation").format(
+                state=_("intact") if journal["ok"] else _("FAILS VERIFICATION"), n=journal["entries"],
+                u=journal["unconfirmed"]))
+        click.echo(_("Disk:     {free:.1f} GiB free, the exam needs about {need:.1f} GiB").format(
+            free=free / 2**30, need=need / 2**30))
+        click.echo(_("Archive:  {a}").format(a=archived[-1]["dir"] if archived else _("not made")))
+        for problem in problems:
+            click.secho(_("ATTENTION: {p}").format(p=problem), fg="red", err=True)
+    emit(as_json, result, human)
+    return ExitCode.NEGATIVE if problems else ExitCode.OK

@@ -1,0 +1,99 @@
+"""The exam day as a timeline: what is done, what is next, read from what the tools left.
+
+Pure functions over facts the CLI gathers (check reports, journal entries, the
+recorder's state, the archives registry), so the rules are testable with a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+PORTAL_DAYS = 3  # offline recordings reach the federal portal within 3 calendar days
+
+
+@dataclass
+class Facts:
+    checks: list[dict] = field(default_factory=list)  # reports: {"started", "status", "exam"}
+    journal: list[dict] = field(default_factory=list)  # entries as `journal list --json` gives them
+    recording: bool = False  # the supervisor runs now
+    archives: list[dict] = field(default_factory=list)  # {"exam", "created", "dir", "verified"}
+
+
+@dataclass
+class Step:
+    key: str
+    title: str
+    at: datetime
+    state: str  # done | next | later | missed | late
+    note: str = ""
+
+    def as_json(self) -> dict:
+        return {"step": self.key, "title": self.title, "at": self.at.isoformat(timespec="minutes"),
+                "state": self.state, "note": self.note}
+
+
+def _journal_at(entry: dict, tz) -> datetime:
+    hh, mm = (entry.get("start") or "00:00").split(":")
+    return datetime.combine(date.fromisoformat(entry["date"]), time(int(hh), int(mm)), tz)
+
+
+def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
+    start = exam.start.replace(tzinfo=tz)
+    end = start + exam.duration
+    check_at = start - exam.precheck_before
+    deadline = datetime.combine(start.date() + timedelta(days=PORTAL_DAYS), time(23, 59), tz)
+    day_entries = [e for e in facts.journal if e.get("date") == start.date().isoformat()]
+
+    def journaled(action: str, after: datetime | None = None) -> dict | None:
+        found = [e for e in day_entries if e.get("action") == action and (after is None or _journal_at(e, tz) >= after)]
+        return found[-1] if found else None
+
+    steps: list[Step] = []
+    reports = [r for r in facts.checks if r.get("exam") == exam.id and datetime.fromisoformat(r["started"]) >= check_at
+               - timedelta(hours=1)]
+    last = reports[-1] if reports else None
+    if last:
+        ok = last["status"] in ("pass", "warn")
+        steps.append(Step("precheck", "pre-exam check", check_at, "done" if ok else "late" if now >= start else "next",
+                          f"{last['status']} at {datetime.fromisoformat(last['started']).astimezone(tz):%H:%M}"
+                          + ("" if ok else "; fix and run it again")))
+    else:
+        steps.append(Step("precheck", "pre-exam check", check_at, "missed" if now >= start else "next" if
+                          now >= check_at - timedelta(hours=1) else "later"))
+    started = journaled("Начало записи")
+    steps.append(Step("record", "start of recording", check_at,
+                      "done" if started or facts.recording else "missed" if now >= start else "later",
+                      f"journal entry {started['number']}" if started else ("recording now" if facts.recording else "")))
+    steps.append(Step("start", "exam starts", start, "done" if now >= start else "later"))
+    steps.append(Step("end", "exam ends", end, "done" if now >= end else "later"))
+    stopped = journaled("Отключение средства видеозаписи", after=start)
+    steps.append(Step("stop", "stop recording", end, "done" if stopped else "later",
+                      f"journal entry {stopped['number']}" if stopped else ""))
+    archived = [a for a in facts.archives if a.get("exam") == exam.id]
+    steps.append(Step("archive", "archive corridors and entrance", end,
+                      "done" if archived else "later",
+                      (archived[-1]["dir"] + (", verified" if archived[-1].get("verified") else "")) if archived else ""))
+    steps.append(Step("portal", f"upload to the federal portal (within {PORTAL_DAYS} days)", deadline,
+                      "missed" if now > deadline and not archived else "later", "by hand, from the archive folder"))
+    # the first step not done (and not merely later in the day's order) is next
+    pending = [s for s in steps if s.state in ("later", "next")]
+    for s in steps:
+        if s.state == "next":
+            s.state = "later"
+    if pending:
+        pending[0].state = "next"
+    return steps
+
+
+def choose_exam(exams, now_local: datetime):
+    """Today's exam not yet over; else the next one; else the last one."""
+    naive = now_local.replace(tzinfo=None)
+    ordered = sorted(exams, key=lambda e: e.start)
+    for exam in ordered:
+        if exam.start.date() == naive.date() and naive < exam.start + exam.duration + timedelta(hours=6):
+            return exam
+    for exam in ordered:
+        if exam.start > naive:
+            return exam
+    return ordered[-1] if ordered else None

@@ -1,0 +1,44 @@
+"""`ppe-tech demo`: the whole exam day end to end, leaving PDFs that say what they should."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):
+    folder = tmp_path / "demo"
+    r = ppe("demo", "--dir", folder, "--seconds", "12")
+    assert r.code == 0, r.err[-4000:]
+    pdfs = {p.name: p for p in folder.rglob("*.pdf")}
+    assert {"protocol.pdf", "contact-sheet.pdf", "act.pdf", "journal.pdf"} <= set(pdfs), sorted(pdfs)
+    for name, heading in (("protocol.pdf", "Протокол проверки готовности ППЭ"),
+                          ("contact-sheet.pdf", "Снимки с камер видеонаблюдения"),
+                          ("act.pdf", "Акт передачи видеозаписей"),
+                          ("journal.pdf", "Журнал доступа к средствам видеонаблюдения")):
+        assert heading in pdf_text(pdfs[name]), name
+    assert "ГОТОВ К ЭКЗАМЕНУ" in pdf_text(pdfs["protocol.pdf"])  # the second check, after the fix
+    reports = sorted((folder / "data" / "checks" / "reports").glob("*.json"))
+    verdicts = [json.loads(p.read_text(encoding="utf-8"))["status"] for p in reports]
+    assert len(verdicts) == 2 and verdicts[0] == "fail" and verdicts[1] in ("pass", "warn"), verdicts
+    act = pdf_text(pdfs["act.pdf"])
+    assert "коридор 1 этажа" in act and "вход в ППЭ" in act and "0101" not in act.split("Приложение")[0]
+    base = ["--config", folder / "ppe-tech.toml", "--data-dir", folder / "data"]
+    verified = ppe(*base, "journal", "verify", "--checkpoint", folder / "checkpoint.json", "--json")
+    assert verified.code == 0 and verified.json["ok"]
+    archive = next((folder / "usb").iterdir())
+    checked = ppe(*base, "archive", "verify", archive, "--json")
+    assert checked.code == 0 and checked.json["files"] == 3  # two corridors and the entrance, one run each
+    entries = ppe(*base, "journal", "list", "--json").json["entries"]
+    actions = [e["action"] for e in entries]
+    for action in ("Проверка работоспособности", "Корректировка ракурса", "Начало записи",
+                   "Отключение средства видеозаписи", "Копирование видеозаписей"):
+        assert action in actions, actions
+    assert actions.count("Проверка работоспособности") == 2  # failed once (0102 unplugged), then passed
+    assert all(e["confirmed_by"] for e in entries)  # the head confirmed the day
+    assert "Folder:" in r.out and str(pdfs["journal.pdf"]) in r.out

@@ -1,0 +1,78 @@
+"""`exam plan` and `exam status`: the day's timeline and one screen of status."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ppe_tech.day import Facts, choose_exam, timeline
+
+MSK = ZoneInfo("Europe/Moscow")
+
+
+class Exam:
+    def __init__(self, exam_id: str, start: datetime):
+        self.id, self.subject, self.start = exam_id, "Математика", start
+        self.duration, self.precheck_before = timedelta(hours=3, minutes=55), timedelta(hours=2)
+
+
+def states(steps) -> dict[str, str]:
+    return {s.key: s.state for s in steps}
+
+
+def test_timeline_moves_through_the_day():
+    exam = Exam("math", datetime(2026, 6, 1, 10, 0))
+    at = lambda h, m=0: datetime(2026, 6, 1, h, m, tzinfo=MSK)  # noqa: E731
+    steps = timeline(exam, MSK, at(7, 30), Facts())
+    assert states(steps)["precheck"] == "next" and states(steps)["record"] == "later"
+    assert [s.at.strftime("%d.%m %H:%M") for s in steps] == ["01.06 08:00", "01.06 08:00", "01.06 10:00",
+                                                             "01.06 13:55", "01.06 13:55", "01.06 13:55", "04.06 23:59"]
+    facts = Facts(checks=[{"started": at(8, 1).isoformat(), "status": "pass", "exam": "math"}],
+                  journal=[{"number": 7, "date": "2026-06-01", "start": "08:20", "action": "Начало записи"}],
+                  recording=True)
+    steps = timeline(exam, MSK, at(11), facts)
+    assert states(steps) == {"precheck": "done", "record": "done", "start": "done", "end": "next", "stop": "later",
+                             "archive": "later", "portal": "later"}
+    assert "journal entry 7" in steps[1].note
+    facts.journal.append({"number": 9, "date": "2026-06-01", "start": "14:10", "action": "Отключение средства видеозаписи"})
+    facts.archives.append({"exam": "math", "dir": "/media/usb/77_0123_2026-06-01_math", "verified": True})
+    steps = timeline(exam, MSK, at(15), facts)
+    assert states(steps)["stop"] == "done" and states(steps)["archive"] == "done" and states(steps)["portal"] == "next"
+    # no check at all and the exam has begun: missed, never "next"
+    steps = timeline(exam, MSK, at(10, 30), Facts())
+    assert states(steps)["precheck"] == "missed" and states(steps)["record"] == "missed"
+    # a failed check stays the thing to do
+    failed = Facts(checks=[{"started": at(8, 2).isoformat(), "status": "fail", "exam": "math"}])
+    steps = timeline(exam, MSK, at(8, 10), failed)
+    assert states(steps)["precheck"] == "next" and "fix" in steps[0].note
+
+
+def test_choose_exam_today_else_next():
+    a, b = Exam("a", datetime(2026, 6, 1, 10, 0)), Exam("b", datetime(2026, 6, 4, 10, 0))
+    assert choose_exam([b, a], datetime(2026, 6, 1, 7, 0, tzinfo=MSK)).id == "a"
+    assert choose_exam([b, a], datetime(2026, 6, 2, 7, 0, tzinfo=MSK)).id == "b"
+    assert choose_exam([b, a], datetime(2026, 7, 1, 7, 0, tzinfo=MSK)).id == "b"
+    assert choose_exam([], datetime(2026, 7, 1, 7, 0, tzinfo=MSK)) is None
+
+
+def test_plan_and_status_commands(ppe, home, people):
+    start = (datetime.now(MSK) + timedelta(hours=1)).replace(second=0, microsecond=0, tzinfo=None)
+    (home / "ppe-tech.toml").write_text(
+        '[ppe]\nregion = "77"\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
+        f'[[exams]]\nid = "math"\nsubject = "Математика"\nstart = "{start:%Y-%m-%dT%H:%M}"\n', encoding="utf-8")
+    r = ppe("exam", "plan", "--json")
+    assert r.code == 0, r.err
+    assert [s["step"] for s in r.json["steps"]] == ["precheck", "record", "start", "end", "stop", "archive", "portal"]
+    assert r.json["steps"][0]["state"] == "next"
+    assert ppe("check", "run", "--only", "system.resources", "--exam", "math").code == 0
+    r = ppe("exam", "plan", "--json")
+    assert r.json["steps"][0]["state"] == "done" and r.json["steps"][1]["state"] == "next"
+    r = ppe("exam", "plan")
+    assert "✓" in r.out and "→" in r.out and "pre-exam check" in r.out
+    r = ppe("exam", "status", "--json")
+    assert r.json["journal"]["ok"] is True and r.json["journal"]["entries"] == 1
+    assert r.json["journal"]["unconfirmed"] == 1 and r.json["last_check"]["status"] == "pass"
+    assert r.json["recording"]["running"] is False and r.json["archive"] is None
+    assert r.code == (0 if r.json["ok"] else 1)
+    r = ppe("exam", "plan", "--exam", "nope")
+    assert r.code == 2 and "unknown exam id" in r.err
