@@ -282,6 +282,7 @@ class Camera:
     spec: CameraSpec
     loop: Loop
     server: asyncio.base_events.Server | None = None
+    placeholder: object | None = None  # a bound, not listening socket holding the port while offline
     clients: set = field(default_factory=set)
     seq: int = field(default_factory=lambda: random.getrandbits(16))
     rtptime: int = field(default_factory=lambda: random.getrandbits(31))
@@ -304,14 +305,33 @@ class Camera:
 
     async def listen(self) -> None:
         if self.server is None:
+            if self.placeholder is not None:
+                self.placeholder.close()
+                self.placeholder = None
             loop = asyncio.get_running_loop()
             self.server = await loop.create_server(lambda: Client(self), HOST, self.spec.port, reuse_address=True)
             self.spec.port = self.server.sockets[0].getsockname()[1]
 
     def close_listener(self) -> None:
+        """Stop answering: connections are refused. The port stays bound (not listening), so
+        no other program on this machine is handed it while the camera is "offline"."""
         if self.server is not None:
             self.server.close()
             self.server = None
+        if self.placeholder is None and self.spec.port:
+            import socket
+
+            for reuse in (False, True):  # exclusive if it can be; else beside a lingering connection
+                holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if reuse:
+                    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    holder.bind((HOST, self.spec.port))
+                except OSError:
+                    holder.close()
+                else:
+                    self.placeholder = holder
+                    break
 
     def cut_clients(self) -> None:
         for client in list(self.clients):

@@ -1,0 +1,117 @@
+"""The message catalogue: extract every message, update the Russian catalogue, compile it.
+
+    .venv/bin/python scripts/messages.py            # extract, merge into ru.po, compile ru.mo
+    .venv/bin/python scripts/messages.py --check    # exit 1 if a message is untranslated or ru.mo is stale
+
+Messages are the first argument of `_()` / `ngettext()` anywhere in the packages, plus
+every command's help (its docstring) and every option's help, which the CLI translates
+when it renders them. The catalogue is Babel's PO format; the compiled .mo is committed
+so that installing ppe-tech needs no Babel.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PACKAGES = ["ppe_tech", "checks", "video", "journal", "templates"]
+PO = ROOT / "ppe_tech" / "locale" / "ru" / "LC_MESSAGES" / "ppe_tech.po"
+MO = PO.with_suffix(".mo")
+
+
+def from_sources() -> dict[str, list[str]]:
+    """msgid -> ["file:line", ...] for every `_("...")` and `ngettext("...", "...", n)` call."""
+    found: dict[str, list[str]] = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id in ("_", "ngettext") and node.args):
+                    continue
+                for arg in node.args[: 2 if node.func.id == "ngettext" else 1]:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        found.setdefault(arg.value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def from_cli() -> dict[str, list[str]]:
+    """Help texts of every command and group (docstrings), as click cleans them."""
+    import click
+
+    from ppe_tech.cli import cli
+
+    found: dict[str, list[str]] = {}
+
+    def visit(command: click.Command, ctx: click.Context, path: str) -> None:
+        if command.help:
+            found.setdefault(command.help, []).append(path)
+        if command.short_help:
+            found.setdefault(command.short_help, []).append(path)
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                if sub is not None:
+                    visit(sub, click.Context(sub, parent=ctx, info_name=name), f"{path} {name}")
+    visit(cli, click.Context(cli, info_name="ppe-tech"), "ppe-tech")
+    return found
+
+
+def messages() -> dict[str, list[str]]:
+    found = from_sources()
+    for msgid, where in from_cli().items():
+        found.setdefault(msgid, []).extend(where)
+    return found
+
+
+def compile_mo(catalog) -> bytes:
+    from babel.messages.mofile import write_mo
+
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    return out.getvalue()
+
+
+def load_po():
+    from babel.messages.pofile import read_po
+
+    with open(PO, "rb") as handle:
+        return read_po(handle, locale="ru", domain="ppe_tech")
+
+
+def main(argv: list[str]) -> int:
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    found = messages()
+    old = load_po() if PO.exists() else Catalog(locale="ru", domain="ppe_tech")
+    if "--check" in argv:
+        missing = [m for m in found if not (old.get(m) and old.get(m).string)]
+        for msgid in missing:
+            print(f"untranslated: {found[msgid][0]}: {msgid[:80]!r}")
+        stale = not MO.exists() or MO.read_bytes() != compile_mo(old)
+        if stale:
+            print(f"{MO} is not compiled from {PO}: run scripts/messages.py")
+        return 1 if missing or stale else 0
+    catalog = Catalog(locale="ru", domain="ppe_tech", project="ppe-tech", charset="utf-8")
+    for msgid, where in sorted(found.items(), key=lambda item: item[1][0]):
+        previous = old.get(msgid)
+        catalog.add(msgid, previous.string if previous else "",
+                    locations=[(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) if ":" in w and
+                               w.rsplit(":", 1)[1].isdigit() else (w, 0) for w in where[:3]],
+                    flags=("python-brace-format",) if "{" in msgid else ())
+    PO.parent.mkdir(parents=True, exist_ok=True)
+    with open(PO, "wb") as handle:
+        write_po(handle, catalog, width=100, omit_header=False, sort_output=False)
+    MO.write_bytes(compile_mo(catalog))
+    done = sum(1 for m in catalog if m.id and m.string)
+    print(f"{PO.relative_to(ROOT)}: {done} of {len(catalog) - 1} messages translated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
