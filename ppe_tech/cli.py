@@ -17,7 +17,8 @@ import click
 from ppe_tech import __version__
 from ppe_tech.app import resolve_app
 from ppe_tech.errors import ConfigError, ExitCode, PpeError
-from ppe_tech.messages import _, set_language
+from ppe_tech.clicktr import TrGroup
+from ppe_tech.messages import LANGUAGES, _, language_scope
 from ppe_tech.secrets import mask_url
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -38,7 +39,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(TrGroup):
     """Imports a command's module when that command is used, so every command starts fast."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -62,6 +63,8 @@ class LazyGroup(click.Group):
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="PPE_TECH_DATA",
               help=_("Where the journal, keys, recordings and state live [env PPE_TECH_DATA]."))
 @click.option("--debug", is_flag=True, help=_("Show the traceback of an internal error."))
+@click.option("--lang", type=click.Choice(LANGUAGES), expose_value=False, is_eager=True,
+              help=_("Language of messages and help [env PPE_TECH_LANG; default: the locale's]."))
 @click.version_option(__version__, prog_name="ppe-tech")
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, debug: bool) -> None:
@@ -87,10 +90,27 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
+def _lang_option(args: list[str]) -> str | None:
+    """`--lang X` among the global options, read before click parses (help texts need it)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1] if args[i + 1] in LANGUAGES else None
+        if arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+            return value if value in LANGUAGES else None
+        if not arg.startswith("-"):
+            break  # the command name: global options end here
+    return None
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run one command line; return its exit code (tests call this in-process)."""
-    set_language()
     args = sys.argv[1:] if argv is None else argv
+    with language_scope(_lang_option(args)):
+        return _run(args)
+
+
+def _run(args: list[str]) -> int:
     debug = "--debug" in args
     try:
         result = cli.main(args=args, prog_name="ppe-tech", standalone_mode=False)

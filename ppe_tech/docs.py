@@ -82,12 +82,14 @@ def walk(group: click.Group, ctx: click.Context, prefix: str = "ppe-tech"):
 
 def commands_reference() -> str:
     from ppe_tech.cli import cli
+    from ppe_tech.messages import language_scope
 
     ctx = click.Context(cli, info_name="ppe-tech")
     out = ["| command | what it does |", "| --- | --- |"]
-    for path, command in walk(cli, ctx):
-        summary = command.get_short_help_str(limit=200).replace("|", "\\|")
-        out.append(f"| `{path}` | {summary} |")
+    with language_scope("en"):  # the README is English whatever the machine's locale
+        for path, command in walk(cli, ctx):
+            summary = command.get_short_help_str(limit=200).replace("|", "\\|")
+            out.append(f"| `{path}` | {summary} |")
     return "\n".join(out) + "\n"
 
 

@@ -1,30 +1,69 @@
 """The message catalogue: every user-facing message of the CLI goes through `_()`.
 
-Catalogues are gettext `.mo` files under `ppe_tech/locale/<lang>/LC_MESSAGES/`.
-Until a catalogue for the chosen language exists, messages stay in English.
+Catalogues are gettext `.mo` files under `ppe_tech/locale/<lang>/LC_MESSAGES/`, made
+from `.po` files by `scripts/messages.py` (Babel). The language comes from `--lang`,
+else `PPE_TECH_LANG`, else the locale (`LANGUAGE`, `LC_ALL`, `LC_MESSAGES`, `LANG`);
+English, the source language, is the fallback. Help texts are translated when they are
+shown (see `ppe_tech/clicktr.py`), so they follow the language chosen at run time.
 Printed documents are always Russian and do not go through this module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 import os
 from pathlib import Path
 
 DOMAIN = "ppe_tech"
 LOCALE_DIR = Path(__file__).with_name("locale")
+LANGUAGES = ("en", "ru")
 
 _translation: gettext.NullTranslations = gettext.NullTranslations()
 
 
+def wanted_language(lang: str | None = None) -> str | None:
+    if lang:
+        return lang
+    if os.environ.get("PPE_TECH_LANG"):
+        return os.environ["PPE_TECH_LANG"]
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            first = value.split(":")[0].split(".")[0]
+            return None if first in ("C", "POSIX") else first
+    return None
+
+
 def set_language(lang: str | None = None) -> None:
-    """Choose the language of messages: `lang`, else the locale's, else English."""
+    """Choose the language of messages: `lang`, else PPE_TECH_LANG, else the locale's, else English.
+
+    Click's own words (Usage, Options, error texts) come through the same catalogue.
+    """
     global _translation
-    languages = [lang] if lang else None
-    if languages is None:
-        env = os.environ.get("LANGUAGE") or os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG")
-        languages = [env.split(".")[0]] if env else None
+    chosen = wanted_language(lang)
+    languages = [chosen, chosen.split("_")[0]] if chosen else None
     _translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=languages, fallback=True)
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)  # click calls gettext.gettext(): point it at this catalogue
+    os.environ["LANGUAGE"] = ":".join(languages) if languages else "en"  # which gettext.gettext() reads
+
+
+@contextlib.contextmanager
+def language_scope(lang: str | None = None):
+    """The chosen language for one command; the environment and language as before afterwards
+    (commands run in-process, one after another, in tests and in the demo)."""
+    global _translation
+    saved_env, saved = os.environ.get("LANGUAGE"), _translation
+    set_language(lang)
+    try:
+        yield
+    finally:
+        _translation = saved
+        if saved_env is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = saved_env
 
 
 def _(message: str) -> str:
@@ -34,3 +73,8 @@ def _(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _translation.ngettext(singular, plural, n)
+
+
+def language() -> str:
+    info = _translation.info() if isinstance(_translation, gettext.GNUTranslations) else {}
+    return info.get("language", "en") or "en"

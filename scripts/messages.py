@@ -61,8 +61,28 @@ def from_cli() -> dict[str, list[str]]:
     return found
 
 
+# click's own user-facing words (it looks them up through gettext, in our catalogue)
+CLICK = ["Usage:", "Options", "Commands", "Positional arguments", "Show this message and exit.",
+         "Show the version and exit.", "%(prog)s, version %(version)s", "default: {default}", "env var: {var}",
+         "required", "Aborted!", "Missing command.", "Got unexpected extra argument ({args})",
+         "Did you mean {possibility}?", "Missing argument", "Invalid value for {param_hint}: {message}",
+         "Missing option", "Error: {message}", "Try '{command} {option}' for help.", "Missing parameter",
+         "Missing parameter: {param_name}", "No such option {name!r}.", "No such command {name!r}.",
+         "Invalid value: {message}", "Missing {param_type}", "Could not open file {filename!r}: {message}",
+         "file", "directory", "path", "{value!r} is not {choice}.", "Choose from:\n\t{choices}",
+         "{value!r} does not match the format {format}.", "{value} is not in the range {range}.",
+         "{value!r} is not a valid boolean. Recognized values: {states}", "{value!r} is not a valid {number_type}.",
+         "{name} {filename!r} is a file.", "{name} {filename!r} is a directory.",
+         "{name} {filename!r} is not readable.", "{name} {filename!r} is not writable.",
+         "{name} {filename!r} does not exist.", "Option {name!r} does not take a value.",
+         "Option {name!r} requires an argument.", "Argument {name!r} takes {nargs} values.",
+         "Repeat for confirmation", "Error: The two entered values do not match.", "Do you want to continue?"]
+
+
 def messages() -> dict[str, list[str]]:
     found = from_sources()
+    for msgid in CLICK:
+        found.setdefault(msgid, []).append("click")
     for msgid, where in from_cli().items():
         found.setdefault(msgid, []).extend(where)
     return found
@@ -109,7 +129,7 @@ def main(argv: list[str]) -> int:
         write_po(handle, catalog, width=100, omit_header=False, sort_output=False)
     MO.write_bytes(compile_mo(catalog))
     done = sum(1 for m in catalog if m.id and m.string)
-    print(f"{PO.relative_to(ROOT)}: {done} of {len(catalog) - 1} messages translated")
+    print(f"{PO.relative_to(ROOT)}: {done} of {sum(1 for m in catalog if m.id)} messages translated")
     return 0
 
 

@@ -11,6 +11,7 @@ import click
 
 from ppe_tech import signatures
 from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_person_signer, write_output
+from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import LOCATIONS
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
@@ -20,7 +21,7 @@ from ppe_tech.timeutil import parse_duration
 COPY_ACTION = "Копирование видеозаписей"
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def archive() -> None:
     """After the exam: the corridor and entrance recordings, copied with checksums and verified.
 

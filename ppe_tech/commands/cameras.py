@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ppe_tech.app import App, atomic_output, emit
+from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import Camera
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
@@ -58,7 +59,7 @@ def _describe(width, height, fps, codec) -> str:
     return " ".join(p for p in parts if p)
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def cameras() -> None:
     """The surveillance cameras of the exam point.
 

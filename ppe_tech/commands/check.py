@@ -12,6 +12,7 @@ import click
 
 from ppe_tech import signatures
 from ppe_tech.app import App, emit, journal_action, station_or_person_signer, write_output
+from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import json_option, passphrase_file_option
@@ -20,7 +21,7 @@ CHECK_ACTION = "Проверка работоспособности"
 BASELINE, BASELINE_SIG = "baseline.json", "baseline.sig"
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def check() -> None:
     """The pre-exam check: software, antivirus, integrity, printers, network, cameras.
 

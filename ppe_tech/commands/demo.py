@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 
 from ppe_tech.app import App
+from ppe_tech.clicktr import TrCommand
 from ppe_tech.errors import BadInput, PpeError
 from ppe_tech.messages import _
 from ppe_tech.timeutil import zone
@@ -79,7 +80,7 @@ def _exam_software(folder: Path) -> Path:
     return station
 
 
-@click.command()
+@click.command(cls=TrCommand)
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("ppe-tech-demo"),
               show_default=True, help=_("Scratch folder; replaced if it holds an earlier demo."))
 @click.option("--seconds", type=click.IntRange(5, 3600), default=60, show_default=True,

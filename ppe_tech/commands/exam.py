@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ppe_tech.app import App, emit
+from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import json_option
@@ -16,7 +17,7 @@ from ppe_tech.options import json_option
 MARK = {"done": "✓", "next": "→", "later": " ", "missed": "✗", "late": "!"}
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def exam() -> None:
     """The exam day: what is done, what is next, and whether everything is in order.
 

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from ppe_tech.app import App, write_output
+from ppe_tech.clicktr import TrCommand
 from ppe_tech.config import parse_config, render_init
 from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
 
 
-@click.command()
+@click.command(cls=TrCommand)
 @click.option("--path", "target", type=click.Path(dir_okay=False, path_type=Path),
               help=_("Where to write it [default: --config, else ./ppe-tech.toml]."))
 @click.option("--region", default="", help=_("Код субъекта РФ, 2 digits."))

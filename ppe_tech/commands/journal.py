@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 
 from ppe_tech.app import App, atomic_output, emit, load_signer, progress, read_input, write_output
+from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import date_option, json_option, key_option, passphrase_file_option, time_option
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def journal() -> None:
     """The signed access journal («Журнал доступа к средствам видеонаблюдения»).
 

@@ -10,12 +10,13 @@ from journal import keystore
 from journal.journal import Journal, create_key, export_public, import_public
 from journal.model import KeyInfo
 from ppe_tech.app import App, emit, load_signer, read_input, write_output
+from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
 from ppe_tech.options import json_option, passphrase_file_option
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def keys() -> None:
     """Signing keys: one per person who acts or confirms, one for the station.
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ppe_tech.app import App, emit, journal_action
+from ppe_tech.clicktr import TrGroup
 from ppe_tech.commands.cameras import camera_ids, cameras, select
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
@@ -184,7 +185,7 @@ def status(app: App, as_json: bool) -> int:
     return 0
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def recorder_group() -> None:
     """The recording supervisor, in the foreground (for systemd or a Windows service)."""
 
@@ -238,7 +239,7 @@ def _when(app: App, text: str | None, end: bool = False) -> float | None:
     return moment.replace(tzinfo=app.tz).timestamp()
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def recordings() -> None:
     """Recorded segments: what they cover and where the gaps are."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ppe_tech.app import App, emit, write_output
+from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import json_option
@@ -22,7 +23,7 @@ unit_dir_option = click.option("--unit-dir", type=click.Path(file_okay=False, pa
                                help=_("systemd: write the units to DIR and do not activate them (packaging, tests)."))
 
 
-@click.group()
+@click.group(cls=TrGroup)
 def schedule() -> None:
     """Run the pre-exam check at each exam's start minus precheck_before.
 
