@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from checks.model import Commands
+from checks.model import Commands, M
 
 EICAR_NAME = "EICAR"
 
@@ -41,9 +41,9 @@ class AvStatus:
     product: str
     version: str = ""
     realtime: bool | None = None  # None: the product cannot say
-    realtime_note: str = ""
+    realtime_note: object = ""  # str | Msg
     signatures: datetime | None = None  # when the signature databases were built/released
-    notes: list[str] = field(default_factory=list)
+    notes: list = field(default_factory=list)  # of str | Msg
 
 
 @dataclass
@@ -200,21 +200,21 @@ class ClamAV:
         st = AvStatus(self.name)
         if self.clamd.ping():
             st.version, st.signatures = clam_version_date(self.clamd.command("VERSION", timeout=5))
-            st.notes.append(f"clamd answers on {self.clamd.address}")
+            st.notes.append(M("clamd answers on {address}", address=self.clamd.address))
         else:
             code, out, _err = cmds.run(["clamscan", "--version"], timeout=20)
             if code != 0:
                 raise AvError("clamscan --version failed")
             st.version, st.signatures = clam_version_date(out)
-            st.notes.append(f"clamd does not answer on {self.clamd.address}")
+            st.notes.append(M("clamd does not answer on {address}", address=self.clamd.address))
         if st.signatures is None:
             st.signatures = clam_database_date(self._database_dir())
         import psutil
 
         onacc = any((p.info.get("name") or "").startswith("clamonacc") for p in psutil.process_iter(["name"]))
         st.realtime = onacc
-        st.realtime_note = "on-access scanning (clamonacc) is running" if onacc else \
-            "on-access scanning (clamonacc) is not running"
+        st.realtime_note = M("on-access scanning (clamonacc) is running") if onacc else \
+            M("on-access scanning (clamonacc) is not running")
         return st
 
     def scan(self, paths: list[Path], cmds: Commands) -> ScanReport:
@@ -319,11 +319,11 @@ class Defender:
         st = AvStatus(self.name, str(data.get("AMProductVersion") or ""))
         enabled = bool(data.get("AntivirusEnabled")) and bool(data.get("AMServiceEnabled", True))
         st.realtime = enabled and bool(data.get("RealTimeProtectionEnabled"))
-        st.realtime_note = "real-time protection is on" if st.realtime else (
-            "the antivirus is disabled" if not enabled else "real-time protection is off")
+        st.realtime_note = M("real-time protection is on") if st.realtime else (
+            M("the antivirus is disabled") if not enabled else M("real-time protection is off"))
         st.signatures = ms_json_date(data.get("AntivirusSignatureLastUpdated"))
         if data.get("AntivirusSignatureVersion"):
-            st.notes.append(f"signatures {data['AntivirusSignatureVersion']}")
+            st.notes.append(M("signatures {version}", version=data["AntivirusSignatureVersion"]))
         return st
 
     def scan(self, paths: list[Path], cmds: Commands) -> ScanReport:
@@ -389,8 +389,8 @@ class Kaspersky:
             code, out, _err = cmds.run(["kescli", "--opswat", "GetRealTimeProtectionState"], timeout=30)
             state = out.strip().splitlines()[-1].strip() if out.strip() else ""
             st.realtime = {"1": True, "0": False}.get(state)
-            st.realtime_note = {True: "File Threat Protection is on", False: "File Threat Protection is off"}.get(
-                st.realtime, f"File Threat Protection state unknown ({state or code})")
+            st.realtime_note = {True: M("File Threat Protection is on"), False: M("File Threat Protection is off")}.get(
+                st.realtime, M("File Threat Protection state unknown ({state})", state=state or code))
             code, out, _err = cmds.run(["kescli", "--opswat", "GetVersion"], timeout=30)
             st.version = out.strip().splitlines()[-1] if code == 0 and out.strip() else ""
             return st
@@ -403,16 +403,16 @@ class Kaspersky:
             find_date(info.get("databases release date", ""))
         loaded = info.get("anti-virus databases loaded", "").lower()
         if loaded and loaded != "yes":
-            st.notes.append("anti-virus databases are not loaded")
+            st.notes.append(M("anti-virus databases are not loaded"))
         protection = info.get("file threat protection", "").lower()
         if protection:
             st.realtime = protection in ("running", "started", "on", "enabled")
-            st.realtime_note = f"File Threat Protection: {protection}"
+            st.realtime_note = M("File Threat Protection: {state}", state=protection)
         else:
             code, out, _err = cmds.run(["kesl-control", "--get-task-state", "File_Threat_Protection"], timeout=30)
             state = key_values(out).get("state", "").lower() or out.strip().lower()
             st.realtime = "started" in state or "running" in state
-            st.realtime_note = f"File Threat Protection: {state or 'unknown'}"
+            st.realtime_note = M("File Threat Protection: {state}", state=state or "?")
         return st
 
     def scan(self, paths: list[Path], cmds: Commands) -> ScanReport:
@@ -482,12 +482,12 @@ class DrWeb:
         st = AvStatus(self.name, info.get("core engine", ""))
         st.signatures = find_date(info.get("virus database timestamp", ""))
         if info.get("virus database records"):
-            st.notes.append(f"{info['virus database records']} records")
+            st.notes.append(M("{n} records", n=info["virus database records"]))
         code, out, _err = cmds.run(["drweb-ctl", "appinfo"], timeout=30)
         guard = [line for line in out.splitlines() if "spider" in line.lower() or "guard" in line.lower()]
         st.realtime = any("running" in line.lower() or "active" in line.lower() for line in guard) if guard else False
-        st.realtime_note = ("SpIDer Guard is running" if st.realtime else
-                            "SpIDer Guard is not running" if guard or code == 0 else "SpIDer Guard state unknown")
+        st.realtime_note = (M("SpIDer Guard is running") if st.realtime else
+                            M("SpIDer Guard is not running") if guard or code == 0 else M("SpIDer Guard state unknown"))
         return st
 
     def scan(self, paths: list[Path], cmds: Commands) -> ScanReport:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from checks import antivirus, integrity, network, software, system
-from checks.model import Check, Commands, Outcome, errored, failed, passed, skipped, warned
+from checks.model import Check, Commands, Join, M, Outcome, errored, failed, passed, skipped, warned
 
 
 @dataclass
@@ -28,104 +28,114 @@ def antivirus_status(ctx: Context, cmds: Commands) -> Outcome:
     settings = ctx.config.antivirus
     engine = antivirus.choose(settings, cmds)
     if engine is None:
-        return failed("no antivirus found (looked for Defender, Kaspersky, Dr.Web, ClamAV)")
+        return failed(M("no antivirus found (looked for Defender, Kaspersky, Dr.Web, ClamAV)"))
     if not engine.detect(cmds):
-        return failed(f"{engine.name} is not installed or does not answer")
+        return failed(M("{product} is not installed or does not answer", product=engine.name))
     try:
         st = engine.status(cmds)
     except antivirus.AvError as exc:
-        return errored(f"{engine.name}: {exc}")
+        return errored(M("{product}: {error}", product=engine.name, error=str(exc)))
     limit = settings.max_signature_age
     data: dict[str, Any] = {"product": st.product, "version": st.version, "realtime": st.realtime}
     details = [f"{st.product} {st.version}".strip(), st.realtime_note, *st.notes]
     problems, warnings = [], []
     if st.signatures is None:
-        problems.append("signature date unknown")
+        problems.append(M("signature date unknown"))
     else:
         age = ctx.now - st.signatures
         data["signatures"] = st.signatures.isoformat()
         data["signature_age_days"] = round(age.total_seconds() / 86400, 1)
-        details.append(f"signatures of {st.signatures:%Y-%m-%d %H:%M} UTC, {age.days} days old")
+        details.append(M("signatures of {when} UTC, {days} days old", when=f"{st.signatures:%Y-%m-%d %H:%M}",
+                         days=age.days))
         if age > limit:
-            problems.append(f"signatures are {age.days} days old (limit {limit.days} days)")
+            problems.append(M("signatures are {days} days old (limit {limit} days)", days=age.days, limit=limit.days))
     if st.realtime is False:
         (warnings if engine.name == "ClamAV" else problems).append(st.realtime_note)
     elif st.realtime is None:
-        warnings.append(st.realtime_note or "real-time protection state unknown")
+        warnings.append(st.realtime_note or M("real-time protection state unknown"))
     for note in st.notes:
-        if "not loaded" in note:
+        if "not loaded" in getattr(note, "template", str(note)):
             problems.append(note)
     head = f"{st.product} {st.version}".strip()
     if problems:
-        return failed(f"{head}: " + "; ".join(problems), details, **data)
+        return failed(M("{head}: {problems}", head=head, problems=Join(problems)), details, **data)
     if warnings:
-        return warned(f"{head}: " + "; ".join(warnings), details, **data)
-    age_text = f", signatures {data['signature_age_days']:g} days old" if "signature_age_days" in data else ""
-    return passed(f"{head}: real-time protection on{age_text}", details, **data)
+        return warned(M("{head}: {problems}", head=head, problems=Join(warnings)), details, **data)
+    if "signature_age_days" in data:
+        return passed(M("{head}: real-time protection on, signatures {days:g} days old", head=head,
+                        days=data["signature_age_days"]), details, **data)
+    return passed(M("{head}: real-time protection on", head=head), details, **data)
 
 
 def antivirus_scan(ctx: Context, cmds: Commands) -> Outcome:
     folders = [Path(f) for f in ctx.config.checks.exam_software]
     if not folders:
-        return skipped("no exam software folders configured (checks.exam_software)")
+        return skipped(M("no exam software folders configured (checks.exam_software)"))
     missing = [str(f) for f in folders if not f.exists()]
     present = [f for f in folders if f.exists()]
     engine = antivirus.choose(ctx.config.antivirus, cmds)
     if engine is None or not engine.detect(cmds):
-        return failed("no antivirus to scan with")
+        return failed(M("no antivirus to scan with"))
     if not present:
-        return failed("exam software folders missing: " + ", ".join(missing))
+        return failed(M("exam software folders missing: {folders}", folders=", ".join(missing)))
     report = engine.scan(present, cmds)
     data = {"product": engine.name, "method": report.method, "infected": [list(i) for i in report.infected],
             "scanned": report.scanned}
     details = [f"{path}: {name}" for path, name in report.infected] + report.errors + \
-        [f"{m}: folder missing" for m in missing]
+        [M("{folder}: folder missing", folder=m) for m in missing]
     if report.infected:
         names = ", ".join(Path(p).name for p, _n in report.infected[:5]) + ("…" if len(report.infected) > 5 else "")
-        return failed(f"{len(report.infected)} infected: {names}", details, **data)
+        return failed(M("{n} infected: {names}", n=len(report.infected), names=names), details, **data)
     if report.errors:
-        return errored(f"{engine.name} could not scan everything: {report.errors[0]}")
+        return errored(M("{product} could not scan everything: {error}", product=engine.name, error=report.errors[0]))
     if missing:
-        return failed("exam software folders missing: " + ", ".join(missing), details, **data)
-    count = f"{report.scanned} files, " if report.scanned is not None else ""
-    return passed(f"{count}clean ({engine.name}, {report.method})", details, **data)
+        return failed(M("exam software folders missing: {folders}", folders=", ".join(missing)), details, **data)
+    if report.scanned is not None:
+        return passed(M("{n} files, clean ({product}, {method})", n=report.scanned, product=engine.name,
+                        method=report.method), details, **data)
+    return passed(M("clean ({product}, {method})", product=engine.name, method=report.method), details, **data)
 
 
 def integrity_baseline(ctx: Context, cmds: Commands) -> Outcome:
     folders = ctx.config.checks.exam_software
     if not folders:
-        return skipped("no exam software folders configured (checks.exam_software)")
+        return skipped(M("no exam software folders configured (checks.exam_software)"))
     path = ctx.baseline_path
     if path is None or not path.exists():
-        return warned("no baseline yet: run `ppe-tech check baseline create` after installing the exam software")
+        return warned(M("no baseline yet: run `ppe-tech check baseline create` after installing the exam software"))
     raw = path.read_bytes()
     try:
         doc = integrity.load(path)
     except (ValueError, KeyError) as exc:
-        return failed(f"{path}: {exc}")
+        return failed(M("{path}: {error}", path=str(path), error=str(exc)))
     signature = ctx.check_baseline_signature(raw) if ctx.check_baseline_signature else "missing"
     if signature not in ("valid", "missing"):
-        return failed(f"the baseline itself was altered: {signature}")
+        return failed(M("the baseline itself was altered: signature {state}", state=signature))
     if sorted(doc["folders"]) != sorted(folders):
-        return warned("the baseline was made for other folders: " + ", ".join(doc["folders"]))
+        return warned(M("the baseline was made for other folders: {folders}", folders=", ".join(doc["folders"])))
     diff = integrity.compare(doc)
-    details = [f"added: {p}" for p in diff.added] + [f"removed: {p}" for p in diff.removed] + \
-        [f"changed: {p}" for p in diff.changed] + [f"unreadable: {p}" for p in diff.unreadable]
+    details = [M("added: {path}", path=p) for p in diff.added] + [M("removed: {path}", path=p) for p in diff.removed] \
+        + [M("changed: {path}", path=p) for p in diff.changed] \
+        + [M("unreadable: {path}", path=p) for p in diff.unreadable]
     data = {"added": diff.added, "removed": diff.removed, "changed": diff.changed, "unreadable": diff.unreadable}
     if not diff.clean:
-        parts = [f"{len(v)} {k}" for k, v in (("added", diff.added), ("removed", diff.removed),
-                                              ("changed", diff.changed), ("unreadable", diff.unreadable)) if v]
-        return failed(", ".join(parts) + f" since the baseline of {doc['created'][:16].replace('T', ' ')}",
+        parts = [part for part, items in ((M("{n} added", n=len(diff.added)), diff.added),
+                                          (M("{n} removed", n=len(diff.removed)), diff.removed),
+                                          (M("{n} changed", n=len(diff.changed)), diff.changed),
+                                          (M("{n} unreadable", n=len(diff.unreadable)), diff.unreadable)) if items]
+        return failed(M("{parts} since the baseline of {when}", parts=Join(parts, ", "),
+                        when=doc["created"][:16].replace("T", " ")),
                       details, **data)
-    note = "" if signature == "valid" else " (baseline not signed: no station key)"
-    return passed(f"{len(doc['files'])} files as in the baseline of {doc['created'][:16].replace('T', ' ')}{note}",
+    note = "" if signature == "valid" else M(" (baseline not signed: no station key)")
+    return passed(M("{n} files as in the baseline of {when}{note}", n=len(doc["files"]),
+                    when=doc["created"][:16].replace("T", " "), note=note),
                   details, **data)
 
 
 def cameras(ctx: Context, cmds: Commands) -> Outcome:
     cams = ctx.config.cameras
     if not cams:
-        return skipped("no cameras configured")
+        return skipped(M("no cameras configured"))
     from concurrent.futures import ThreadPoolExecutor
 
     from video import health
@@ -142,8 +152,9 @@ def cameras(ctx: Context, cmds: Commands) -> Outcome:
             down.append(cam.id)
             lines.append(f"{cam.id}: {res.error}")
     if down:
-        return failed(f"{len(down)} of {len(cams)} cameras do not answer: " + ", ".join(down), lines)
-    return passed(f"all {len(cams)} cameras answer", lines)
+        return failed(M("{n} of {total} cameras do not answer: {ids}", n=len(down), total=len(cams),
+                        ids=", ".join(down)), lines)
+    return passed(M("all {n} cameras answer", n=len(cams)), lines)
 
 
 def _scan_timeout(ctx: Context) -> float:

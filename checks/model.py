@@ -23,32 +23,80 @@ class Status(str, enum.Enum):
 SEVERITY = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 2}
 
 
+class Msg:
+    """A message written in English with named values, translated when it is shown: the
+    terminal in the chosen language, the printed protocol always in Russian."""
+
+    __slots__ = ("template", "params")
+
+    def __init__(self, template: str, **params: Any):
+        self.template, self.params = template, params
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        values = {k: render(v, translate) if isinstance(v, (Msg, Join)) else v for k, v in self.params.items()}
+        return translate(self.template).format(**values)
+
+    def __str__(self) -> str:
+        from ppe_tech.messages import _
+
+        return self.render(_)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.template!r}, {self.params!r})"
+
+    def __contains__(self, text: str) -> bool:  # `"word" in msg`, as with the string it becomes
+        return text in str(self)
+
+
+M = Msg  # short, and what scripts/messages.py extracts
+
+
+class Join:
+    """Messages joined by a separator, each translated."""
+
+    def __init__(self, items: list, sep: str = "; "):
+        self.items, self.sep = list(items), sep
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        return self.sep.join(render(item, translate) for item in self.items)
+
+    def __str__(self) -> str:
+        from ppe_tech.messages import _
+
+        return self.render(_)
+
+
+def render(value: Any, translate: Callable[[str], str]) -> str:
+    return value.render(translate) if isinstance(value, (Msg, Join)) else str(value)
+
+
+
 @dataclass
 class Outcome:
     """What a check function returns."""
     status: Status
-    message: str
-    details: list[str] = field(default_factory=list)
+    message: Any  # str | Msg | Join
+    details: list = field(default_factory=list)  # of str | Msg | Join
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def passed(message: str, details: list[str] | None = None, **data: Any) -> Outcome:
+def passed(message: Any, details: list[str] | None = None, **data: Any) -> Outcome:
     return Outcome(Status.PASS, message, details or [], data)
 
 
-def warned(message: str, details: list[str] | None = None, **data: Any) -> Outcome:
+def warned(message: Any, details: list[str] | None = None, **data: Any) -> Outcome:
     return Outcome(Status.WARN, message, details or [], data)
 
 
-def failed(message: str, details: list[str] | None = None, **data: Any) -> Outcome:
+def failed(message: Any, details: list[str] | None = None, **data: Any) -> Outcome:
     return Outcome(Status.FAIL, message, details or [], data)
 
 
-def skipped(message: str) -> Outcome:
+def skipped(message: Any) -> Outcome:
     return Outcome(Status.SKIP, message)
 
 
-def errored(message: str) -> Outcome:
+def errored(message: Any) -> Outcome:
     return Outcome(Status.ERROR, message)
 
 
@@ -61,6 +109,8 @@ class Result:
     duration_ms: int
     details: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    message_ru: str = ""  # for the printed protocol, which is always Russian
+    details_ru: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {"id": self.id, "title": self.title, "status": self.status.value, "message": self.message,

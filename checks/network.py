@@ -9,7 +9,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from checks.model import Commands, Outcome, failed, passed, skipped, warned
+from checks.model import Commands, M, Outcome, failed, passed, skipped, warned
 
 # -- printers ---------------------------------------------------------------------------------
 
@@ -76,21 +76,21 @@ def printer_states(cmds: Commands, platform: str = sys.platform) -> dict[str, st
 def printers(ctx, cmds: Commands, states=None) -> Outcome:
     wanted = ctx.config.checks.printers
     if not wanted:
-        return skipped("no printers configured (checks.printers)")
+        return skipped(M("no printers configured (checks.printers)"))
     try:
         have = states if states is not None else printer_states(cmds)
     except FileNotFoundError:
-        return failed("no print system found (lpstat is missing)")
+        return failed(M("no print system found (lpstat is missing)"))
     except OSError as exc:
-        return failed(f"the print system did not answer: {exc}")
+        return failed(M("the print system did not answer: {error}", error=str(exc)))
     lines, bad, busy = [], [], []
     for name in wanted:
         state = have.get(name)
         if state is None:
             bad.append(name)
-            lines.append(f"{name}: not installed (known: {', '.join(sorted(have)) or 'none'})")
+            lines.append(M("{name}: not installed (known: {known})", name=name, known=", ".join(sorted(have)) or "—"))
         elif state == "idle":
-            lines.append(f"{name}: ready")
+            lines.append(M("{name}: ready", name=name))
         elif state in ("printing", "busy", "processing", "warming up", "initializing", "power save"):
             busy.append(name)
             lines.append(f"{name}: {state}")
@@ -98,10 +98,10 @@ def printers(ctx, cmds: Commands, states=None) -> Outcome:
             bad.append(name)
             lines.append(f"{name}: {state}")
     if bad:
-        return failed("not ready: " + ", ".join(bad), lines)
+        return failed(M("not ready: {names}", names=", ".join(bad)), lines)
     if busy:
-        return warned("busy: " + ", ".join(busy), lines)
-    return passed(f"{len(wanted)} ready: " + ", ".join(wanted), lines)
+        return warned(M("busy: {names}", names=", ".join(busy)), lines)
+    return passed(M("{n} ready: {names}", n=len(wanted), names=", ".join(wanted)), lines)
 
 
 # -- hosts ------------------------------------------------------------------------------------
@@ -119,9 +119,9 @@ def reach(target: str, timeout: float) -> tuple[str, bool, str]:
     started = time.monotonic()
     try:
         with socket.create_connection((host, port), timeout=timeout):
-            return target, True, f"{target}: open ({(time.monotonic() - started) * 1000:.0f} ms)"
+            return target, True, M("{target}: open ({ms:.0f} ms)", target=target, ms=(time.monotonic() - started) * 1000)
     except socket.timeout:
-        return target, False, f"{target}: no answer within {timeout:g} s"
+        return target, False, M("{target}: no answer within {s:g} s", target=target, s=timeout)
     except OSError as exc:
         return target, False, f"{target}: {exc.strerror or exc}"
 
@@ -129,12 +129,12 @@ def reach(target: str, timeout: float) -> tuple[str, bool, str]:
 def hosts(ctx, cmds: Commands) -> Outcome:
     targets = ctx.config.checks.hosts
     if not targets:
-        return skipped("no hosts configured (checks.hosts)")
+        return skipped(M("no hosts configured (checks.hosts)"))
     timeout = max(0.2, min(ctx.config.checks.connect_timeout.total_seconds(), cmds.remaining() - 0.2))
     with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
         answers = list(pool.map(lambda t: reach(t, timeout), targets))
     down = [t for t, ok, _line in answers if not ok]
     lines = [line for _t, _ok, line in answers]
     if down:
-        return failed("unreachable: " + ", ".join(down), lines)
-    return passed(f"{len(targets)} reachable", lines)
+        return failed(M("unreachable: {names}", names=", ".join(down)), lines)
+    return passed(M("{n} reachable", n=len(targets)), lines)

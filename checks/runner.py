@@ -13,7 +13,7 @@ import time
 import traceback
 from typing import Any, Callable
 
-from checks.model import Check, CheckTimeout, Commands, Outcome, Result, Status, errored
+from checks.model import Check, CheckTimeout, Commands, M, Outcome, Result, Status, errored, render
 
 
 def run_checks(checks: list[Check], context: Any, default_timeout: float,
@@ -33,12 +33,14 @@ def run_checks(checks: list[Check], context: Any, default_timeout: float,
             try:
                 outcome = slot["check"].func(context, commands(slot["deadline"]))
             except CheckTimeout as exc:
-                outcome = errored(f"timed out after {slot['limit']:g} s (waiting for {exc})")
+                outcome = errored(M("timed out after {s:g} s (waiting for {what})", s=slot["limit"], what=str(exc)))
             except FileNotFoundError as exc:
-                outcome = errored(f"program not found: {exc.filename or exc}")
+                outcome = errored(M("program not found: {name}", name=str(exc.filename or exc)))
             except Exception as exc:  # a broken check is an error verdict, not a crashed run
                 last = traceback.extract_tb(exc.__traceback__)[-1]
-                outcome = errored(f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
+                where = f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
+                outcome = errored(M("the check broke: {error} ({where})", error=f"{type(exc).__name__}: {exc}",
+                                    where=where))
             slot["ms"] = int((time.monotonic() - begin) * 1000)
             slot["outcome"] = outcome
             slot["done"].set()
@@ -64,10 +66,15 @@ def _result(slot: dict) -> Result:
     check: Check = slot["check"]
     outcome: Outcome | None = slot["outcome"] if slot["done"].is_set() else None
     if outcome is None:
-        outcome = errored(f"timed out after {slot['limit']:g} s")
+        outcome = errored(M("timed out after {s:g} s", s=slot["limit"]))
         ms = int(slot["limit"] * 1000)
     else:
         ms = slot["ms"]
     if not isinstance(outcome.status, Status):
-        outcome = errored(f"bad verdict {outcome.status!r}")
-    return Result(check.id, check.title, outcome.status, outcome.message, ms, outcome.details, outcome.data)
+        outcome = errored(M("bad verdict {status!r}", status=outcome.status))
+    from ppe_tech.messages import _, translator
+
+    russian = translator("ru")
+    return Result(check.id, check.title, outcome.status, render(outcome.message, _), ms,
+                  [render(d, _) for d in outcome.details], outcome.data, render(outcome.message, russian),
+                  [render(d, russian) for d in outcome.details])

@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 
 from checks import versions
-from checks.model import CheckTimeout, Commands, Outcome, failed, passed, skipped, warned
+from checks.model import CheckTimeout, Commands, Join, M, Outcome, failed, passed, skipped, warned
 
 # Remote-access tools and messengers that must not run on an exam station. Matched against
 # the process name without extension, lower case; a trailing "*" matches a prefix.
@@ -66,9 +66,9 @@ def forbidden(ctx, cmds: Commands) -> Outcome:
                 break
     if found:
         details = [f"{product}: {', '.join(procs)}" for product, procs in sorted(found.items())]
-        return failed("forbidden programs running: " + ", ".join(sorted(found)), details,
+        return failed(M("forbidden programs running: {names}", names=", ".join(sorted(found))), details,
                       found={p: v for p, v in found.items()})
-    return passed(f"none of {products} forbidden programs is running")
+    return passed(M("none of {n} forbidden programs is running", n=products))
 
 
 def _registry_version(display_name: str) -> tuple[bool, str | None]:
@@ -98,7 +98,7 @@ def _registry_version(display_name: str) -> tuple[bool, str | None]:
     return False, None
 
 
-def find_one(item, cmds: Commands, registry=None) -> tuple[str, str]:
+def find_one(item, cmds: Commands, registry=None) -> tuple[str, M]:
     """(status, line) for one required program: 'pass', 'fail' or 'skip'."""
     version: str | None = None
     how = ""
@@ -106,40 +106,41 @@ def find_one(item, cmds: Commands, registry=None) -> tuple[str, str]:
         try:
             code, out, err = cmds.run(list(item.command), timeout=min(10.0, max(0.1, cmds.remaining())))
         except FileNotFoundError:
-            return "fail", f"{item.name}: not found ({item.command[0]} is not on PATH)"
+            return "fail", M("{name}: not found ({program} is not on PATH)", name=item.name, program=item.command[0])
         except CheckTimeout:
             raise
         if code != 0 and not (out or err):
-            return "fail", f"{item.name}: {item.command[0]} exited with {code}"
+            return "fail", M("{name}: {program} exited with {code}", name=item.name, program=item.command[0], code=code)
         version = versions.find_version(out + "\n" + err)
         how = " ".join(item.command)
     elif item.path:
         path = Path(os.path.expandvars(item.path)).expanduser()
         if not path.exists():
-            return "fail", f"{item.name}: {path} does not exist"
+            return "fail", M("{name}: {path} does not exist", name=item.name, path=str(path))
         how = str(path)
         version = None
     elif item.registry:
         if sys.platform != "win32" and registry is None:
-            return "skip", f"{item.name}: a Windows registry entry, not checked on this system"
+            return "skip", M("{name}: a Windows registry entry, not checked on this system", name=item.name)
         found, version = (registry or _registry_version)(item.registry)
         if not found:
-            return "fail", f"{item.name}: no uninstall entry named «{item.registry}»"
-        how = f"registry «{item.registry}»"
+            return "fail", M("{name}: no uninstall entry named «{entry}»", name=item.name, entry=item.registry)
+        how = M("registry «{entry}»", entry=item.registry)
     else:
-        return "fail", f"{item.name}: nothing to look for (give command, path or registry)"
+        return "fail", M("{name}: nothing to look for (give command, path or registry)", name=item.name)
     if item.version:
         if version is None:
-            return "fail", f"{item.name}: found ({how}) but its version is unknown; {item.version} required"
+            return "fail", M("{name}: found ({how}) but its version is unknown; {want} required", name=item.name, how=how,
+                             want=item.version)
         if not versions.satisfies(version, item.version):
-            return "fail", f"{item.name} {version}: {item.version} required"
-    return "pass", f"{item.name} {version or ''}".rstrip() + f" ({how})"
+            return "fail", M("{name} {version}: {want} required", name=item.name, version=version, want=item.version)
+    return "pass", M("{name} ({how})", name=f"{item.name} {version or ''}".rstrip(), how=how)
 
 
 def required(ctx, cmds: Commands, registry=None) -> Outcome:
     items = ctx.config.checks.required
     if not items:
-        return skipped("no required software configured ([[checks.required]])")
+        return skipped(M("no required software configured ([[checks.required]])"))
     lines, bad, skipped_n = [], [], 0
     for item in items:
         status, line = find_one(item, cmds, registry)
@@ -149,9 +150,10 @@ def required(ctx, cmds: Commands, registry=None) -> Outcome:
         elif status == "skip":
             skipped_n += 1
     if bad:
-        return failed("missing or wrong version: " + ", ".join(bad), lines)
+        return failed(M("missing or wrong version: {names}", names=", ".join(bad)), lines)
     if skipped_n == len(items):
-        return skipped("; ".join(lines))
+        return skipped(Join(lines))
     if skipped_n:
-        return warned(f"{len(items) - skipped_n} of {len(items)} found; {skipped_n} not checkable here", lines)
-    return passed(f"all {len(items)} found: " + ", ".join(item.name for item in items), lines)
+        return warned(M("{found} of {n} found; {skipped} not checkable here", found=len(items) - skipped_n, n=len(items),
+                        skipped=skipped_n), lines)
+    return passed(M("all {n} found: {names}", n=len(items), names=", ".join(item.name for item in items)), lines)

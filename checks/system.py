@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import psutil
 
-from checks.model import Commands, Outcome, errored, failed, passed, skipped, warned
+from checks.model import Commands, M, Outcome, failed, passed, skipped, warned
 
 GiB = 2**30
 
@@ -24,11 +24,13 @@ def resources(ctx, cmds: Commands) -> Outcome:
     except (AttributeError, OSError):
         load = psutil.cpu_percent(interval=0.5) / 100
     memory = psutil.virtual_memory()
-    text = f"load {load:.2f} per core, {memory.available / GiB:.1f} GiB of memory free"
+    text = M("load {load:.2f} per core, {free:.1f} GiB of memory free", load=load, free=memory.available / GiB)
     if memory.available < limits.min_free_memory:
-        return failed(text + f" (need {limits.min_free_memory / GiB:.1f} GiB)", load=load, free_memory=memory.available)
+        return failed(M("{text} (need {need:.1f} GiB)", text=text, need=limits.min_free_memory / GiB), load=load,
+                      free_memory=memory.available)
     if load > limits.max_load:
-        return warned(text + f" (load over {limits.max_load:g})", load=load, free_memory=memory.available)
+        return warned(M("{text} (load over {limit:g})", text=text, limit=limits.max_load), load=load,
+                      free_memory=memory.available)
     return passed(text, load=load, free_memory=memory.available)
 
 
@@ -53,13 +55,13 @@ def disk(ctx, cmds: Commands) -> Outcome:
     need, length = recording_need(ctx)
     floor = ctx.config.recording.floor
     cams = len(ctx.config.cameras)
-    text = (f"{free / GiB:.1f} GiB free in {where}; {cams} cameras need about {need / GiB:.1f} GiB "
-            f"for {length.total_seconds() / 3600:.1f} h")
+    text = M("{free:.1f} GiB free in {where}; {cams} cameras need about {need:.1f} GiB for {hours:.1f} h",
+             free=free / GiB, where=str(where), cams=cams, need=need / GiB, hours=length.total_seconds() / 3600)
     data = {"free": free, "need": need, "path": str(where)}
     if free < need:
         return failed(text, **data)
     if free - need < floor:
-        return warned(text + f", leaving less than the floor of {floor / GiB:.1f} GiB", **data)
+        return warned(M("{text}, leaving less than the floor of {floor:.1f} GiB", text=text, floor=floor / GiB), **data)
     return passed(text, **data)
 
 
@@ -69,16 +71,17 @@ def power(ctx, cmds: Commands) -> Outcome:
     except (AttributeError, NotImplementedError, OSError):
         battery = None
     if battery is None:
-        return skipped("no battery or UPS visible to the operating system")
+        return skipped(M("no battery or UPS visible to the operating system"))
     percent = battery.percent
     if battery.power_plugged:
-        return passed(f"mains power, battery {percent:.0f} %", percent=percent, plugged=True)
+        return passed(M("mains power, battery {percent:.0f} %", percent=percent), percent=percent, plugged=True)
     minutes = battery.secsleft / 60 if battery.secsleft not in (psutil.POWER_TIME_UNKNOWN,
                                                                  psutil.POWER_TIME_UNLIMITED) else None
-    text = f"on battery: {percent:.0f} %" + (f", about {minutes:.0f} min left" if minutes else "")
+    text = M("on battery: {percent:.0f} %, about {minutes:.0f} min left", percent=percent, minutes=minutes) if minutes \
+        else M("on battery: {percent:.0f} %", percent=percent)
     if percent < ctx.config.checks.min_battery:
         return failed(text, percent=percent, plugged=False)
-    return warned(text + " (mains power is off)", percent=percent, plugged=False)
+    return warned(M("{text} (mains power is off)", text=text), percent=percent, plugged=False)
 
 
 # -- the clock ---------------------------------------------------------------------------
@@ -164,23 +167,25 @@ def clock(ctx, cmds: Commands) -> Outcome:
             offset, delay = sntp_offset(host, port, timeout=min(3.0, max(0.5, cmds.remaining())))
         except (OSError, ValueError) as exc:
             synced, how = os_sync_status(cmds)
-            text = f"NTP server {settings.ntp_server} did not answer ({exc}); "
+            text = M("NTP server {server} did not answer ({error})", server=settings.ntp_server, error=str(exc))
             if synced:
-                return warned(text + f"the system says its clock is synchronised ({how})")
-            return warned(text + ("the system clock is not synchronised" if synced is False else
-                                  f"synchronisation unknown ({how})"))
-        text = f"clock {abs(offset):.3f} s {'behind' if offset > 0 else 'ahead of'} {settings.ntp_server}"
+                return warned(M("{text}; the system says its clock is synchronised ({how})", text=text, how=how))
+            if synced is False:
+                return warned(M("{text}; the system clock is not synchronised", text=text))
+            return warned(M("{text}; synchronisation unknown ({how})", text=text, how=how))
+        text = M("clock {s:.3f} s behind {server}", s=offset, server=settings.ntp_server) if offset > 0 else \
+            M("clock {s:.3f} s ahead of {server}", s=-offset, server=settings.ntp_server)
         data = {"offset_s": round(offset, 4), "delay_s": round(delay, 4), "server": settings.ntp_server}
         if abs(offset) >= fail_s:
-            return failed(text + f" (limit {fail_s:g} s)", **data)
+            return failed(M("{text} (limit {s:g} s)", text=text, s=fail_s), **data)
         if abs(offset) >= warn_s:
-            return warned(text + f" (over {warn_s:g} s)", **data)
+            return warned(M("{text} (over {s:g} s)", text=text, s=warn_s), **data)
         return passed(text, **data)
     synced, how = os_sync_status(cmds)
     if synced is None:
-        return skipped(f"no NTP server configured (checks.ntp_server) and the sync status is unknown ({how})")
+        return skipped(M("no NTP server configured (checks.ntp_server) and the sync status is unknown ({how})", how=how))
     if synced:
-        return passed(f"the system clock is synchronised ({how})")
-    return warned(f"the system clock is not synchronised ({how}); set checks.ntp_server to measure the offset")
+        return passed(M("the system clock is synchronised ({how})", how=how))
+    return warned(M("the system clock is not synchronised ({how}); set checks.ntp_server to measure the offset", how=how))
 
 

@@ -78,3 +78,8 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def language() -> str:
     info = _translation.info() if isinstance(_translation, gettext.GNUTranslations) else {}
     return info.get("language", "en") or "en"
+
+
+def translator(lang: str):
+    """The gettext function of one language, whatever the chosen one (documents are Russian)."""
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/messages.py            # extract, merge into ru.po, compile ru.mo
     .venv/bin/python scripts/messages.py --check    # exit 1 if a message is untranslated or ru.mo is stale
 
-Messages are the first argument of `_()` / `ngettext()` anywhere in the packages, plus
+Messages are the first argument of `_()` / `M()` / `ngettext()` anywhere in the packages, plus
 every command's help (its docstring) and every option's help, which the CLI translates
 when it renders them. The catalogue is Babel's PO format; the compiled .mo is committed
 so that installing ppe-tech needs no Babel.
@@ -24,14 +24,15 @@ MO = PO.with_suffix(".mo")
 
 
 def from_sources() -> dict[str, list[str]]:
-    """msgid -> ["file:line", ...] for every `_("...")` and `ngettext("...", "...", n)` call."""
+    """msgid -> ["file:line", ...] for every `_("...")`, `M("...")` (a check's message, translated
+    when shown) and `ngettext("...", "...", n)` call."""
     found: dict[str, list[str]] = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             for node in ast.walk(tree):
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                        and node.func.id in ("_", "ngettext") and node.args):
+                        and node.func.id in ("_", "ngettext", "M") and node.args):
                     continue
                 for arg in node.args[: 2 if node.func.id == "ngettext" else 1]:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):

@@ -196,7 +196,8 @@ def _protocol(app: App, pdf: Path, results, exam, started: datetime, host: str, 
 
     ppe = app.config.ppe
     rows = [cp.Row(BY_ID[r.id].title_ru if r.id in BY_ID else r.title, RUSSIAN[r.status],
-                   r.message + ("".join(f"\n{d}" for d in r.details[:8]) if r.status.value in ("fail", "error") else ""),
+                   (r.message_ru or r.message) + ("".join(f"\n{d}" for d in (r.details_ru or r.details)[:8])
+                                                  if r.status.value in ("fail", "error") else ""),
                    f"{r.duration_ms / 1000:.1f}") for r in results]
     who = f"{signer[0].name}, {signer[0].position}".strip(", ") if signer else "— (ключ не указан)"
     fingerprint = signing.fingerprint(signer[1].algorithm, signer[1].public_key) if signer else "—"
@@ -272,13 +273,12 @@ def baseline_verify(app: App, as_json: bool) -> int:
     from checks.model import Commands, Status
 
     outcome = integrity_baseline(context(app, None), Commands())
-    result = {"status": outcome.status.value, "message": outcome.message, **outcome.data}
+    message = str(outcome.message)
+    result = {"status": outcome.status.value, "message": message, **outcome.data}
 
     def human() -> None:
-        click.echo(outcome.message)
+        click.echo(message)
         for line in outcome.details:
-            if not line.startswith(("added", "removed", "changed", "unreadable")):
-                continue
             click.echo(f"  {line}")
     emit(as_json, result, human)
     return ExitCode.OK if outcome.status in (Status.PASS, Status.SKIP) else ExitCode.NEGATIVE
