@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ppe_tech.messages import Join, M, Msg, render  # noqa: F401 (checks write their messages with M)
+
 
 class Status(str, enum.Enum):
     PASS = "pass"
@@ -21,54 +23,6 @@ class Status(str, enum.Enum):
 
 
 SEVERITY = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 2}
-
-
-class Msg:
-    """A message written in English with named values, translated when it is shown: the
-    terminal in the chosen language, the printed protocol always in Russian."""
-
-    __slots__ = ("template", "params")
-
-    def __init__(self, template: str, **params: Any):
-        self.template, self.params = template, params
-
-    def render(self, translate: Callable[[str], str]) -> str:
-        values = {k: render(v, translate) if isinstance(v, (Msg, Join)) else v for k, v in self.params.items()}
-        return translate(self.template).format(**values)
-
-    def __str__(self) -> str:
-        from ppe_tech.messages import _
-
-        return self.render(_)
-
-    def __repr__(self) -> str:
-        return f"Msg({self.template!r}, {self.params!r})"
-
-    def __contains__(self, text: str) -> bool:  # `"word" in msg`, as with the string it becomes
-        return text in str(self)
-
-
-M = Msg  # short, and what scripts/messages.py extracts
-
-
-class Join:
-    """Messages joined by a separator, each translated."""
-
-    def __init__(self, items: list, sep: str = "; "):
-        self.items, self.sep = list(items), sep
-
-    def render(self, translate: Callable[[str], str]) -> str:
-        return self.sep.join(render(item, translate) for item in self.items)
-
-    def __str__(self) -> str:
-        from ppe_tech.messages import _
-
-        return self.render(_)
-
-
-def render(value: Any, translate: Callable[[str], str]) -> str:
-    return value.render(translate) if isinstance(value, (Msg, Join)) else str(value)
-
 
 
 @dataclass

@@ -14,6 +14,7 @@ import contextlib
 import gettext
 import os
 from pathlib import Path
+from typing import Any, Callable
 
 DOMAIN = "ppe_tech"
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -83,3 +84,53 @@ def language() -> str:
 def translator(lang: str):
     """The gettext function of one language, whatever the chosen one (documents are Russian)."""
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue where it is defined; `_()` translates it where shown."""
+    return message
+
+
+# -- messages translated when shown -----------------------------------------------------------
+
+class Msg:
+    """A message written in English with named values, translated when it is shown: the
+    terminal in the chosen language, the printed protocol always in Russian."""
+
+    __slots__ = ("template", "params")
+
+    def __init__(self, template: str, **params: Any):
+        self.template, self.params = template, params
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        values = {k: render(v, translate) if isinstance(v, (Msg, Join)) else v for k, v in self.params.items()}
+        return translate(self.template).format(**values)
+
+    def __str__(self) -> str:
+        return self.render(_)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.template!r}, {self.params!r})"
+
+    def __contains__(self, text: str) -> bool:  # `"word" in msg`, as with the string it becomes
+        return text in str(self)
+
+
+M = Msg  # short, and what scripts/messages.py extracts
+
+
+class Join:
+    """Messages joined by a separator, each translated."""
+
+    def __init__(self, items: list, sep: str = "; "):
+        self.items, self.sep = list(items), sep
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        return self.sep.join(render(item, translate) for item in self.items)
+
+    def __str__(self) -> str:
+        return self.render(_)
+
+
+def render(value: Any, translate: Callable[[str], str]) -> str:
+    return value.render(translate) if isinstance(value, (Msg, Join)) else str(value)

@@ -32,7 +32,7 @@ def from_sources() -> dict[str, list[str]]:
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             for node in ast.walk(tree):
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                        and node.func.id in ("_", "ngettext", "M") and node.args):
+                        and node.func.id in ("_", "ngettext", "M", "N_") and node.args):
                     continue
                 for arg in node.args[: 2 if node.func.id == "ngettext" else 1]:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):

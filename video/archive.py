@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from ppe_tech.messages import M
 from video import segments
 
 CHUNK = 4 << 20
@@ -419,7 +420,7 @@ def _hash_direct(fd: int, progress: Callable[[int], None] | None) -> tuple[str, 
             if progress:
                 progress(n)
             if n < DIRECT_CHUNK and k < chunks - 1:
-                raise ArchiveError(f"short read at {k * DIRECT_CHUNK + n} of {size} bytes")
+                raise ArchiveError(M("short read at {at} of {size} bytes", at=k * DIRECT_CHUNK + n, size=size))
     finally:
         stop.set()
         for lane in range(DIRECT_LANES):
@@ -429,7 +430,7 @@ def _hash_direct(fd: int, progress: Callable[[int], None] | None) -> tuple[str, 
         for buffer in buffers:
             buffer.close()
     if total != size:
-        raise ArchiveError(f"read {total} of {size} bytes")
+        raise ArchiveError(M("read {total} of {size} bytes", total=total, size=size))
     return digest.hexdigest(), total
 
 
@@ -516,11 +517,13 @@ def join_to(run: Run, out_path: Path, progress: Callable[[int], None] | None,
                 try:
                     current[0] = open_source(seg.path)
                 except OSError as exc:
-                    raise ArchiveError(f"cannot read {seg.path}: {exc.strerror}", seg.path) from None
+                    raise ArchiveError(M("cannot read {path}: {error}", path=seg.path, error=exc.strerror),
+                                       seg.path) from None
             try:
                 n = current[0].readinto(buffer)
             except OSError as exc:
-                raise ArchiveError(f"cannot read {current[0].name}: {exc.strerror}", current[0].name) from None
+                raise ArchiveError(M("cannot read {path}: {error}", path=current[0].name, error=exc.strerror),
+                                   current[0].name) from None
             if n:
                 if rewrite is not None:
                     rewrite(buffer, n)
@@ -567,7 +570,7 @@ def write_run(folder: Path, name: str, run: Run, state: dict, progress: Callable
     back, back_size = hash_file(partial, uncached=True)
     if back != digest or back_size != size:
         partial.unlink(missing_ok=True)
-        raise ArchiveError(f"{name}: read back from the destination differs from what was written")
+        raise ArchiveError(M("{name}: read back from the destination differs from what was written", name=name))
     os.replace(partial, final)
     _fsync_dir(folder)
     with _STATE_LOCK:  # runs are written two at a time
@@ -615,11 +618,12 @@ class Check:
     extra: list[str]
     mismatched: list[str]
     signature: str  # valid | invalid | missing | unknown key
-    problems: list[str]
+    problems: list  # of Msg
 
     def as_json(self) -> dict:
         return {"ok": self.ok, "files": self.files, "missing": self.missing, "extra": self.extra,
-                "mismatched": self.mismatched, "signature": self.signature, "problems": self.problems}
+                "mismatched": self.mismatched, "signature": self.signature,
+                "problems": [str(p) for p in self.problems]}
 
 
 def verify(folder: Path, check_signature: Callable[[bytes, dict], str],
@@ -627,26 +631,26 @@ def verify(folder: Path, check_signature: Callable[[bytes, dict], str],
     """Presence, extra files, sizes, hashes (files hashed in parallel) and the manifest's signature."""
     from concurrent.futures import ThreadPoolExecutor
 
-    problems: list[str] = []
+    problems: list = []  # of Msg: shown in the chosen language
     try:
         manifest_bytes = (folder / MANIFEST).read_bytes()
         manifest = json.loads(manifest_bytes)
         listed = {f["name"]: f for f in manifest["files"]}
     except (OSError, ValueError, KeyError, TypeError):
-        return Check(False, 0, [MANIFEST], [], [], "missing", [f"{MANIFEST} is missing or unreadable"])
+        return Check(False, 0, [MANIFEST], [], [], "missing", [M("{file} is missing or unreadable", file=MANIFEST)])
     signature = check_signature(manifest_bytes, manifest)
     if signature != "valid":
-        problems.append(f"{MANIFEST}: signature {signature}")
+        problems.append(M("{file}: signature {state}", file=MANIFEST, state=signature))
     sums: dict[str, str] = {}
     try:
         for line in (folder / SUMS).read_text(encoding="utf-8").splitlines():
             digest, _sep, name = line.partition("  ")
             sums[name] = digest
     except OSError:
-        problems.append(f"{SUMS} is missing")
+        problems.append(M("{file} is missing", file=SUMS))
     for name, entry in listed.items():
         if sums and sums.get(name) != entry["sha256"]:
-            problems.append(f"{SUMS} and {MANIFEST} disagree about {name}")
+            problems.append(M("{sums} and {manifest} disagree about {name}", sums=SUMS, manifest=MANIFEST, name=name))
     present = {p.name for p in folder.iterdir() if p.is_file()}
     allowed = set(listed) | {MANIFEST, SIGNATURE, SUMS, STATE, "act.pdf"}
     missing = sorted(n for n in listed if n not in present)
@@ -654,19 +658,21 @@ def verify(folder: Path, check_signature: Callable[[bytes, dict], str],
     partials = sorted(n for n in present if n.endswith(".partial"))
     extra += partials
 
-    def check_one(name: str) -> tuple[str, str | None]:
+    def check_one(name: str) -> tuple[str, M | None]:
         entry = listed[name]
         path = folder / name
         if path.stat().st_size != entry["bytes"]:
-            return name, f"{name}: size {path.stat().st_size}, expected {entry['bytes']}"
+            return name, M("{name}: size {size}, expected {want}", name=name, size=path.stat().st_size,
+                           want=entry["bytes"])
         digest, _size = hash_file(path, progress)
-        return name, None if digest == entry["sha256"] else f"{name}: SHA-256 differs"
+        return name, None if digest == entry["sha256"] else M("{name}: SHA-256 differs", name=name)
     mismatched = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for name, problem in pool.map(check_one, [n for n in listed if n in present]):
             if problem:
                 mismatched.append(name)
                 problems.append(problem)
-    problems += [f"{n}: missing" for n in missing] + [f"{n}: not in the manifest" for n in extra]
+    problems += [M("{name}: missing", name=n) for n in missing] + \
+        [M("{name}: not in the manifest", name=n) for n in extra]
     ok = not (missing or extra or mismatched or problems)
     return Check(ok, len(listed), missing, extra, sorted(mismatched), signature, problems)

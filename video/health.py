@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ppe_tech.messages import N_
 from ppe_tech.secrets import mask_url
 from video import ffmpeg
 
@@ -133,14 +134,15 @@ _FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
 
 
 def _describe_error(stderr: str) -> str:
-    for needle, text in (("401", "401 Unauthorized: wrong user or password"),
-                         ("Connection refused", "connection refused"),
-                         ("timed out", "no answer (timed out)"), ("Invalid data", "no answer or not a video stream"),
-                         ("No route", "no route to host"), ("404", "404 Not Found: wrong path")):
+    for needle, text in (("401", N_("401 Unauthorized: wrong user or password")),
+                         ("Connection refused", N_("connection refused")),
+                         ("timed out", N_("no answer (timed out)")),
+                         ("Invalid data", N_("no answer or not a video stream")),
+                         ("No route", N_("no route to host")), ("404", N_("404 Not Found: wrong path"))):
         if needle in stderr:
             return text
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return mask_url(lines[-1]) if lines else "no video"
+    return mask_url(lines[-1]) if lines else N_("no video")
 
 
 def sample(camera: str, url: str, *, seconds: float = 4.0, timeout_s: float = 5.0,
@@ -179,7 +181,7 @@ def sample(camera: str, url: str, *, seconds: float = 4.0, timeout_s: float = 5.
             result.fps = float(f.group(1))
     result.reachable = bool(result.frames) or result.codec is not None
     if not result.frames:
-        result.error = _describe_error(stderr) if stderr.strip() else "no answer within the timeout"
+        result.error = _describe_error(stderr) if stderr.strip() else N_("no answer within the timeout")
         if result.snapshot is not None:
             result.snapshot.unlink(missing_ok=True)
             result.snapshot = None
@@ -209,7 +211,7 @@ def probe(camera: str, url: str, *, timeout_s: float = 5.0) -> ProbeResult:
         proc = subprocess.run(ffmpeg.probe_args(url, timeout_s), stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=timeout_s + 1.0)
     except subprocess.TimeoutExpired:
-        return ProbeResult(camera, mask_url(url), False, error="no answer within the timeout",
+        return ProbeResult(camera, mask_url(url), False, error=N_("no answer within the timeout"),
                            seconds=time.monotonic() - started)
     elapsed = time.monotonic() - started
     stderr = proc.stderr.decode("utf-8", "replace")
@@ -218,7 +220,7 @@ def probe(camera: str, url: str, *, timeout_s: float = 5.0) -> ProbeResult:
     except json.JSONDecodeError:
         streams = []
     if proc.returncode != 0 or not streams:
-        return ProbeResult(camera, mask_url(url), False, error=_describe_error(stderr) if stderr else "no video stream",
+        return ProbeResult(camera, mask_url(url), False, error=_describe_error(stderr) if stderr else N_("no video stream"),
                            seconds=elapsed)
     s = streams[0]
     return ProbeResult(camera, mask_url(url), True, s.get("codec_name"), s.get("width"), s.get("height"),

@@ -11,7 +11,7 @@ from ppe_tech.app import App, atomic_output, emit
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import Camera
 from ppe_tech.errors import BadInput, ExitCode
-from ppe_tech.messages import _
+from ppe_tech.messages import N_, _
 from ppe_tech.options import json_option
 from ppe_tech.paths import safe_component
 from ppe_tech.secrets import mask_url
@@ -111,7 +111,7 @@ def probe(app: App, camera_ids: tuple[str, ...], timeout: float, as_json: bool) 
                 click.echo(_status_line(r.camera, "ok", f"{_describe(r.width, r.height, r.fps, r.codec)} "
                                                         f"({r.seconds:.1f} s)"))
             else:
-                click.echo(_status_line(r.camera, _("UNREACHABLE"), r.error or ""))
+                click.echo(_status_line(r.camera, _("UNREACHABLE"), _(r.error) if r.error else ""))
     emit(as_json, {"cameras": [r.as_json() for r in results]}, human)
     return ExitCode.OK if all(r.reachable for r in results) else ExitCode.NEGATIVE
 
@@ -140,14 +140,19 @@ def check_health(app: App, chosen: list[Camera], seconds: float | None, snapshot
     return health.in_parallel(chosen, one)
 
 
+PROBLEM_LABELS = {"offline": N_("OFFLINE"), "unauthorized": N_("UNAUTHORIZED"), "black": N_("BLACK"),
+                  "covered": N_("COVERED"), "frozen": N_("FROZEN"), "blurred": N_("BLURRED"),
+                  "resolution": N_("RESOLUTION"), "fps": N_("FPS")}
+
+
 def _health_lines(verdicts) -> None:
     for v in verdicts:
         s = v.sample
         if v.healthy:
             click.echo(_status_line(v.camera, "ok", _describe(s.width, s.height, s.fps, s.codec)))
         else:
-            detail = s.error or _describe(s.width, s.height, s.fps, s.codec)
-            click.echo(_status_line(v.camera, ", ".join(p.upper() for p in v.problems), detail))
+            detail = _(s.error) if s.error else _describe(s.width, s.height, s.fps, s.codec)
+            click.echo(_status_line(v.camera, ", ".join(_(PROBLEM_LABELS.get(p, p)) for p in v.problems), detail))
 
 
 @cameras.command("health")
