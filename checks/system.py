@@ -130,21 +130,21 @@ def _split_host(server: str) -> tuple[str, int]:
     return server, 123
 
 
-def os_sync_status(cmds: Commands) -> tuple[bool | None, str]:
+def os_sync_status(cmds: Commands) -> tuple[bool | None, object]:
     """Whether the OS says its clock is synchronised: (yes/no/unknown, how we know)."""
     if sys.platform == "win32":
         code, out, _err = cmds.run(["w32tm", "/query", "/status"], timeout=5)
-        return parse_w32tm(out) if code == 0 else (None, "w32tm failed")
+        return parse_w32tm(out) if code == 0 else (None, M("w32tm failed"))
     try:
         code, out, _err = cmds.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], timeout=5)
     except FileNotFoundError:
-        return None, "timedatectl not found"
+        return None, M("timedatectl not found")
     if code != 0:
-        return None, "timedatectl gave no answer"
+        return None, M("timedatectl gave no answer")
     return out.strip() == "yes", "timedatectl"
 
 
-def parse_w32tm(output: str) -> tuple[bool | None, str]:
+def parse_w32tm(output: str) -> tuple[bool | None, object]:
     """`w32tm /query /status`: synchronised unless the source is the local clock or unset."""
     fields = {}
     for line in output.splitlines():
@@ -155,7 +155,7 @@ def parse_w32tm(output: str) -> tuple[bool | None, str]:
     if source is None:
         return None, "w32tm"
     unsynced = source.lower() in ("local cmos clock", "free-running system clock") or not source
-    return (not unsynced), f"w32tm, source {source}"
+    return (not unsynced), M("w32tm, source {source}", source=source)
 
 
 def clock(ctx, cmds: Commands) -> Outcome:
