@@ -5,9 +5,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from checks.model import Result, Status, overall
+from ppe_tech.messages import N_, _
 
-WORD = {Status.PASS: "Passed", Status.WARN: "Warning", Status.FAIL: "Failed", Status.SKIP: "Skipped",
-        Status.ERROR: "Error"}
+WORD = {Status.PASS: N_("Passed"), Status.WARN: N_("Warning"), Status.FAIL: N_("Failed"), Status.SKIP: N_("Skipped"),
+        Status.ERROR: N_("Error")}
 COLOUR = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.SKIP: "bright_black",
           Status.ERROR: "magenta"}
 RUSSIAN = {Status.PASS: "норма", Status.WARN: "предупреждение", Status.FAIL: "не пройдена", Status.SKIP: "пропущена",
@@ -21,7 +22,7 @@ def text_lines(results: list[Result], width: int = 79, style=None, verbose: bool
     """
     lines = []
     for r in results:
-        word = WORD[r.status]
+        word = _(WORD[r.status])
         seconds = f"{r.duration_ms / 1000:5.2f}s"
         dots = max(3, width - len(r.title) - len(word) - len(seconds) - 2)
         verdict = style(word, r.status) if style else word
@@ -33,8 +34,8 @@ def text_lines(results: list[Result], width: int = 79, style=None, verbose: bool
                 if len(r.details) > 20:
                     lines.append(f"    … {len(r.details) - 20} more")
     counts = {s: sum(1 for r in results if r.status == s) for s in Status}
-    summary = ", ".join(f"{n} {WORD[s].lower()}" for s, n in counts.items() if n)
-    lines.append(f"{WORD[overall(results)].upper()}: {summary}")
+    summary = ", ".join(f"{_(WORD[s]).lower()}: {n}" for s, n in counts.items() if n)
+    lines.append(f"{_(WORD[overall(results)]).upper()}: {summary}")
     return lines
 
 

@@ -72,9 +72,10 @@ def _result(slot: dict) -> Result:
         ms = slot["ms"]
     if not isinstance(outcome.status, Status):
         outcome = errored(M("bad verdict {status!r}", status=outcome.status))
-    from ppe_tech.messages import _, translator
+    from ppe_tech.messages import _, language, translator
 
     russian = translator("ru")
-    return Result(check.id, check.title, outcome.status, render(outcome.message, _), ms,
+    title = check.title_ru if language() == "ru" else check.title
+    return Result(check.id, title, outcome.status, render(outcome.message, _), ms,
                   [render(d, _) for d in outcome.details], outcome.data, render(outcome.message, russian),
                   [render(d, russian) for d in outcome.details])

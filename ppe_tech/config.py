@@ -55,7 +55,7 @@ ENGINES = ("auto", "clamav", "defender", "kaspersky", "drweb")
 def _digits(n: int) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         if value and not (len(value) == n and value.isdigit()):
-            return f"{n} digits"
+            return _("{n} digits").format(n=n)
         return None
     return check
 
@@ -68,7 +68,7 @@ def _identifier(value: str) -> str | None:
 
 def _one_of(*choices: str) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
-        return None if value in choices else "one of " + ", ".join(choices)
+        return None if value in choices else _("one of {choices}").format(choices=", ".join(choices))
     return check
 
 
@@ -91,30 +91,32 @@ def _camera_url(value: str) -> str | None:
 
 def _resolution(value: str) -> str | None:
     m = re.match(r"^(\d{2,5})x(\d{2,5})$", value)
-    return None if not value or m else "WIDTHxHEIGHT, e.g. 1920x1080"
+    return None if not value or m else _("WIDTHxHEIGHT, e.g. 1920x1080")
 
 
 def _non_negative(value: float) -> str | None:
-    return None if value >= 0 else "a number not below zero"
+    return None if value >= 0 else _("a number not below zero")
 
 
 def _share(value: float) -> str | None:
-    return None if 0 <= value <= 1 else "a share between 0 and 1"
+    return None if 0 <= value <= 1 else _("a share between 0 and 1")
 
 
 def _positive(value: timedelta) -> str | None:
-    return None if value.total_seconds() > 0 else "a duration above zero"
+    return None if value.total_seconds() > 0 else _("a duration above zero")
 
 
 def _host_port(value: str) -> str | None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        return "host:port, such as '192.0.2.1:443'"
+        return _("host:port, such as '192.0.2.1:443'")
     return None
 
 
 def _version_spec(value: str) -> str | None:
-    return None if not value or _VERSION_SPEC.match(value) else "a version constraint such as '>=5.0' or '>=1.2,<2'"
+    if not value or _VERSION_SPEC.match(value):
+        return None
+    return _("a version constraint such as '>=5.0' or '>=1.2,<2'")
 
 
 # -- the schema -------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ppe_tech.messages import M
+
 _DURATION_PART = re.compile(r"(\d+)(ms|d|h|m|s)")
 _DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$")
@@ -31,7 +33,7 @@ def parse_duration(text: str) -> timedelta:
         total += int(m.group(1)) * _DURATION_UNITS[m.group(2)]
         pos = m.end()
     if not s or pos != len(s):
-        raise ValueError(f"{text!r} is not a duration (expected e.g. '60s', '3h55m', '7d')")
+        raise ValueError(M("{text!r} is not a duration (expected e.g. '60s', '3h55m', '7d')", text=text))
     return timedelta(seconds=total)
 
 
@@ -49,13 +51,13 @@ def parse_size(text: str) -> int:
     """'10GiB', '500MB', '1024' -> bytes."""
     m = _SIZE.match(text)
     if not m:
-        raise ValueError(f"{text!r} is not a size (expected e.g. '10GiB', '500MB')")
+        raise ValueError(M("{text!r} is not a size (expected e.g. '10GiB', '500MB')", text=text))
     return int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
 
 
 def parse_hhmm(text: str) -> str:
     if not _HHMM.match(text):
-        raise ValueError(f"{text!r} is not a time of day (expected HH:MM, e.g. 09:45)")
+        raise ValueError(M("{text!r} is not a time of day (expected HH:MM, e.g. 09:45)", text=text))
     return text
 
 
@@ -65,7 +67,7 @@ def parse_date(text: str) -> date:
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD, e.g. 2026-06-01)") from None
+        raise ValueError(M("{text!r} is not a date (expected YYYY-MM-DD, e.g. 2026-06-01)", text=text)) from None
 
 
 def parse_local_datetime(text: str) -> datetime:
@@ -75,14 +77,14 @@ def parse_local_datetime(text: str) -> datetime:
             raise ValueError
         return datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a local date and time (expected YYYY-MM-DDTHH:MM)") from None
+        raise ValueError(M("{text!r} is not a local date and time (expected YYYY-MM-DDTHH:MM)", text=text)) from None
 
 
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a known time zone (expected e.g. 'Europe/Moscow')") from None
+        raise ValueError(M("{name!r} is not a known time zone (expected e.g. 'Europe/Moscow')", name=name)) from None
 
 
 def utc_now() -> datetime:

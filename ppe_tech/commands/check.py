@@ -85,7 +85,9 @@ def list_checks(app: App, as_json: bool) -> int:
 
     ctx = context(app, None)
     default = app.config.checks.timeout.total_seconds()
-    rows = [{"id": c.id, "title": c.title, "title_ru": c.title_ru,
+    from ppe_tech.messages import language
+
+    rows = [{"id": c.id, "title": c.title_ru if language() == "ru" else c.title, "title_ru": c.title_ru,
              "timeout_s": c.timeout(ctx) if c.timeout else default} for c in CHECKS]
 
     def human() -> None:
