@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from ppe_tech.messages import M
 from ppe_tech.secrets import mask_url
 from video import ffmpeg, segments
 
@@ -113,7 +114,8 @@ class Supervisor:
         self.stopping = threading.Event()
         self.started_wall = time.time()
         self.log = log or (lambda line: print(f"{iso_now()} {line}", file=sys.stderr, flush=True))
-        self.disk_warning: str | None = None
+        self.disk_warning: str | None = None  # for the log; the CLI words it from disk_free and floor
+        self.disk_free: int | None = None
         self._last_disk_check = 0.0
 
     # -- one camera ---------------------------------------------------------------------------
@@ -135,15 +137,16 @@ class Supervisor:
         run.started = time.monotonic()
         run.starts += 1
         if run.starts > 1:
-            self.log(f"{run.id}: restart {run.restarts} (ffmpeg pid {run.proc.pid})")
+            self.log(str(M("{camera}: restart {n} (ffmpeg pid {pid})", camera=run.id, n=run.restarts, pid=run.proc.pid)))
         else:
-            self.log(f"{run.id}: recording {mask_url(run.url)} (ffmpeg pid {run.proc.pid})")
+            self.log(str(M("{camera}: recording {url} (ffmpeg pid {pid})", camera=run.id, url=mask_url(run.url),
+                           pid=run.proc.pid)))
 
     def _down(self, run: CameraRun, reason: str) -> None:
         if run.outage_start is None:
             run.outage_start = run.last_data_wall or time.time()
             run.outage_reason = reason
-            self.log(f"{run.id}: DOWN: {reason}")
+            self.log(str(M("{camera}: DOWN: {reason}", camera=run.id, reason=reason)))
         run.state = "down"
         run.failures += 1
         delay = min(BACKOFF_MAX, 1.5 * 2 ** (run.failures - 1))
@@ -179,7 +182,7 @@ class Supervisor:
         if run.proc is not None and run.proc.poll() is not None:
             code = run.proc.returncode
             run.proc = None
-            self._down(run, f"ffmpeg exited with code {code}")
+            self._down(run, str(M("ffmpeg exited with code {code}", code=code)))
         if run.proc is None and now >= run.next_start and not self.stopping.is_set():
             self._start(run)
         newest, size = self._newest(run)
@@ -199,15 +202,16 @@ class Supervisor:
                 end = time.time()
                 run.outages.append({"start": iso(run.outage_start), "end": iso(end),
                                     "seconds": round(end - run.outage_start, 1), "reason": run.outage_reason})
-                self.log(f"{run.id}: back after {end - run.outage_start:.1f} s")
+                self.log(str(M("{camera}: back after {s:.1f} s", camera=run.id, s=end - run.outage_start)))
                 run.outage_start = None
             run.state = "recording"
             if now - run.started > 30:
                 run.failures = 0
         elif run.proc is not None and now - max(run.last_growth, run.started) > self.stall_s:
-            self.log(f"{run.id}: no data for {self.stall_s:.0f} s while ffmpeg runs: restarting")
+            self.log(str(M("{camera}: no data for {s:.0f} s while ffmpeg runs: restarting", camera=run.id,
+                           s=self.stall_s)))
             self._stop_proc(run, grace=1.0)
-            self._down(run, f"stalled: no data for {self.stall_s:.0f} s")
+            self._down(run, str(M("stalled: no data for {s:.0f} s", s=self.stall_s)))
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -221,12 +225,15 @@ class Supervisor:
         except OSError:
             return
         if self.floor and free < self.floor:
-            message = f"only {free / 2**30:.1f} GiB free for recordings (floor {self.floor / 2**30:.1f} GiB)"
-            if message != self.disk_warning:
-                self.log(f"WARNING: {message}")
-            self.disk_warning = message
+            message = M("only {free:.1f} GiB free for recordings (floor {floor:.1f} GiB)", free=free / 2**30,
+                        floor=self.floor / 2**30)
+            if self.disk_warning is None or str(message) != self.disk_warning:
+                self.log(str(M("WARNING: {message}", message=message)))
+            self.disk_warning = str(message)
+            self.disk_free = free
         else:
             self.disk_warning = None
+            self.disk_free = None
 
     def state(self, running: bool = True) -> dict:
         now = time.monotonic()
@@ -249,7 +256,8 @@ class Supervisor:
             }
         return {"pid": os.getpid(), "running": running, "started": iso(self.started_wall), "updated": iso_now(),
                 "segment_s": self.segment_s, "stall_s": self.stall_s, "root": str(self.root),
-                "disk_warning": self.disk_warning, "cameras": cams}
+                "disk_warning": self.disk_warning, "disk_free": self.disk_free, "disk_floor": self.floor,
+                "cameras": cams}
 
     def write_state(self, running: bool = True) -> None:
         write_state(self.state_dir, self.state(running))
@@ -288,7 +296,7 @@ class Supervisor:
             run.proc = None
             self.check_final(run)
         self.write_state(running=False)
-        self.log("stopped")
+        self.log(str(M("stopped")))
 
     def check_final(self, run: CameraRun) -> None:
         newest, size = self._newest(run)

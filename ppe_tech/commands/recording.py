@@ -107,7 +107,7 @@ def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase
     if state is None:
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
         raise EnvironmentFailure(_("the recorder did not start: {why} (log: {log})").format(
-            why=tail[0] if tail else "no output", log=log))
+            why=tail[0] if tail else _("no output"), log=log))
     number = journal_action(app, START_ACTION, _rooms(chosen), key_ref, passphrase_file)
     emit(as_json, {"pid": pid, "cameras": [c.id for c in chosen], "journal_entry": number},
          lambda: click.echo(_("Recording {n} cameras (supervisor pid {pid}); journal entry {entry}.").format(
@@ -145,7 +145,7 @@ def stop(app: App, key_ref: str | None, passphrase_file: Path | None, as_json: b
             return
         click.echo(_("Stopped in {s:.1f} s; journal entry {entry}.").format(s=elapsed, entry=number or "—"))
         for c in result["cameras"]:
-            click.echo(f"  {c['id']:<16} {c['bytes'] / 2**20:8.1f} MiB  restarts {c['restarts']}")
+            click.echo(f"  {c['id']:<16} {c['bytes'] / 2**20:8.1f} MiB  {_('restarts')} {c['restarts']}")
     emit(as_json, result, human)
     return 0
 
@@ -172,7 +172,11 @@ def status(app: App, as_json: bool) -> int:
     def human() -> None:
         if not running:
             click.echo(_("Not recording.") + (_(" (The last run's figures follow.)") if items else ""))
-        if result["disk_warning"]:
+        free, floor = (state or {}).get("disk_free"), (state or {}).get("disk_floor")
+        if result["disk_warning"] and free is not None and floor:
+            click.secho(_("WARNING: {w}").format(w=_("only {free:.1f} GiB free for recordings (floor {floor:.1f} GiB)")
+                                                  .format(free=free / 2**30, floor=floor / 2**30)), fg="red", err=True)
+        elif result["disk_warning"]:
             click.secho(_("WARNING: {w}").format(w=result["disk_warning"]), fg="red", err=True)
         for c in items:
             flag = _("recording") if c["recording"] else _("NOT RECORDING")
