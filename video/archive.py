@@ -257,6 +257,25 @@ class Source:
             self.fd = -1
 
 
+def _fill(readinto: Callable, free: queue.Queue, out: queue.Queue, failure: list) -> None:
+    """The reading stage of a pipeline: take a free buffer, fill it, pass (buffer, bytes) on;
+    None on `out` when the source ends, fails (the error goes to `failure`) or a stage stops
+    (a None among the free buffers)."""
+    try:
+        while not failure:
+            buffer = free.get()
+            if buffer is None:
+                break
+            n = readinto(buffer)
+            if not n:
+                break
+            out.put((buffer, n))
+    except BaseException as exc:
+        failure.append(exc)
+    finally:
+        out.put(None)
+
+
 def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
                 progress: Callable[[int], None] | None = None, *, fsync: bool = True) -> tuple[str, int]:
     """Fill buffers by `readinto`, hash them and write them to `out_path`; fsync.
@@ -277,21 +296,6 @@ def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
     failure: list[BaseException] = []
     digest = hashlib.sha256()
     total = 0
-
-    def reader() -> None:
-        try:
-            while not failure:
-                buffer = free.get()
-                if buffer is None:
-                    break
-                n = readinto(buffer)
-                if not n:
-                    break
-                to_hash.put((buffer, n))
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            to_hash.put(None)
 
     def writer() -> None:
         try:
@@ -316,7 +320,8 @@ def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
             while to_write.get() is not None:
                 pass
 
-    threads = [threading.Thread(target=reader, daemon=True), threading.Thread(target=writer, daemon=True)]
+    threads = [threading.Thread(target=_fill, args=(readinto, free, to_hash, failure), daemon=True),
+               threading.Thread(target=writer, daemon=True)]
     for thread in threads:
         thread.start()
     try:
@@ -451,24 +456,13 @@ def _hash_buffered(path: Path, progress: Callable[[int], None] | None = None, *,
                 os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
             os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
 
-        def reader() -> None:
-            try:
-                while True:
-                    buffer = free.get()
-                    n = handle.readinto(buffer)
-                    if not n:
-                        break
-                    full.put((buffer, n))
-            except BaseException as exc:
-                failure.append(exc)
-            finally:
-                full.put((None, 0))
-        thread = threading.Thread(target=reader, daemon=True)
+        thread = threading.Thread(target=_fill, args=(handle.readinto, free, full, failure), daemon=True)
         thread.start()
         while True:
-            buffer, n = full.get()
-            if buffer is None:
+            item = full.get()
+            if item is None:
                 break
+            buffer, n = item
             digest.update(memoryview(buffer)[:n])
             total += n
             free.put(buffer)
