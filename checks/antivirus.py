@@ -33,9 +33,6 @@ from pathlib import Path
 
 from checks.model import Commands, M
 
-EICAR_NAME = "EICAR"
-
-
 @dataclass
 class AvStatus:
     product: str

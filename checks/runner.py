@@ -45,7 +45,6 @@ def run_checks(checks: list[Check], context: Any, default_timeout: float,
             slot["outcome"] = outcome
             slot["done"].set()
         threading.Thread(target=work, name=f"check {check.id}", daemon=True).start()
-    results: list[Result] = []
     pending = list(slots)
     while pending:  # report in completion order to on_result, return in the given order
         now = time.monotonic()

@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from checks import antivirus, localclam, network, software, system, versions
-from checks.builtin import Context, antivirus_scan, antivirus_status
+from checks.builtin import Context, antivirus_status
 from checks.model import Check, CheckTimeout, Commands, Status, passed
 from checks.runner import run_checks
 from ppe_tech.config import load_config

@@ -309,7 +309,10 @@ class Camera:
                 self.placeholder.close()
                 self.placeholder = None
             loop = asyncio.get_running_loop()
-            self.server = await loop.create_server(lambda: Client(self), HOST, self.spec.port, reuse_address=True)
+            if self.spec.port:
+                self.server = await loop.create_server(lambda: Client(self), HOST, self.spec.port, reuse_address=True)
+            else:
+                self.server = await _listen_below_ephemeral(loop, lambda: Client(self))
             self.spec.port = self.server.sockets[0].getsockname()[1]
 
     def close_listener(self) -> None:
@@ -443,6 +446,20 @@ async def _control(cameras: dict[str, Camera]) -> None:
             print(json.dumps({"ok": True, "camera": camera.spec.name, "fault": fault}), flush=True)
         except (ValueError, KeyError, TypeError) as exc:
             print(json.dumps({"ok": False, "error": str(exc)}), flush=True)
+
+
+PORTS = (20000, 32000)  # below Linux's ephemeral range (32768+): a port an offline camera gives up
+# is never handed to another program's bind(0) or outgoing connection
+
+
+async def _listen_below_ephemeral(loop, factory):
+    for _ in range(200):
+        port = random.randrange(*PORTS)
+        try:
+            return await loop.create_server(factory, HOST, port, reuse_address=True)
+        except OSError:
+            continue  # taken: try another
+    return await loop.create_server(factory, HOST, 0, reuse_address=True)
 
 
 class Running:
