@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ppe_tech import signatures
-from ppe_tech.app import App, emit, journal_action, station_or_person_signer, write_output
+from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_person_signer, write_output
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
@@ -181,6 +181,19 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
     return ExitCode.NEGATIVE if bad else ExitCode.OK
 
 
+def kept_reports(app: App) -> list[dict]:
+    """The reports of earlier runs, oldest first: {"started", "status", "exam", "path"}."""
+    out = []
+    for path in sorted((checks_dir(app) / "reports").glob("*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            out.append({"started": doc["started"], "status": doc["status"], "exam": doc.get("exam"),
+                        "path": str(path)})
+        except (OSError, ValueError, KeyError):
+            continue
+    return sorted(out, key=lambda r: r["started"])
+
+
 def _keep(app: App, doc: dict, started: datetime, exam) -> Path:
     folder = checks_dir(app) / "reports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -212,9 +225,8 @@ def _protocol(app: App, pdf: Path, results, exam, started: datetime, host: str, 
                  "warn": "ГОТОВ К ЭКЗАМЕНУ (есть предупреждения, см. таблицу)"}.get(
             verdict.value, f"НЕ ГОТОВ: {RUSSIAN[verdict]} (устраните замечания и повторите проверку)"),
         rows=rows, notes=[])
-    with_tmp = pdf.with_name(pdf.name + ".partial")
-    cp.render(protocol, with_tmp)
-    with_tmp.replace(pdf)
+    with atomic_output(pdf) as tmp:
+        cp.render(protocol, tmp)
 
 
 @check.group("baseline")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ppe_tech.app import App, emit
+from ppe_tech.commands.check import kept_reports
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
@@ -36,20 +37,6 @@ def _chosen(app: App, exam_id: str | None):
     if chosen is None:
         raise BadInput(_("{file}: no [[exams]] configured").format(file=app.config.source or "ppe-tech.toml"))
     return chosen
-
-
-def _reports(app: App) -> list[dict]:
-    from ppe_tech.commands.check import checks_dir
-
-    out = []
-    for path in sorted((checks_dir(app) / "reports").glob("*.json")):
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            out.append({"started": doc["started"], "status": doc["status"], "exam": doc.get("exam"),
-                        "path": str(path)})
-        except (OSError, ValueError, KeyError):
-            continue
-    return sorted(out, key=lambda r: r["started"])
 
 
 def _archives(app: App) -> list[dict]:
@@ -101,7 +88,7 @@ def plan(app: App, exam_id: str | None, as_json: bool) -> int:
     chosen = _chosen(app, exam_id)
     entries, _health = _journal(app)
     running, _cams = _recording(app)
-    facts = Facts(checks=_reports(app), journal=entries, recording=running, archives=_archives(app))
+    facts = Facts(checks=kept_reports(app), journal=entries, recording=running, archives=_archives(app))
     steps = timeline(chosen, app.tz, app.now_local(), facts)
     result = {"exam": {"id": chosen.id, "subject": chosen.subject, "start": chosen.start.isoformat()},
               "now": app.now_local().isoformat(timespec="minutes"), "steps": [s.as_json() for s in steps]}
@@ -136,7 +123,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     stale = [c["id"] for c in cams if running and not c["recording"]]
     if stale:
         problems.append(_("not recording: {ids}").format(ids=", ".join(stale)))
-    reports = [r for r in _reports(app) if chosen is None or r["exam"] in (chosen.id, None)]
+    reports = [r for r in kept_reports(app) if chosen is None or r["exam"] in (chosen.id, None)]
     last = reports[-1] if reports else None
     if last and last["status"] in ("fail", "error"):
         problems.append(_("the last check failed ({when})").format(when=last["started"][11:16]))

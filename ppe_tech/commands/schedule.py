@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -203,18 +202,11 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
 
 
 def _ran_since(app: App, exam_id: str, since) -> bool:
-    from ppe_tech.commands.check import checks_dir
+    from datetime import datetime
 
-    for path in (checks_dir(app) / "reports").glob(f"*_{exam_id}.json"):
-        try:
-            started = json.loads(path.read_text(encoding="utf-8")).get("started")
-            from datetime import datetime
+    from ppe_tech.commands.check import kept_reports
 
-            if started and datetime.fromisoformat(started) >= since:
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
+    return any(r["exam"] == exam_id and datetime.fromisoformat(r["started"]) >= since for r in kept_reports(app))
 
 
 @schedule.command("due")
