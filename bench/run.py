@@ -13,10 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import archive_bench, check_bench, journal_bench, video_bench  # noqa: E402
+from bench import archive_bench, check_bench, journal_bench, region_bench, video_bench  # noqa: E402
 
 BENCHES = {"journal": journal_bench.main, "video": video_bench.main, "archive": archive_bench.main,
-           "check": check_bench.main}
+           "check": check_bench.main, "region": region_bench.main}
 
 
 def main() -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -21,6 +23,7 @@ from ppe_tech.messages import _
 
 KEY_CERT_TYPE = "ppe-tech-key/1"
 PROGRESS_STEP = 4096
+SIG_BATCH = 1024  # signatures per task of the verifying threads
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,35 @@ def check_cert(cert: object, cert_sig: bytes) -> KeyInfo | str:
 class Replay:
     """Replays rows `(seq, kind, number, ts, body, sig, hash)` in chain order."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool: Executor | None = None) -> None:
+        """`pool`: threads that check signatures while this thread checks the rest (see `replay`)."""
         self.state = State()
         self.hashes: list[bytes] = []
         self.problem: Problem | None = None
         self._verifiers: dict[str, signing.Verifier] = {}
+        self._pool = pool
+        self._pending: list[tuple] = []
+        self._checks: list[Future] = []
+
+    def _sig_ok(self, verifier: signing.Verifier, sig: bytes, body: bytes, seq: int) -> bool:
+        """Check now, or queue for the pool (then True: a bad one makes `replay` start over sequentially)."""
+        if self._pool is None:
+            return verifier.verify(sig, body)
+        self._pending.append((verifier, sig, body, seq))
+        if len(self._pending) >= SIG_BATCH:
+            self._flush()
+        return True
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._checks.append(self._pool.submit(_first_bad_signature, self._pending))  # type: ignore[union-attr]
+            self._pending = []
+
+    def bad_signature(self) -> int | None:
+        """After a run with a pool: the first record whose queued signature is invalid, or None."""
+        self._flush()
+        bad = [seq for seq in (check.result() for check in self._checks) if seq is not None]
+        return min(bad) if bad else None
 
     def run(self, rows: Iterable[tuple], progress: Callable[[int], None] | None = None) -> "Replay":
         """Replay `rows`; `progress(n)` is called every PROGRESS_STEP records."""
@@ -103,7 +130,7 @@ class Replay:
                     key = keys.get(by)
                     if key is None:
                         raise _Fail("unknown_key", _("entry {n} is signed by unknown key {key}").format(n=number, key=by))
-                    if sig is None or not verifiers[by].verify(sig, body):
+                    if sig is None or not self._sig_ok(verifiers[by], sig, body, seq):
                         raise _Fail("signature", _("entry {n}: signature invalid (the entry was edited or its signature replaced)").format(n=number))
                     if key.revoked_seq is not None:
                         raise _Fail("revoked_key", _("entry {n} is signed by key {key}, revoked at record {r}").format(
@@ -165,7 +192,7 @@ class Replay:
         key = self.state.keys.get(by)
         if key is None:
             raise _Fail("unknown_key", _("record {seq} is signed by unknown key {key}").format(seq=seq, key=by))
-        if sig is None or not self._verifiers[by].verify(sig, body):
+        if sig is None or not self._sig_ok(self._verifiers[by], sig, body, seq):
             raise _Fail("signature", _("record {seq}: signature invalid").format(seq=seq))
         if key.revoked_seq is not None:
             raise _Fail("revoked_key", _("record {seq} is signed by revoked key {key}").format(seq=seq, key=by))
@@ -215,5 +242,34 @@ class Replay:
         self.state.keys[target] = dataclasses.replace(victim, revoked_seq=seq, revoked_ts=ts)
 
 
-def replay(rows: Iterable[tuple]) -> Replay:
-    return Replay().run(rows)
+def _first_bad_signature(batch: list[tuple]) -> int | None:
+    for verifier, sig, body, seq in batch:
+        try:
+            if not verifier.verify(sig, body):
+                return seq
+        except (TypeError, ValueError):  # a column of the wrong type: the sequential pass names it
+            return seq
+    return None
+
+
+def replay(rows: Iterable[tuple] | Callable[[], Iterable[tuple]],
+           progress: Callable[[int], None] | None = None, *, threads: int | None = None) -> Replay:
+    """Replay a chain; the result is the same as one sequential pass over it.
+
+    Given `rows` as a function (so the rows can be read again) and more than one CPU,
+    signatures are checked by a pool of threads (Ed25519 verification releases the GIL)
+    while this thread checks everything else. If any signature is invalid, the chain is
+    replayed again sequentially, so the problem reported is exactly the first one.
+    """
+    if not callable(rows):
+        return Replay().run(rows, progress)
+    threads = threads if threads is not None else min(4, os.cpu_count() or 1)
+    if threads <= 1:
+        return Replay().run(rows(), progress)
+    with ThreadPoolExecutor(threads, thread_name_prefix="ppe-verify") as pool:
+        fast = Replay(pool).run(rows(), progress)
+        bad = fast.bad_signature()
+    if bad is None:
+        fast._pool = None
+        return fast
+    return Replay().run(rows())

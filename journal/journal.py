@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from journal import canonical, checkpoint, keystore, signing
+from journal import canonical, chain, checkpoint, keystore, signing
 from journal.chain import KEY_CERT_TYPE, Problem, Replay, check_cert
 from journal.model import PERSON, STATION, KeyInfo, State
 from journal.store import Store, Tx
@@ -57,9 +57,17 @@ class Journal:
         self.region, self.ppe = region, ppe
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = False, durable: bool = True, readonly: bool = False,
+    def open(cls, location: Path | str, *, create: bool = False, durable: bool = True, readonly: bool = False,
              **kwargs) -> "Journal":
-        return cls(Store.open(path, create=create, durable=durable, readonly=readonly), **kwargs)
+        """The journal at `location`: a SQLite file, or a postgresql:// URL (the chain of the ППЭ given by
+        `region` and `ppe`)."""
+        from journal import pgstore
+
+        if pgstore.is_url(location):
+            store = pgstore.PgStore.open(str(location), region=kwargs.get("region", ""), ppe=kwargs.get("ppe", ""),
+                                         create=create, readonly=readonly)
+            return cls(store, **kwargs)  # type: ignore[arg-type]
+        return cls(Store.open(Path(location), create=create, durable=durable, readonly=readonly), **kwargs)
 
     def close(self) -> None:
         self.store.close()
@@ -77,7 +85,7 @@ class Journal:
         return self.store.size()
 
     def replay(self, progress: Callable[[int], None] | None = None) -> Replay:
-        return Replay().run(self.store.raw_rows(), progress)
+        return chain.replay(self.store.raw_rows, progress)
 
     def verify(self, witness: dict | None = None,
                progress: Callable[[int], None] | None = None) -> tuple[Replay, Problem | None]:
@@ -103,7 +111,7 @@ class Journal:
     def registered_key_ids(self) -> set[str]:
         """The ids of the keys registered here, read from the key records alone (no replay)."""
         ids = set()
-        for (body,) in self.store.conn.execute("SELECT body FROM records WHERE kind = 'key'"):
+        for body in self.store.key_bodies():
             try:
                 ids.add(json.loads(body)["cert"]["key_id"])
             except (ValueError, KeyError, TypeError):

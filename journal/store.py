@@ -193,6 +193,9 @@ class Store:
     def checkpoints(self) -> list[bytes]:
         return [bytes(r[0]) for r in self.conn.execute("SELECT doc FROM checkpoints ORDER BY id")]
 
+    def key_bodies(self) -> list[bytes]:
+        return [bytes(r[0]) for r in self.conn.execute("SELECT body FROM records WHERE kind = 'key' ORDER BY seq")]
+
     # -- writing ---------------------------------------------------------------------
 
     @contextmanager

@@ -63,15 +63,28 @@ class App:
         return self.data_dir / "recorder"
 
     @property
-    def journal_path(self) -> Path:
+    def journal_location(self) -> Path | str:
+        """The journal's SQLite file, or the postgresql:// URL of the region's database."""
         configured = self.config.journal.path
+        if configured.startswith(("postgresql://", "postgres://")):
+            return configured
         return Path(configured) if configured else self.data_dir / "journal.sqlite"
+
+    def has_journal(self) -> bool:
+        location = self.journal_location
+        if isinstance(location, Path):
+            return location.exists()
+        try:
+            with self.open_journal(readonly=True):
+                return True
+        except BadInput:
+            return False
 
     def open_journal(self, *, create: bool = False, readonly: bool = False):
         """The journal of this exam point; `create` starts one if there is none, `readonly` never writes."""
         from journal.journal import Journal
 
-        return Journal.open(self.journal_path, create=create, readonly=readonly, clock=self.clock,
+        return Journal.open(self.journal_location, create=create, readonly=readonly, clock=self.clock,
                             region=self.config.ppe.region, ppe=self.config.ppe.code)
 
     def passphrases(self, file: Path | None) -> PassphraseSource:
@@ -176,7 +189,7 @@ def station_or_person_signer(app: App, key_ref: str | None, passphrase_file: Pat
     if key_ref:
         return load_signer(app, key_ref, passphrase_file)
     stations = [k for k in keystore.list_key_files(app.keys_dir) if k.role == "station" and not k.encrypted]
-    if not stations or not app.journal_path.exists():
+    if not stations or not app.has_journal():
         return None
     with app.open_journal(readonly=True) as journal:
         valid = {k.key_id for k in journal.state().keys.values() if k.revoked_seq is None}

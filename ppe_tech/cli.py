@@ -35,6 +35,7 @@ COMMANDS = {
     "check": "ppe_tech.commands.check:check",
     "exam": "ppe_tech.commands.exam:exam",
     "schedule": "ppe_tech.commands.schedule:schedule",
+    "region": "ppe_tech.commands.region:region",
     "demo": "ppe_tech.commands.demo:demo",
 }
 

@@ -113,6 +113,18 @@ def _host_port(value: str) -> str | None:
     return None
 
 
+def _postgres_url(value: str) -> str | None:
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        return _("a postgresql:// URL, such as 'postgresql://user@host/db'")
+    return None
+
+
+def _journal_location(value: str) -> str | None:
+    if "://" in value:
+        return _postgres_url(value)
+    return None
+
+
 def _version_spec(value: str) -> str | None:
     if not value or _VERSION_SPEC.match(value):
         return None
@@ -257,7 +269,16 @@ class AntivirusSection:
 @dataclass(frozen=True)
 class JournalSection:
     """The access journal of the ПАК."""
-    path: str = _opt("the journal's SQLite file (default: <data dir>/journal.sqlite)", example="", default="")
+    path: str = _opt("where the journal is kept: a SQLite file (default: <data dir>/journal.sqlite) or a "
+                     "postgresql:// URL (this ППЭ's chain, by [ppe] region and code)", check=_journal_location,
+                     example="", default="")
+
+
+@dataclass(frozen=True)
+class RegionSection:
+    """The regional centre's database (РЦОИ): where `journal push` sends and `region verify` reads."""
+    db: str = _opt("postgresql:// URL; the password is better kept in PGPASSWORD or ~/.pgpass",
+                   check=_postgres_url, example="postgresql://ppe_0123@rcoi.example/journals", default="")
 
 
 @dataclass(frozen=True)
@@ -270,6 +291,7 @@ class Config:
     checks: ChecksSection = field(default_factory=ChecksSection)
     antivirus: AntivirusSection = field(default_factory=AntivirusSection)
     journal: JournalSection = field(default_factory=JournalSection)
+    region: RegionSection = field(default_factory=RegionSection)
     source: Path | None = field(default=None, compare=False)
 
     def exam(self, exam_id: str) -> Exam:
@@ -557,7 +579,8 @@ def render_init(ppe: dict[str, str]) -> str:
     out += ["# Required software: one [[checks.required]] block per program."]
     out += _section_lines(RequiredSoftware, "[[checks.required]]", {}, True) + [""]
     out += _section_lines(AntivirusSection, "[antivirus]", {}, False) + [""]
-    out += _section_lines(JournalSection, "[journal]", {}, False)
+    out += _section_lines(JournalSection, "[journal]", {}, False) + [""]
+    out += _section_lines(RegionSection, "[region]", {}, False)
     return "\n".join(out) + "\n"
 
 

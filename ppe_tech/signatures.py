@@ -37,7 +37,7 @@ def check(app, sig_path: Path, data: bytes) -> str:
         return "missing"
     except (OSError, ValueError, KeyError, TypeError):
         return "invalid"
-    if app.journal_path.exists():
+    if app.has_journal():
         with app.open_journal(readonly=True) as journal:
             if doc["key_id"] not in journal.registered_key_ids():
                 return "unknown key"

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-APT_PACKAGES=(python3 python3-venv python3-pip poppler-utils ffmpeg clamav clamav-daemon)
+APT_PACKAGES=(python3 python3-venv python3-pip poppler-utils ffmpeg clamav clamav-daemon postgresql)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

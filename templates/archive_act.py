@@ -73,8 +73,5 @@ def render(act: Act, out: Path) -> int:
         sheet.text(f"    {f.sha256}", size=8)
     sheet.space(10)
     sheet.ensure(90)
-    for who in ("Технический специалист", "Руководитель ППЭ", "Член ГЭК"):
-        sheet.text(f"{who}: ______________________ / ______________________ /    «___» ____________ 20___ г.",
-                   size=9.5)
-        sheet.space(6)
+    sheet.signature_lines(("Технический специалист", "Руководитель ППЭ", "Член ГЭК"))
     return sheet.render(out, title=TITLE, footer=sheet_footer(sheet, f"{TITLE} · {act.ppe} · {act.created}"))

@@ -64,8 +64,5 @@ def render(protocol: Protocol, out: Path) -> int:
         sheet.text(note, size=9)
     sheet.space(10)
     sheet.ensure(70)
-    for who in ("Технический специалист", "Руководитель ППЭ"):
-        sheet.text(f"{who}: ______________________ / ______________________ /    «___» ____________ 20___ г.",
-                   size=9.5)
-        sheet.space(6)
+    sheet.signature_lines(("Технический специалист", "Руководитель ППЭ"))
     return sheet.render(out, title=TITLE, footer=sheet_footer(sheet, f"{TITLE} · {protocol.ppe} · {protocol.started}"))

@@ -134,9 +134,7 @@ def _last_page(sheet: Sheet, doc: JournalPrint) -> None:
                      or [["", "Ключей нет", "", ""]])
     sheet.ensure(18 * len(doc.signatures) + 10)
     sheet.space(8)
-    for who in doc.signatures:
-        sheet.text(f"{who}: ______________________ / ______________________ /    «___» ____________ 20___ г.", size=9.5)
-        sheet.space(4)
+    sheet.signature_lines(doc.signatures, gap=4)
 
 
 def _key_header(c: Canvas, x: float, top: float) -> float:

@@ -128,6 +128,13 @@ class Sheet:
     def space(self, height: float) -> None:
         self.y -= height
 
+    def signature_lines(self, roles, *, gap: float = 6) -> None:
+        """«Должность: ____ / ____ / «___» ____ 20___ г.», one line per role, for wet signatures."""
+        for who in roles:
+            self.text(f"{who}: ______________________ / ______________________ /    «___» ____________ 20___ г.",
+                      size=9.5)
+            self.space(gap)
+
     def render(self, out: Path, *, title: str, footer: Callable[[Canvas, int, int], None]) -> int:
         """Draw every page with its footer into `out`; return the page count."""
         register_fonts()

@@ -83,13 +83,13 @@ class Clock:
 
 
 def build_journal(path: Path, keys_dir: Path, entries: int, *, durable: bool = False, confirm_every: int = 0,
-                  action: str = "Проверка работоспособности"):
+                  action: str = "Проверка работоспособности", region: str = "77", ppe: str = "0123"):
     """A journal with a specialist, a head and a station key, and `entries` entries (fast: no fsync)."""
     from journal import keystore
     from journal.journal import Journal, create_key
 
     clock = Clock()
-    with Journal.open(path, create=True, durable=durable, clock=clock, region="77", ppe="0123") as j:
+    with Journal.open(path, create=True, durable=durable, clock=clock, region=region, ppe=ppe) as j:
         spec = create_key(j, keys_dir, name=SPECIALIST[0], position=SPECIALIST[1], station=False, passphrase=PASSPHRASE)
         head = create_key(j, keys_dir, name=HEAD[0], position=HEAD[1], station=False, passphrase=PASSPHRASE)
         station = create_key(j, keys_dir, name="Станция ППЭ 0123", position="автоматические действия",

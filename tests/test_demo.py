@@ -16,7 +16,9 @@ def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):
     r = ppe("demo", "--dir", folder, "--seconds", "12")
     assert r.code == 0, r.err[-4000:]
     pdfs = {p.name: p for p in folder.rglob("*.pdf")}
-    assert {"protocol.pdf", "contact-sheet.pdf", "act.pdf", "journal.pdf"} <= set(pdfs), sorted(pdfs)
+    assert {"protocol.pdf", "contact-sheet.pdf", "act.pdf", "journal.pdf", "region.pdf"} <= set(pdfs), sorted(pdfs)
+    region = pdf_text(pdfs["region.pdf"])  # the day's journal, pushed and verified at the regional centre
+    assert "77/0123" in region and "целостность всех журналов подтверждена" in region
     for name, heading in (("protocol.pdf", "Протокол проверки готовности ППЭ"),
                           ("contact-sheet.pdf", "Снимки с камер видеонаблюдения"),
                           ("act.pdf", "Акт передачи видеозаписей"),

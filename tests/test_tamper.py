@@ -300,3 +300,43 @@ def test_any_flipped_bit_is_caught(pristine, tmp_path, data):
         replay, problem = j.verify()
     assert problem is not None
     assert problem.first_bad is not None and 1 <= problem.first_bad <= 13
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory):
+    """More records than one batch of the verifying threads (SIG_BATCH)."""
+    folder = tmp_path_factory.mktemp("larger")
+    build_journal(folder / "journal.sqlite", folder / "keys", 2600, confirm_every=100)
+    return folder / "journal.sqlite"
+
+
+def _sequential_and_threaded(path):
+    from journal import chain
+
+    with Journal.open(path, readonly=True) as j:
+        one = chain.Replay().run(j.store.raw_rows())
+        many = chain.replay(j.store.raw_rows, threads=3)
+    return one, many
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_threaded_verification_reports_what_a_sequential_pass_reports(larger, tmp_path, data):
+    """Signatures checked by threads beside the rest: the same state and the same first problem,
+    also when a bad signature comes before a later structural break."""
+    path = tmp_path / f"j{data.draw(st.integers(0, 10**9))}.sqlite"
+    shutil.copy(larger, path)
+    with db(path) as conn:
+        count = conn.execute("SELECT max(seq) FROM records").fetchone()[0]
+        for _ in range(data.draw(st.integers(0, 2), label="edits")):
+            seq = data.draw(st.integers(1, count), label="record")
+            column = data.draw(st.sampled_from(["sig", "body"]), label="column")
+            value = conn.execute(f"SELECT {column} FROM records WHERE seq = ?", (seq,)).fetchone()[0]
+            if value is None:
+                continue
+            raw = bytearray(value)
+            raw[data.draw(st.integers(0, len(raw) - 1), label="byte")] ^= 0x20
+            conn.execute(f"UPDATE records SET {column} = ? WHERE seq = ?", (bytes(raw), seq))
+    one, many = _sequential_and_threaded(path)
+    assert many.problem == one.problem
+    assert many.hashes == one.hashes and many.state == one.state

@@ -90,7 +90,8 @@ def demo(app: App, folder: Path, seconds: int) -> int:
     """Run the whole exam day on simulated cameras in a scratch folder and leave the PDFs.
 
     Takes about a minute and a half. Everything stays in --dir: config, keys, journal,
-    recordings, the archive and the PDFs (protocol, contact sheet, act, journal).
+    recordings, the archive and the PDFs (protocol, contact sheet, act, journal, the
+    region's summary).
     """
     import time
     from datetime import timedelta
@@ -193,6 +194,18 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         ppe("journal", "verify", "--checkpoint", str(cp))
         ppe("journal", "print", "--out", str(folder / "journal.pdf"))
         ppe("journal", "export", "--format", "csv", "--out", str(folder / "journal.csv"))
+
+        _step(_("11. The journal sent to the regional centre's PostgreSQL and verified there"))
+        from journal import localpg
+        if localpg.bin_dir() is None:
+            click.echo(_("PostgreSQL server not installed (Debian: apt-get install postgresql): step skipped."), err=True)
+        else:
+            pg = localpg.LocalPostgres()
+            daemons.append(pg)
+            ppe("region", "init", "--db", pg.url)
+            ppe("journal", "push", "--to", pg.url)
+            ppe("journal", "push", "--to", pg.url)  # again: nothing is sent twice
+            ppe("region", "verify", "--db", pg.url, "--region", "77", "--pdf", str(folder / "region.pdf"))
     finally:
         for daemon in reversed(daemons):
             daemon.stop()

@@ -50,7 +50,7 @@ def _archives(app: App) -> list[dict]:
 
 def _journal(app: App) -> tuple[list[dict], dict]:
     """Entries (as `journal list --json`) and {"ok", "entries", "unconfirmed", "problem"}."""
-    if not app.journal_path.exists():
+    if not app.has_journal():
         return [], {"ok": None, "entries": 0, "unconfirmed": 0, "problem": _("no journal yet")}
     with app.open_journal(readonly=True) as journal:
         replay, problem = journal.verify()

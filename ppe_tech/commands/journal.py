@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -218,4 +219,68 @@ def export(app: App, fmt: str, out: Path | None, **dates) -> int:
     else:
         write_output(out, data)
         click.echo(_("Exported {n} entries to {out}.").format(n=len(entries), out=out), err=True)
+    return 0
+
+
+def region_url(app: App, url: str | None, option: str) -> str:
+    """`--to`/`--db`, else `[region] db` of the config; checked to be a postgresql:// URL."""
+    from journal import pgstore
+    url = url or app.config.region.db
+    if not url:
+        raise BadInput(_("{option}: name the region's database (postgresql://user@host/db) or set [region] db "
+                         "in the config").format(option=option))
+    return pgstore.check_url(url, option)
+
+
+@contextmanager
+def late_progress(label: str):
+    """(begin(total), step(n)) for work whose size is known only once it starts."""
+    with ExitStack() as stack:
+        bar: list = []
+
+        def begin(total: int) -> None:
+            bar.append(stack.enter_context(progress(total, label, threshold=5000)))
+
+        def step(n: int) -> None:
+            if bar and bar[0] is not None:
+                bar[0](n)
+        yield begin, step
+
+
+@journal.command("push")
+@click.option("--to", "url", metavar="URL",
+              help=_("The region's database, postgresql://user@host/db [default: [region] db in the config]."))
+@click.option("--batch", type=click.IntRange(min=1), default=5000, show_default=True,
+              help=_("Records per transaction; an interrupted push keeps the batches already sent."))
+@json_option
+@click.pass_obj
+def push(app: App, url: str | None, batch: int, as_json: bool) -> int:
+    """Send new entries, confirmations and checkpoints to the regional centre's PostgreSQL.
+
+    Safe to run again: what the region holds is not sent twice, and an interrupted
+    push goes on from where it stopped. The journal is verified first; a journal whose
+    history differs from the region's copy (rewritten, forked, rolled back) is refused
+    with exit 1, naming the first entry that differs.
+
+    \b
+    The password: better in PGPASSWORD or ~/.pgpass than in the URL.
+    Example:
+      ppe-tech journal push --to postgresql://ppe_0123@rcoi.example/journals
+    """
+    from journal import region
+    from ppe_tech.secrets import mask_url
+    url = region_url(app, url, "--to")
+    with app.open_journal(readonly=True) as j, late_progress(_("Sending")) as (begin, step):
+        result = region.push(j, url, batch=batch, progress=step, total=begin)
+
+    def human() -> None:
+        if result.records or result.checkpoints:
+            click.echo(_("Sent {r} records ({e} entries, {c} confirmations) and {k} checkpoints of ППЭ {region}/{ppe} "
+                         "to {url}; the region holds {n} records.").format(
+                r=result.records, e=result.entries, c=result.confirmations, k=result.checkpoints,
+                region=result.region, ppe=result.ppe, url=mask_url(url), n=result.held_after))
+        else:
+            click.echo(_("Nothing new: the region already holds all {n} records of ППЭ {region}/{ppe}.").format(
+                n=result.held_after, region=result.region, ppe=result.ppe))
+    emit(as_json, {**result.as_json(), "to": mask_url(url)}, human)
     return 0

@@ -82,7 +82,7 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
 def list_keys(app: App, as_json: bool) -> int:
     """The keys registered in the journal, and which private keys are on this machine."""
     local = {k.key_id for k in keystore.list_key_files(app.keys_dir)}
-    if app.journal_path.exists():
+    if app.has_journal():
         with app.open_journal(readonly=True) as journal:
             registered = list(journal.state().keys.values())
     else:
