@@ -90,16 +90,22 @@ CREATE OR REPLACE FUNCTION {SCHEMA}.may_write(r text, p text, tab oid) RETURNS b
         OR pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = tab), 'USAGE')
 $$;
 
+-- Before a row of a chain is written: may this role write it? Then the chain's lock,
+-- which serialises appends to one chain until the transaction ends.
+CREATE OR REPLACE FUNCTION {SCHEMA}.enter_chain(r text, p text, tab oid) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT {SCHEMA}.may_write(r, p, tab) THEN
+        RAISE EXCEPTION 'role % may not write the journal of ППЭ %/%', current_user, r, p USING ERRCODE = '42501';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended(r || '/' || p, 0));
+END $$;
+
 CREATE OR REPLACE FUNCTION {SCHEMA}.records_append() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     doc jsonb;
     held bytea;
 BEGIN
-    IF NOT {SCHEMA}.may_write(NEW.region, NEW.ppe, TG_RELID) THEN
-        RAISE EXCEPTION 'role % may not write the journal of ППЭ %/%', current_user, NEW.region, NEW.ppe
-            USING ERRCODE = '42501';
-    END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended(NEW.region || '/' || NEW.ppe, 0));
+    PERFORM {SCHEMA}.enter_chain(NEW.region, NEW.ppe, TG_RELID);
     SELECT hash INTO held FROM {SCHEMA}.records WHERE region = NEW.region AND ppe = NEW.ppe AND seq = NEW.seq;
     IF FOUND THEN
         IF held = NEW.hash THEN
@@ -144,11 +150,7 @@ DECLARE
     held bytea;
     latest bigint;
 BEGIN
-    IF NOT {SCHEMA}.may_write(NEW.region, NEW.ppe, TG_RELID) THEN
-        RAISE EXCEPTION 'role % may not write the journal of ППЭ %/%', current_user, NEW.region, NEW.ppe
-            USING ERRCODE = '42501';
-    END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended(NEW.region || '/' || NEW.ppe, 0));
+    PERFORM {SCHEMA}.enter_chain(NEW.region, NEW.ppe, TG_RELID);
     IF NEW.digest IS DISTINCT FROM sha256(NEW.doc) THEN
         RAISE EXCEPTION 'ППЭ %/%: checkpoint digest does not match it', NEW.region, NEW.ppe
             USING ERRCODE = '{BAD_CHECKPOINT}';
