@@ -328,6 +328,8 @@ class PgStore:
             raise BadInput(_("a journal in PostgreSQL needs the ППЭ's codes: set [ppe] region and code in the config"))
         conn = connect(url, autocommit=True)
         try:
+            if readonly:  # readers (verify, list, print) cannot write, whatever the role may do
+                conn.execute("SET default_transaction_read_only = on")
             if not schema_ready(conn):
                 raise EnvironmentFailure(_("{url} has no ppe-tech schema; run `ppe-tech region init --db URL` first").format(
                     url=mask_url(url)))
