@@ -275,8 +275,8 @@ def push(app: App, url: str | None, batch: int, as_json: bool) -> int:
 
     def human() -> None:
         if result.records or result.checkpoints:
-            click.echo(_("Sent {r} records ({e} entries, {c} confirmations) and {k} checkpoints of ППЭ {region}/{ppe} "
-                         "to {url}; the region holds {n} records.").format(
+            click.echo(_("ППЭ {region}/{ppe} sent to {url}: records: {r} (entries: {e}, confirmations: {c}), "
+                         "checkpoints: {k}; records the region holds: {n}.").format(
                 r=result.records, e=result.entries, c=result.confirmations, k=result.checkpoints,
                 region=result.region, ppe=result.ppe, url=mask_url(url), n=result.held_after))
         else:

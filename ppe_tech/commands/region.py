@@ -106,10 +106,10 @@ def verify(app: App, url: str | None, region_code: str | None, pdf: Path | None,
             return
         for r in reports:
             last = r.checkpoint
-            mark = (_("checkpoint {ts}, {n} records").format(ts=region_report_time(last["ts"], app.tz), n=last["records"])
+            mark = (_("checkpoint of {ts} (records: {n})").format(ts=region_report_time(last["ts"], app.tz), n=last["records"])
                     if last else _("no checkpoint"))
             state = _("intact") if r.ok else _("FAILS")
-            click.echo(f"{r.region}/{r.ppe}  {state:<7} " + _("{e} entries, {c}% confirmed, {mark}").format(
+            click.echo(f"{r.region}/{r.ppe}  {state:<7} " + _("entries: {e}, confirmed: {c}%, {mark}").format(
                 e=r.entries, c=round(100 * r.confirmed_share), mark=mark))
             for p in r.problems:
                 where = _("entry {n}").format(n=p.first_bad) if p.first_bad else _("journal")
