@@ -141,9 +141,12 @@ def push(journal: Journal, url: str, *, batch: int = BATCH,
                                   "FROM STDIN") as copy:
                         for r in chunk:
                             copy.write_row((*key, r.seq, r.kind, r.number, r.ts, r.body, r.sig, r.hash))
-                result.records += len(chunk)
-                result.entries += sum(1 for r in chunk if r.kind == "entry")
-                result.confirmations += sum(1 for r in chunk if r.kind == "confirm")
+                    # rows another push of the same journal sent meanwhile were skipped by the database:
+                    # they are the start of this chunk, as the region's copy has no gaps
+                    inserted = chunk[len(chunk) - max(0, cur.rowcount):]
+                result.records += len(inserted)
+                result.entries += sum(1 for r in inserted if r.kind == "entry")
+                result.confirmations += sum(1 for r in inserted if r.kind == "confirm")
                 if progress is not None:
                     progress(len(chunk))
             for doc in journal.store.checkpoints():

@@ -351,3 +351,26 @@ def test_checkpoint_accepted_only_if_it_extends_the_previous(home, ppe, db, monk
     with pytest.raises(psycopg.Error) as refused:
         insert(checkpoint.dumps(stale))
     assert refused.value.sqlstate == pgstore.BAD_CHECKPOINT
+
+
+def test_two_pushes_at_once_send_each_record_once(home, db):
+    import threading
+
+    path, _made = local_journal(home, 400, confirm_every=0)
+    results, errors = [], []
+
+    def push() -> None:
+        try:
+            with Journal.open(path, readonly=True) as j:
+                results.append(region.push(j, db, batch=40))
+        except Exception as exc:  # noqa: BLE001 -- reported below
+            errors.append(exc)
+    pushers = [threading.Thread(target=push) for _ in range(2)]
+    for t in pushers:
+        t.start()
+    for t in pushers:
+        t.join()
+    assert not errors, errors
+    assert held(db) == 404 and sum(r.records for r in results) == 404
+    assert sum(r.entries for r in results) == 400
+    assert all(r.ok for r in region.verify(db))
