@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from ppe_tech.messages import _
+
 PORTAL_DAYS = 3  # offline recordings reach the federal portal within 3 calendar days
 
 
@@ -18,6 +20,8 @@ class Facts:
     journal: list[dict] = field(default_factory=list)  # entries as `journal list --json` gives them
     recording: bool = False  # the supervisor runs now
     archives: list[dict] = field(default_factory=list)  # {"exam", "created", "dir", "verified"}
+    region: bool = False  # the config names a regional database
+    pushes: list[dict] = field(default_factory=list)  # {"at", "held"}: each `journal push` that succeeded
 
 
 @dataclass
@@ -55,27 +59,37 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
     last = reports[-1] if reports else None
     if last:
         ok = last["status"] in ("pass", "warn")
-        steps.append(Step("precheck", "pre-exam check", check_at, "done" if ok else "late" if now >= start else "next",
-                          f"{last['status']} at {datetime.fromisoformat(last['started']).astimezone(tz):%H:%M}"
-                          + ("" if ok else "; fix and run it again")))
+        note = _("{status} at {hhmm}").format(status=last["status"],
+                                               hhmm=f"{datetime.fromisoformat(last['started']).astimezone(tz):%H:%M}")
+        steps.append(Step("precheck", _("pre-exam check"), check_at, "done" if ok else "late" if now >= start else "next",
+                          note + ("" if ok else "; " + _("fix and run it again"))))
     else:
-        steps.append(Step("precheck", "pre-exam check", check_at, "missed" if now >= start else "next" if
+        steps.append(Step("precheck", _("pre-exam check"), check_at, "missed" if now >= start else "next" if
                           now >= check_at - timedelta(hours=1) else "later"))
     started = journaled("Начало записи")
-    steps.append(Step("record", "start of recording", check_at,
+    steps.append(Step("record", _("start of recording"), check_at,
                       "done" if started or facts.recording else "missed" if now >= start else "later",
-                      f"journal entry {started['number']}" if started else ("recording now" if facts.recording else "")))
-    steps.append(Step("start", "exam starts", start, "done" if now >= start else "later"))
-    steps.append(Step("end", "exam ends", end, "done" if now >= end else "later"))
+                      _("journal entry {n}").format(n=started["number"]) if started
+                      else (_("recording now") if facts.recording else "")))
+    steps.append(Step("start", _("exam starts"), start, "done" if now >= start else "later"))
+    steps.append(Step("end", _("exam ends"), end, "done" if now >= end else "later"))
     stopped = journaled("Отключение средства видеозаписи", after=start)
-    steps.append(Step("stop", "stop recording", end, "done" if stopped else "later",
-                      f"journal entry {stopped['number']}" if stopped else ""))
+    steps.append(Step("stop", _("stop recording"), end, "done" if stopped else "later",
+                      _("journal entry {n}").format(n=stopped["number"]) if stopped else ""))
     archived = [a for a in facts.archives if a.get("exam") == exam.id]
-    steps.append(Step("archive", "archive corridors and entrance", end,
+    steps.append(Step("archive", _("archive corridors and entrance"), end,
                       "done" if archived else "later",
-                      (archived[-1]["dir"] + (", verified" if archived[-1].get("verified") else "")) if archived else ""))
-    steps.append(Step("portal", f"upload to the federal portal (within {PORTAL_DAYS} days)", deadline,
-                      "missed" if now > deadline and not archived else "later", "by hand, from the archive folder"))
+                      (archived[-1]["dir"] + (", " + _("verified") if archived[-1].get("verified") else "")) if archived
+                      else ""))
+    if facts.region or facts.pushes:
+        sent = [p for p in facts.pushes if datetime.fromisoformat(p["at"]) >= end]
+        steps.append(Step("region", _("journal to the regional centre (journal push)"), end,
+                          "done" if sent else "later",
+                          _("records: {n}, at {hhmm}").format(
+                              n=sent[-1]["held"], hhmm=datetime.fromisoformat(sent[-1]["at"]).astimezone(tz).strftime("%H:%M"))
+                          if sent else ""))
+    steps.append(Step("portal", _("upload to the federal portal (within {n} days)").format(n=PORTAL_DAYS), deadline,
+                      "missed" if now > deadline and not archived else "later", _("by hand, from the archive folder")))
     # the first step not done (and not merely later in the day's order) is next
     pending = [s for s in steps if s.state in ("later", "next")]
     for s in steps:

@@ -38,6 +38,14 @@ def test_timeline_moves_through_the_day():
     facts.archives.append({"exam": "math", "dir": "/media/usb/77_0123_2026-06-01_math", "verified": True})
     steps = timeline(exam, MSK, at(15), facts)
     assert states(steps)["stop"] == "done" and states(steps)["archive"] == "done" and states(steps)["portal"] == "next"
+    # with a regional database: the journal goes there after the exam; a push before the end does not count
+    facts.region = True
+    facts.pushes.append({"at": at(13).isoformat(), "held": 20})
+    steps = timeline(exam, MSK, at(15), facts)
+    assert states(steps)["region"] == "next" and [s.key for s in steps][-2:] == ["region", "portal"]
+    facts.pushes.append({"at": at(14, 30).isoformat(), "held": 31})
+    steps = timeline(exam, MSK, at(15), facts)
+    assert states(steps)["region"] == "done" and steps[-2].note == "records: 31, at 14:30"
     # no check at all and the exam has begun: missed, never "next"
     steps = timeline(exam, MSK, at(10, 30), Facts())
     assert states(steps)["precheck"] == "missed" and states(steps)["record"] == "missed"

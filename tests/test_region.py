@@ -374,3 +374,26 @@ def test_two_pushes_at_once_send_each_record_once(home, db):
     assert held(db) == 404 and sum(r.records for r in results) == 404
     assert sum(r.entries for r in results) == 400
     assert all(r.ok for r in region.verify(db))
+
+
+def test_exam_plan_and_status_show_the_push(home, ppe, db, monkeypatch):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    path, _made = local_journal(home, 4)
+    start = (datetime.now(ZoneInfo("Europe/Moscow")) - timedelta(hours=5)).replace(second=0, microsecond=0)
+    cfg = config(home, path, db)
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('code = "0123"\n', 'code = "0123"\ntimezone = "Europe/Moscow"\n')
+                   + f'[[exams]]\nid = "math"\nstart = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\n',
+                   encoding="utf-8")
+    monkeypatch.setenv("PPE_TECH_CONFIG", str(cfg))
+    step = lambda r: next(s for s in r.json["steps"] if s["step"] == "region")  # noqa: E731
+    assert step(ppe("exam", "plan", "--json"))["state"] in ("next", "later")
+    assert "not sent yet" in ppe("exam", "status").out
+    assert ppe("journal", "push").code == 0
+    r = ppe("exam", "plan", "--json")
+    assert step(r)["state"] == "done" and step(r)["note"].startswith(f"records: {held(db)},")
+    r = ppe("exam", "status", "--json")
+    assert r.json["region"]["held"] == held(db) and "***" not in r.out
+    r = ppe("--lang", "ru", "exam", "plan")
+    assert "журнал в региональный центр" in r.out and "проверка перед экзаменом" in r.out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -48,6 +49,25 @@ def _archives(app: App) -> list[dict]:
         return []
 
 
+def _pushes(app: App) -> list[dict]:
+    """Every `journal push` that succeeded here, oldest first (see journal.PUSHES)."""
+    from ppe_tech.commands.journal import PUSHES
+
+    try:
+        lines = (Path(app.data_dir) / PUSHES).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            item = json.loads(line)
+            datetime.fromisoformat(item["at"])
+            out.append({"at": item["at"], "held": int(item["held"]), "to": str(item.get("to", ""))})
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut by a crash
+    return out
+
+
 def _journal(app: App) -> tuple[list[dict], dict]:
     """Entries (as `journal list --json`) and {"ok", "entries", "unconfirmed", "problem"}."""
     if not app.has_journal():
@@ -88,7 +108,8 @@ def plan(app: App, exam_id: str | None, as_json: bool) -> int:
     chosen = _chosen(app, exam_id)
     entries, _health = _journal(app)
     running, _cams = _recording(app)
-    facts = Facts(checks=kept_reports(app), journal=entries, recording=running, archives=_archives(app))
+    facts = Facts(checks=kept_reports(app), journal=entries, recording=running, archives=_archives(app),
+                  region=bool(app.config.region.db), pushes=_pushes(app))
     steps = timeline(chosen, app.tz, app.now_local(), facts)
     result = {"exam": {"id": chosen.id, "subject": chosen.subject, "start": chosen.start.isoformat()},
               "now": app.now_local().isoformat(timespec="minutes"), "steps": [s.as_json() for s in steps]}
@@ -139,6 +160,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
         problems.append(_("disk: {free:.1f} GiB free, the exam needs {need:.1f} GiB").format(
             free=free / 2**30, need=need / 2**30))
     archived = [a for a in _archives(app) if chosen is not None and a.get("exam") == chosen.id]
+    pushes = _pushes(app)
     over = chosen is not None and app.now_local().replace(tzinfo=None) > chosen.start + chosen.duration
     if over and not archived and chosen is not None:
         problems.append(_("the exam is over and its recordings are not archived"))
@@ -146,7 +168,8 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
               "recording": {"running": running, "cameras": cams},
               "last_check": last, "journal": journal,
               "disk": {"free": free, "need": need, "path": str(where)},
-              "archive": archived[-1] if archived else None, "problems": problems, "ok": not problems}
+              "archive": archived[-1] if archived else None, "region": pushes[-1] if pushes else None,
+              "problems": problems, "ok": not problems}
 
     def human() -> None:
         rec = _("recording, {n} cameras").format(n=len(cams)) if running else _("not recording")
@@ -161,6 +184,11 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
         click.echo(_("Disk:     {free:.1f} GiB free, the exam needs about {need:.1f} GiB").format(
             free=free / 2**30, need=need / 2**30))
         click.echo(_("Archive:  {a}").format(a=archived[-1]["dir"] if archived else _("not made")))
+        if pushes or app.config.region.db:
+            last_push = pushes[-1] if pushes else None
+            click.echo(_("Region:   {p}").format(p=_("records: {n}, sent {when}").format(
+                n=last_push["held"], when=datetime.fromisoformat(last_push["at"]).astimezone(app.tz).strftime(
+                    "%d.%m %H:%M")) if last_push else _("not sent yet")))
         for problem in problems:
             click.secho(_("ATTENTION: {p}").format(p=problem), fg="red", err=True)
     emit(as_json, result, human)

@@ -282,5 +282,22 @@ def push(app: App, url: str | None, batch: int, as_json: bool) -> int:
         else:
             click.echo(_("Nothing new: the region already holds all {n} records of ППЭ {region}/{ppe}.").format(
                 n=result.held_after, region=result.region, ppe=result.ppe))
+    _remember_push(app, result, mask_url(url))
     emit(as_json, {**result.as_json(), "to": mask_url(url)}, human)
     return 0
+
+
+PUSHES = "region-pushes.jsonl"  # under the data dir: one line per push that succeeded, for `exam plan|status`
+
+
+def _remember_push(app: App, result, to: str) -> None:
+    from ppe_tech.timeutil import iso_utc
+    line = json.dumps({"at": iso_utc(app.clock()), "journal": result.journal, "held": result.held_after,
+                       "sent": result.records, "to": to}, ensure_ascii=False)
+    try:
+        Path(app.data_dir).mkdir(parents=True, exist_ok=True)
+        with open(Path(app.data_dir) / PUSHES, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+    except OSError as exc:  # the push itself is done; only the local note of it is missing
+        click.echo(_("Warning: cannot note the push in {path}: {error}").format(path=Path(app.data_dir) / PUSHES,
+                                                                               error=exc), err=True)
