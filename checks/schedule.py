@@ -2,7 +2,9 @@
 
 Each exam gets one job in a namespace of our own (`ppe-tech-check-<exam id>` units;
 the `\\ppe-tech\\` task folder) that runs `ppe-tech schedule due --exam ID` at
-start − precheck_before. `due` decides at run time: a check inside its window runs; one
+start − precheck_before. With a regional database configured, each exam also gets a
+`ppe-tech-push-<exam id>` job, `journal push` half an hour after the exam's end,
+retried every 10 minutes until it succeeds (the network may be down). `due` decides at run time: a check inside its window runs; one
 past the exam's start is reported missed, not run (a machine switched on late must not
 pass off a check made after the start as the pre-check). `sync` reconciles the jobs
 with the config: adds, rewrites what changed, removes ours for exams no longer there.
@@ -13,11 +15,14 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 PREFIX = "ppe-tech-check-"
+PUSH_PREFIX = "ppe-tech-push-"
+PUSH_AFTER = timedelta(minutes=30)  # after the exam's end: recording stopped, the archive made, the day confirmed
+PREFIXES = (PREFIX, PUSH_PREFIX)
 TASK_FOLDER = "\\ppe-tech\\"
 TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 
@@ -26,23 +31,36 @@ TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 class Job:
     exam_id: str
     subject: str
-    at: datetime  # aware, in the ППЭ's zone: start - precheck_before
-    start: datetime  # aware: the exam's start (the job's end boundary)
+    at: datetime  # aware, in the ППЭ's zone: start - precheck_before (a push: end + PUSH_AFTER)
+    start: datetime  # aware: the exam's start (a check's end boundary)
+    kind: str = "check"  # check | push
 
     @property
     def name(self) -> str:
-        return PREFIX + self.exam_id
+        return (PUSH_PREFIX if self.kind == "push" else PREFIX) + self.exam_id
+
+    @property
+    def action(self) -> list[str]:
+        """The ppe-tech words the job runs."""
+        return ["journal", "push"] if self.kind == "push" else ["schedule", "due", "--exam", self.exam_id]
+
+    @property
+    def what(self) -> str:
+        kind = "journal push to the regional centre after" if self.kind == "push" else "pre-exam check for"
+        return f"ppe-tech {kind} {self.exam_id}" + (f" ({self.subject})" if self.subject else "")
 
 
-def jobs_for(exams, tz: ZoneInfo, now: datetime) -> list[Job]:
-    """The jobs the config asks for: every exam that has not started yet."""
+def jobs_for(exams, tz: ZoneInfo, now: datetime, *, push: bool = False) -> list[Job]:
+    """The jobs the config asks for: the check of every exam that has not started yet, and
+    with `push` the journal push of every exam whose push time is still ahead."""
     out = []
     for exam in exams:
         start = exam.start.replace(tzinfo=tz)
-        if start <= now:
-            continue
-        out.append(Job(exam.id, exam.subject, start - exam.precheck_before, start))
-    return sorted(out, key=lambda j: j.at)
+        if start > now:
+            out.append(Job(exam.id, exam.subject, start - exam.precheck_before, start))
+        if push and start + exam.duration + PUSH_AFTER > now:
+            out.append(Job(exam.id, exam.subject, start + exam.duration + PUSH_AFTER, start, "push"))
+    return sorted(out, key=lambda j: (j.at, j.name))
 
 
 # -- systemd ------------------------------------------------------------------------------------
@@ -55,11 +73,13 @@ def _quote(arg: str) -> str:
 
 def systemd_units(job: Job, command: list[str], tz_name: str) -> dict[str, str]:
     """{file name: text} of the service and the timer for one job."""
-    what = f"ppe-tech pre-exam check for {job.exam_id}" + (f" ({job.subject})" if job.subject else "")
-    service = (f"[Unit]\nDescription={what}\nDocumentation=https://github.com/ppe-tech/ppe-tech\n\n"
+    what = job.what
+    retry = job.kind == "push"  # until the regional database answers
+    service = (f"[Unit]\nDescription={what}\nDocumentation=https://github.com/ppe-tech/ppe-tech\n"
+               + ("StartLimitIntervalSec=0\n" if retry else "") + "\n"
                "[Service]\nType=oneshot\n"
-               f"ExecStart={' '.join(_quote(a) for a in [*command, 'schedule', 'due', '--exam', job.exam_id])}\n"
-               "TimeoutStartSec=30min\n")
+               f"ExecStart={' '.join(_quote(a) for a in [*command, *job.action])}\n"
+               "TimeoutStartSec=30min\n" + ("Restart=on-failure\nRestartSec=10min\n" if retry else ""))
     timer = (f"[Unit]\nDescription=Timer: {what}\n\n"
              f"[Timer]\nOnCalendar={job.at:%Y-%m-%d %H:%M:%S} {tz_name}\nAccuracySec=1s\nPersistent=true\n"
              f"Unit={job.name}.service\n\n[Install]\nWantedBy=timers.target\n")
@@ -69,7 +89,7 @@ def systemd_units(job: Job, command: list[str], tz_name: str) -> dict[str, str]:
 def installed_units(unit_dir: Path) -> dict[str, str]:
     if not unit_dir.is_dir():
         return {}
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(unit_dir.glob(PREFIX + "*"))
+    return {p.name: p.read_text(encoding="utf-8") for prefix in PREFIXES for p in sorted(unit_dir.glob(prefix + "*"))
             if p.suffix in (".service", ".timer")}
 
 
@@ -112,11 +132,12 @@ def task_xml(job: Job, command: list[str]) -> bytes:
         return node
     task = ET.Element(f"{{{TASK_NS}}}Task", {"version": "1.2"})
     info = el(task, "RegistrationInfo")
-    el(info, "Description", f"ppe-tech: pre-exam check for {job.exam_id} {job.subject}".strip())
+    el(info, "Description", job.what)
     el(info, "URI", f"{TASK_FOLDER}{job.name}")
     trigger = el(el(task, "Triggers"), "TimeTrigger")
     el(trigger, "StartBoundary", job.at.isoformat(timespec="seconds"))
-    el(trigger, "EndBoundary", job.start.isoformat(timespec="seconds"))
+    if job.kind == "check":  # a check after the start is no pre-check; a push is welcome any time
+        el(trigger, "EndBoundary", job.start.isoformat(timespec="seconds"))
     el(trigger, "Enabled", "true")
     principal = el(el(task, "Principals"), "Principal", id="Author")
     el(principal, "LogonType", "S4U")
@@ -126,9 +147,13 @@ def task_xml(job: Job, command: list[str]) -> bytes:
                       ("StopIfGoingOnBatteries", "false"), ("StartWhenAvailable", "true"),
                       ("ExecutionTimeLimit", "PT30M"), ("Enabled", "true"), ("WakeToRun", "true")):
         el(settings, tag, text)
+    if job.kind == "push":
+        restart = el(settings, "RestartOnFailure")
+        el(restart, "Interval", "PT10M")
+        el(restart, "Count", "36")
     exec_ = el(el(task, "Actions", Context="Author"), "Exec")
     el(exec_, "Command", command[0])
-    el(exec_, "Arguments", " ".join(_win_quote(a) for a in [*command[1:], "schedule", "due", "--exam", job.exam_id]))
+    el(exec_, "Arguments", " ".join(_win_quote(a) for a in [*command[1:], *job.action]))
     ET.indent(task)
     return ('<?xml version="1.0" encoding="UTF-16"?>\n' + ET.tostring(task, encoding="unicode")).encode("utf-16")
 
@@ -152,7 +177,7 @@ def parse_schtasks_query(csv_text: str) -> list[str]:
     names = []
     for line in csv_text.splitlines():
         first = line.split('","')[0].strip('"')
-        if first.lower().startswith(TASK_FOLDER.lower() + PREFIX):
+        if any(first.lower().startswith(TASK_FOLDER.lower() + prefix) for prefix in PREFIXES):
             names.append(first[len(TASK_FOLDER):])
     return sorted(set(names))
 

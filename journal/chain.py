@@ -202,7 +202,8 @@ class Replay:
 
     def _confirm(self, doc: dict, seq: int, ts: str, sig: bytes | None, body: bytes) -> None:
         first, last = doc.get("from"), doc.get("upto")
-        bad = first if isinstance(first, int) else None
+        # the entries it claims to confirm, if it names real ones (its fields may be what was tampered with)
+        bad = first if type(first) is int and 1 <= first <= len(self.state.entries) else None
         try:
             key = self._signed_by(doc, sig, body, seq, roles=(PERSON,))
         except _Fail as fail:

@@ -73,6 +73,19 @@ def config(home: Path, journal_path: Path | str, url: str | None = None) -> Path
     return path
 
 
+def config_with_past_exam(home: Path, journal_path: Path, url: str, duration: str) -> Path:
+    """The config of `config()`, in Moscow time, with an exam "math" that started 5 hours ago."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    start = (datetime.now(ZoneInfo("Europe/Moscow")) - timedelta(hours=5)).replace(second=0, microsecond=0)
+    path = config(home, journal_path, url)
+    text = path.read_text(encoding="utf-8").replace('code = "0123"\n', 'code = "0123"\ntimezone = "Europe/Moscow"\n')
+    path.write_text(text + f'[[exams]]\nid = "math"\nstart = "{start:%Y-%m-%dT%H:%M}"\nduration = "{duration}"\n',
+                    encoding="utf-8")
+    return path
+
+
 def held(url: str, ppe_code: str = "0123") -> int:
     return sql(url, "SELECT count(*) FROM ppe_tech.records WHERE region = '77' AND ppe = %s", (ppe_code,))[0][0]
 
@@ -377,16 +390,8 @@ def test_two_pushes_at_once_send_each_record_once(home, db):
 
 
 def test_exam_plan_and_status_show_the_push(home, ppe, db, monkeypatch):
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
     path, _made = local_journal(home, 4)
-    start = (datetime.now(ZoneInfo("Europe/Moscow")) - timedelta(hours=5)).replace(second=0, microsecond=0)
-    cfg = config(home, path, db)
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace('code = "0123"\n', 'code = "0123"\ntimezone = "Europe/Moscow"\n')
-                   + f'[[exams]]\nid = "math"\nstart = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\n',
-                   encoding="utf-8")
-    monkeypatch.setenv("PPE_TECH_CONFIG", str(cfg))
+    monkeypatch.setenv("PPE_TECH_CONFIG", str(config_with_past_exam(home, path, db, "3h55m")))
     step = lambda r: next(s for s in r.json["steps"] if s["step"] == "region")  # noqa: E731
     assert step(ppe("exam", "plan", "--json"))["state"] in ("next", "later")
     assert "not sent yet" in ppe("exam", "status").out
@@ -397,3 +402,12 @@ def test_exam_plan_and_status_show_the_push(home, ppe, db, monkeypatch):
     assert r.json["region"]["held"] == held(db) and "***" not in r.out
     r = ppe("--lang", "ru", "exam", "plan")
     assert "журнал в региональный центр" in r.out and "проверка перед экзаменом" in r.out
+
+
+def test_schedule_due_pushes_after_the_exam_once(home, ppe, db, monkeypatch):
+    path, _made = local_journal(home, 3)
+    monkeypatch.setenv("PPE_TECH_CONFIG", str(config_with_past_exam(home, path, db, "4h")))
+    r = ppe("schedule", "due", "--exam", "math", "--json")  # the check was missed (exit 1); the push is made
+    assert r.code == 1 and r.json["exams"][0]["push"] == f"records sent: {held(db)}", r.out + r.err
+    r = ppe("schedule", "due", "--exam", "math", "--json")
+    assert r.json["exams"][0]["push"] == "sent already" and held(db) == 1 + 3 + 3  # genesis, keys, entries

@@ -71,6 +71,39 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
     assert len(r.json["removed"]) == 2 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
 
 
+def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tmp_path):
+    units = tmp_path / "units"
+    exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")],
+                 extra='[region]\ndb = "postgresql://ppe_0123@rcoi.example/journals"\n')
+    r = ppe("schedule", "sync", "--unit-dir", units, "--json")
+    assert r.code == 0 and r.json["add"] == sorted(f"ppe-tech-{k}-math.{s}" for k in ("check", "push")
+                                                   for s in ("service", "timer"))
+    assert "journal push at 01.06.2031 14:25" in ppe("schedule", "sync", "--unit-dir", units, "--dry-run").out
+    timer = (units / "ppe-tech-push-math.timer").read_text(encoding="utf-8")
+    assert "OnCalendar=2031-06-01 14:25:00 Europe/Moscow\n" in timer  # 10:00 + 3h55m + 30 min
+    service = (units / "ppe-tech-push-math.service").read_text(encoding="utf-8")
+    assert service.split("ExecStart=")[1].split("\n")[0].endswith(" journal push")
+    assert "Restart=on-failure\nRestartSec=10min\n" in service and "StartLimitIntervalSec=0\n" in service
+    if shutil.which("systemd-analyze"):
+        check = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "ppe-tech-push-math.timer"),
+                                str(units / "ppe-tech-push-math.service")], capture_output=True, text=True)
+        assert check.returncode == 0 and not check.stderr.strip(), check.stderr
+    names = {j["name"]: j["in_config"] for j in ppe("schedule", "list", "--unit-dir", units, "--json").json["jobs"]}
+    assert names == {"ppe-tech-check-math": True, "ppe-tech-push-math": True}
+    r = ppe("schedule", "remove", "--exam", "math", "--unit-dir", units, "--json")
+    assert len(r.json["removed"]) == 4 and not list(units.iterdir())
+
+    job = sch.Job("math", "", datetime(2031, 6, 1, 14, 25, tzinfo=MSK), datetime(2031, 6, 1, 10, 0, tzinfo=MSK), "push")
+    root = ET.fromstring(sch.task_xml(job, ["python.exe", "-m", "ppe_tech"]).decode("utf-16").split("\n", 1)[1])
+    ns = {"t": sch.TASK_NS}
+    trigger = root.find("t:Triggers/t:TimeTrigger", ns)
+    assert trigger.find("t:StartBoundary", ns).text == "2031-06-01T14:25:00+03:00"
+    assert trigger.find("t:EndBoundary", ns) is None  # a late push is still welcome
+    assert root.find("t:Settings/t:RestartOnFailure/t:Interval", ns).text == "PT10M"
+    assert root.find("t:Actions/t:Exec/t:Arguments", ns).text == "-m ppe_tech journal push"
+    assert sch.parse_schtasks_query('"\\ppe-tech\\ppe-tech-push-math","N/A","Ready"\r\n') == ["ppe-tech-push-math"]
+
+
 def test_task_scheduler_xml_has_the_right_boundaries():
     job = sch.Job("math", "Математика", datetime(2031, 6, 1, 8, 0, tzinfo=MSK), datetime(2031, 6, 1, 10, 0, tzinfo=MSK))
     raw = sch.task_xml(job, [r"C:\Program Files\Python312\python.exe", "-m", "ppe_tech", "--data-dir",

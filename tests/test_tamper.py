@@ -340,3 +340,13 @@ def test_threaded_verification_reports_what_a_sequential_pass_reports(larger, tm
     one, many = _sequential_and_threaded(path)
     assert many.problem == one.problem
     assert many.hashes == one.hashes and many.state == one.state
+
+
+def test_confirmation_with_an_impossible_range_names_a_real_entry(setup, ppe):
+    """A bit flipped in a confirmation's "from" (1 -> 0) once gave first_bad 0 (found by the property test)."""
+    path, _ = setup
+    with db(path) as conn:
+        seq, body = conn.execute("SELECT seq, body FROM records WHERE kind = 'confirm' ORDER BY seq LIMIT 1").fetchone()
+        conn.execute("UPDATE records SET body = ? WHERE seq = ?", (body.replace(b'"from":1,', b'"from":0,'), seq))
+    code, result = verify(ppe)
+    assert code == 1 and result["problem"] == "signature" and result["first_bad"] == 5  # after entries 1-4

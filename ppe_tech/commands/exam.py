@@ -49,7 +49,7 @@ def _archives(app: App) -> list[dict]:
         return []
 
 
-def _pushes(app: App) -> list[dict]:
+def pushes_made(app: App) -> list[dict]:
     """Every `journal push` that succeeded here, oldest first (see journal.PUSHES)."""
     from ppe_tech.commands.journal import PUSHES
 
@@ -109,7 +109,7 @@ def plan(app: App, exam_id: str | None, as_json: bool) -> int:
     entries, _health = _journal(app)
     running, _cams = _recording(app)
     facts = Facts(checks=kept_reports(app), journal=entries, recording=running, archives=_archives(app),
-                  region=bool(app.config.region.db), pushes=_pushes(app))
+                  region=bool(app.config.region.db), pushes=pushes_made(app))
     steps = timeline(chosen, app.tz, app.now_local(), facts)
     result = {"exam": {"id": chosen.id, "subject": chosen.subject, "start": chosen.start.isoformat()},
               "now": app.now_local().isoformat(timespec="minutes"), "steps": [s.as_json() for s in steps]}
@@ -160,7 +160,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
         problems.append(_("disk: {free:.1f} GiB free, the exam needs {need:.1f} GiB").format(
             free=free / 2**30, need=need / 2**30))
     archived = [a for a in _archives(app) if chosen is not None and a.get("exam") == chosen.id]
-    pushes = _pushes(app)
+    pushes = pushes_made(app)
     over = chosen is not None and app.now_local().replace(tzinfo=None) > chosen.start + chosen.duration
     if over and not archived and chosen is not None:
         problems.append(_("the exam is over and its recordings are not archived"))

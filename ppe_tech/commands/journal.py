@@ -267,11 +267,9 @@ def push(app: App, url: str | None, batch: int, as_json: bool) -> int:
     Example:
       ppe-tech journal push --to postgresql://ppe_0123@rcoi.example/journals
     """
-    from journal import region
     from ppe_tech.secrets import mask_url
     url = region_url(app, url, "--to")
-    with app.open_journal(readonly=True) as j, late_progress(_("Sending")) as (begin, step):
-        result = region.push(j, url, batch=batch, progress=step, total=begin)
+    result = push_now(app, url, batch)
 
     def human() -> None:
         if result.records or result.checkpoints:
@@ -282,9 +280,18 @@ def push(app: App, url: str | None, batch: int, as_json: bool) -> int:
         else:
             click.echo(_("Nothing new: the region already holds all {n} records of ППЭ {region}/{ppe}.").format(
                 n=result.held_after, region=result.region, ppe=result.ppe))
-    _remember_push(app, result, mask_url(url))
     emit(as_json, {**result.as_json(), "to": mask_url(url)}, human)
     return 0
+
+
+def push_now(app: App, url: str, batch: int = 5000):
+    """Push this ППЭ's journal to `url` and note it for `exam plan|status`; the PushResult."""
+    from journal import region
+    from ppe_tech.secrets import mask_url
+    with app.open_journal(readonly=True) as j, late_progress(_("Sending")) as (begin, step):
+        result = region.push(j, url, batch=batch, progress=step, total=begin)
+    _remember_push(app, result, mask_url(url))
+    return result
 
 
 PUSHES = "region-pushes.jsonl"  # under the data dir: one line per push that succeeded, for `exam plan|status`

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -35,6 +36,8 @@ def schedule() -> None:
     Linux: systemd timers (OnCalendar in the ППЭ's time zone, AccuracySec=1s,
     Persistent=true). Windows: Task Scheduler tasks in \\ppe-tech\\ that expire at the
     exam's start. A check found late (after the start) is reported missed, not run.
+    With [region] db set, each exam also gets `journal push` 30 minutes after its end,
+    retried every 10 minutes until the regional database takes it.
     """
 
 
@@ -82,7 +85,7 @@ def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_js
     """Install, update and remove the check's jobs so they match the config's exams."""
     from checks import schedule as sch
 
-    jobs = sch.jobs_for(app.config.exams, app.tz, app.clock())
+    jobs = sch.jobs_for(app.config.exams, app.tz, app.clock(), push=bool(app.config.region.db))
     command = _command(app)
     if sys.platform == "win32":
         folder = app.data_dir / "schedule"
@@ -123,12 +126,14 @@ def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_js
                 if timers:
                     _systemctl(user_units, "enable", "--now", *timers)
     result = {"dry_run": dry_run, "add": p.add, "update": p.update, "remove": p.remove, "unchanged": p.keep,
-              "jobs": [{"exam": j.exam_id, "at": j.at.isoformat(), "exam_start": j.start.isoformat()} for j in jobs]}
+              "jobs": [{"exam": j.exam_id, "kind": j.kind, "at": j.at.isoformat(), "exam_start": j.start.isoformat()}
+                       for j in jobs]}
 
     def human() -> None:
         for j in jobs:
-            click.echo(_("{exam}: check at {at:%d.%m.%Y %H:%M} (exam at {start:%H:%M})").format(
-                exam=j.exam_id, at=j.at, start=j.start))
+            text = (_("{exam}: journal push at {at:%d.%m.%Y %H:%M}, after the exam") if j.kind == "push"
+                    else _("{exam}: check at {at:%d.%m.%Y %H:%M} (exam at {start:%H:%M})"))
+            click.echo(text.format(exam=j.exam_id, at=j.at, start=j.start))
         verb = _("would ") if dry_run else ""
         for label, names in ((_("add"), p.add), (_("update"), p.update), (_("remove"), p.remove)):
             for name in names:
@@ -155,6 +160,8 @@ def list_jobs(app: App, user_units: bool, unit_dir: Path | None, as_json: bool) 
         rows = [{"name": n[:-len(".timer")], "at": sch.on_calendar(text)} for n, text in units.items()
                 if n.endswith(".timer")]
     configured = {sch.PREFIX + e.id for e in app.config.exams}
+    if app.config.region.db:
+        configured |= {sch.PUSH_PREFIX + e.id for e in app.config.exams}
     for row in rows:
         row["in_config"] = row["name"] in configured
 
@@ -177,7 +184,7 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
     """Remove ppe-tech's jobs (all, or the named exams')."""
     from checks import schedule as sch
 
-    wanted = {sch.PREFIX + e for e in exam_ids}
+    wanted = {prefix + e for e in exam_ids for prefix in sch.PREFIXES}
     removed: list[str] = []
     if sys.platform == "win32":
         for name in sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH")):
@@ -201,6 +208,25 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
     return ExitCode.OK
 
 
+def _push_due(app: App, exam, now) -> tuple[str, ExitCode]:
+    """The journal's push after `exam`, when due and not made since its end: (what happened, exit code)."""
+    from checks.schedule import PUSH_AFTER
+    from ppe_tech.commands.exam import pushes_made
+    from ppe_tech.commands.journal import push_now, region_url
+    from ppe_tech.errors import PpeError
+
+    end = exam.start.replace(tzinfo=app.tz) + exam.duration
+    if now < end + PUSH_AFTER:
+        return _("due at {at:%H:%M}").format(at=end + PUSH_AFTER), ExitCode.OK
+    if any(datetime.fromisoformat(p["at"]) >= end for p in pushes_made(app)):
+        return _("sent already"), ExitCode.OK
+    try:
+        result = push_now(app, region_url(app, None, "[region] db"))
+    except PpeError as exc:
+        return _("failed: {why}").format(why=exc.message), exc.exit_code
+    return _("records sent: {n}").format(n=result.records), ExitCode.OK
+
+
 def _ran_since(app: App, exam_id: str, since) -> bool:
     from datetime import datetime
 
@@ -217,8 +243,10 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
     """Run the check of every exam whose check is due now and not yet done.
 
     Due means: from start − precheck_before until the start. After the start a check
-    not made is reported missed (exit 1) and not run. Used by the installed jobs, and
-    from cron where there is no systemd: `*/5 * * * * ppe-tech schedule due`.
+    not made is reported missed (exit 1) and not run. With [region] db set, the journal
+    is also pushed once 30 minutes after each exam's end, if it was not pushed since.
+    Used by the installed jobs, and from cron where there is no systemd:
+    `*/5 * * * * ppe-tech schedule due`.
     """
     from checks import schedule as sch
     from ppe_tech.commands.check import checks_dir, run
@@ -242,6 +270,9 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
             code = max(code, ExitCode(int(outcome)))
         elif state == "missed":
             code = max(code, ExitCode.NEGATIVE)
+        if app.config.region.db:
+            row["push"], failed = _push_due(app, exam, now)
+            code = max(code, failed)
         rows.append(row)
 
     def human() -> None:
@@ -250,5 +281,7 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
                     "ran": _("{exam}: checked now (exit {exit}), protocol {pdf}"),
                     "missed": _("{exam}: MISSED: the check was due at {at} and the exam has started")}[row["state"]]
             click.echo(text.format(**{**row, "at": row["at"][11:16]}))
+            if "push" in row:
+                click.echo(_("{exam}: journal push: {state}").format(exam=row["exam"], state=row["push"]))
     emit(as_json, {"exams": rows}, human)
     return code
