@@ -12,6 +12,7 @@ client that skips these checks cannot rewrite the region's copy either.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -150,10 +151,10 @@ def push(journal: Journal, url: str, *, batch: int = BATCH,
                 if progress is not None:
                     progress(len(chunk))
             for doc in journal.store.checkpoints():
-                parsed = checkpoint.parse(doc, _("stored checkpoint"))
+                records = json.loads(doc)["records"]  # the journal's verification above checked it and its signature
                 with conn.transaction():
                     cur = conn.execute(f"INSERT INTO {S}.checkpoints (region, ppe, records, digest, doc) "
-                                       "VALUES (%s, %s, %s, sha256(%s), %s)", (*key, parsed["records"], doc, doc))
+                                       "VALUES (%s, %s, %s, sha256(%s), %s)", (*key, records, doc, doc))
                     result.checkpoints += cur.rowcount
             result.held_after = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {S}.records WHERE region = %s "
                                              "AND ppe = %s", key).fetchone()[0]
