@@ -282,6 +282,12 @@ def parse_grant(value: str) -> tuple[str, str, str]:
     return (role, region, ppe) if sep else (role, "*", "*")
 
 
+def require_schema(conn, url: str) -> None:
+    if not schema_ready(conn):
+        raise EnvironmentFailure(_("{url} has no ppe-tech schema; run `ppe-tech region init --db URL` first").format(
+            url=mask_url(url)))
+
+
 def init(url: str, *, writers: list[str] = (), readers: list[str] = ()) -> dict:
     """Create the schema, triggers and roles (safe to run again) and grant the roles.
 
@@ -330,9 +336,7 @@ class PgStore:
         try:
             if readonly:  # readers (verify, list, print) cannot write, whatever the role may do
                 conn.execute("SET default_transaction_read_only = on")
-            if not schema_ready(conn):
-                raise EnvironmentFailure(_("{url} has no ppe-tech schema; run `ppe-tech region init --db URL` first").format(
-                    url=mask_url(url)))
+            require_schema(conn, url)
             store = cls(conn, url, region, ppe)
             if not create and store.size() == 0:
                 raise BadInput(_("no journal of ППЭ {region}/{ppe} in {url}").format(region=region, ppe=ppe,

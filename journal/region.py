@@ -110,9 +110,7 @@ def push(journal: Journal, url: str, *, batch: int = BATCH,
     local = len(replay.hashes)
     with pgstore.connect(url) as conn:
         try:
-            if not pgstore.schema_ready(conn):
-                raise EnvironmentFailure(_("{url} has no ppe-tech schema; run `ppe-tech region init --db URL` first").format(
-                    url=mask_url(url)))
+            pgstore.require_schema(conn, url)
             held = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {S}.records WHERE region = %s AND ppe = %s",
                                 key).fetchone()[0]
             if held:
@@ -287,9 +285,7 @@ def verify(url: str, *, region: str | None = None, only: list[tuple[str, str]] |
     errors = pgstore.driver_errors()
     with pgstore.connect(url, autocommit=True) as conn:  # closed before any worker starts
         try:
-            if not pgstore.schema_ready(conn):
-                raise EnvironmentFailure(_("{url} has no ppe-tech schema; run `ppe-tech region init --db URL` first").format(
-                    url=mask_url(url)))
+            pgstore.require_schema(conn, url)
             listed = [c for c in chains(conn, region) if only is None or (c[0], c[1]) in only]
         except errors as exc:
             raise pgstore.failure(exc, url) from None

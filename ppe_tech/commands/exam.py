@@ -11,6 +11,7 @@ import click
 
 from ppe_tech.app import App, emit
 from ppe_tech.commands.check import kept_reports
+from ppe_tech.commands.journal import pushes_made
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
@@ -47,25 +48,6 @@ def _archives(app: App) -> list[dict]:
         return json.loads((app.recorder_dir / ARCHIVES).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-
-
-def pushes_made(app: App) -> list[dict]:
-    """Every `journal push` that succeeded here, oldest first (see journal.PUSHES)."""
-    from ppe_tech.commands.journal import PUSHES
-
-    try:
-        lines = (Path(app.data_dir) / PUSHES).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            item = json.loads(line)
-            datetime.fromisoformat(item["at"])
-            out.append({"at": item["at"], "held": int(item["held"]), "to": str(item.get("to", ""))})
-        except (ValueError, KeyError, TypeError):
-            continue  # a line cut by a crash
-    return out
 
 
 def _journal(app: App) -> tuple[list[dict], dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import ExitStack, contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -308,3 +308,20 @@ def _remember_push(app: App, result, to: str) -> None:
     except OSError as exc:  # the push itself is done; only the local note of it is missing
         click.echo(_("Warning: cannot note the push in {path}: {error}").format(path=Path(app.data_dir) / PUSHES,
                                                                                error=exc), err=True)
+
+
+def pushes_made(app: App) -> list[dict]:
+    """Every `journal push` that succeeded here, oldest first, as `_remember_push` noted them."""
+    try:
+        lines = (Path(app.data_dir) / PUSHES).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            item = json.loads(line)
+            datetime.fromisoformat(item["at"])
+            out.append({"at": item["at"], "held": int(item["held"]), "to": str(item.get("to", ""))})
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut by a crash
+    return out

@@ -211,8 +211,7 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
 def _push_due(app: App, exam, now) -> tuple[str, ExitCode]:
     """The journal's push after `exam`, when due and not made since its end: (what happened, exit code)."""
     from checks.schedule import PUSH_AFTER
-    from ppe_tech.commands.exam import pushes_made
-    from ppe_tech.commands.journal import push_now, region_url
+    from ppe_tech.commands.journal import push_now, pushes_made, region_url
     from ppe_tech.errors import PpeError
 
     end = exam.start.replace(tzinfo=app.tz) + exam.duration
