@@ -1,24 +1,36 @@
-# The two commands of the quick start, and the benchmarks.
+# The two commands of the quick start, and the rest of the project's work.
 #   make demo   installs what is missing, then runs the exam day in ./ppe-tech-demo
-#   make test   installs what is missing, then runs every test
+#   make test   installs what is missing, then runs every test (against the installed wheel)
 #   make bench  installs what is missing, then runs the benchmarks in bench/
+#   make dist   the wheel and the offline bundle in dist/
+#   make lock   refreshes the lock (requirements/*.txt) and says what changed
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+ARGS ?=
 
-.PHONY: demo test bench deps clean
+.PHONY: demo test bench deps dist lock clean
 
 deps:
 	@bash scripts/bootstrap.sh
 
 demo: deps
-	$(PY) -m ppe_tech demo --dir ppe-tech-demo
+	$(VENV)/bin/ppe-tech demo --dir ppe-tech-demo
 
-test: deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+# The offline bundle is built before the tests: tests/test_install.py installs it with no network.
+# pytest runs as its console script from the installed environment, so the checkout is not on
+# sys.path and every import is of the installed package.
+test: deps dist
+	PYTHONSAFEPATH=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: deps
-	$(PY) bench/run.py
+	PYTHONSAFEPATH=1 $(PY) bench/run.py $(ARGS)
+
+dist: deps
+	@$(PY) scripts/bundle.py
+
+lock: deps
+	$(PY) scripts/lock.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) ppe-tech-demo .pytest_cache build *.egg-info
+	rm -rf $(VENV) ppe-tech-demo .pytest_cache build dist *.egg-info

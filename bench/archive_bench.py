@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from tests.conftest import ROOT, subprocess_env
+from conftest import ROOT, subprocess_env
 from video import archive as arc
 from video import segments
 

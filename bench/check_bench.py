@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from checks import localclam
-from tests.conftest import ROOT, subprocess_env
+from conftest import ROOT, subprocess_env
 
 def make_database(folder: Path, hashes: int, bodies: int) -> Path:
     marker = folder / f".made-v2-{hashes}-{bodies}"  # v2: split .hdb files

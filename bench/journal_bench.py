@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from journal import keystore, printing
 from journal.journal import Journal
 from templates.render import REGULAR, register_fonts
-from tests.conftest import build_journal
+from conftest import build_journal
 
 
 def _fresh(folder: Path) -> Path:

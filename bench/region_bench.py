@@ -25,7 +25,7 @@ from pathlib import Path
 from journal import pgstore, region, signing
 from journal.journal import Journal, new_cert
 from journal.localpg import LocalPostgres
-from tests.conftest import ROOT, Clock, subprocess_env
+from conftest import ROOT, Clock, subprocess_env
 
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.conftest import ROOT, Simulator, subprocess_env
+from conftest import ROOT, Simulator, subprocess_env
 
 
 def _cpu(proc: psutil.Process) -> float:

@@ -5,4 +5,4 @@ errors, the message catalogue, paths and time helpers. The domain packages
 (`journal`, `video`, `checks`) and the document layouts (`templates`) sit beside it.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from ppe_tech import __version__
 from ppe_tech.app import resolve_app
 from ppe_tech.errors import ConfigError, ExitCode, PpeError
 from ppe_tech.clicktr import TrGroup
@@ -58,6 +57,15 @@ class LazyGroup(TrGroup):
         return command
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from ppe_tech.buildinfo import describe
+
+    click.echo(f"ppe-tech {describe()}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), envvar="PPE_TECH_CONFIG",
               help=_("Configuration file [env PPE_TECH_CONFIG; default ./ppe-tech.toml, else the user's config dir]."))
@@ -66,7 +74,8 @@ class LazyGroup(TrGroup):
 @click.option("--debug", is_flag=True, help=_("Show the traceback of an internal error."))
 @click.option("--lang", type=click.Choice(LANGUAGES), expose_value=False, is_eager=True,
               help=_("Language of messages and help [env PPE_TECH_LANG; default: the locale's]."))
-@click.version_option(__version__, prog_name="ppe-tech")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help=_("Show the version and the commit it was built from, and exit."))
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, debug: bool) -> None:
     """ppe-tech: the technical specialist's toolkit for an exam point (ППЭ).

@@ -1,7 +1,8 @@
 """The message catalogue: extract every message, update the Russian catalogue, compile it.
 
     .venv/bin/python scripts/messages.py            # extract, merge into ru.po, compile ru.mo
-    .venv/bin/python scripts/messages.py --check    # exit 1 if a message is untranslated or ru.mo is stale
+    .venv/bin/python scripts/messages.py --check    # exit 1 if a message is untranslated or ru.mo's
+                                                    # messages differ from ru.po's
 
 Messages are the first argument of `_()` / `M()` / `ngettext()` anywhere in the packages, plus
 every command's help (its docstring) and every option's help, which the CLI translates
@@ -97,6 +98,30 @@ def compile_mo(catalog) -> bytes:
     return out.getvalue()
 
 
+def translations(catalog) -> dict:
+    """{msgid: msgstr} of the translated messages (plural ones as tuples): what a .mo holds."""
+    pairs = {}
+    for message in catalog:
+        if not message.id or not message.string or message.fuzzy:
+            continue
+        key = message.id if isinstance(message.id, str) else tuple(message.id)
+        pairs[key] = message.string if isinstance(message.string, str) else tuple(message.string)
+    return pairs
+
+
+def mo_is_current(mo: bytes, catalog) -> bool:
+    """True when the compiled catalogue says what the .po says, whatever Babel compiled it:
+    the messages are compared, not the bytes (Babel releases lay out the same .mo differently)."""
+    from babel.messages.mofile import read_mo
+
+    try:
+        compiled = read_mo(io.BytesIO(mo))
+    except Exception:  # not a .mo at all
+        return False
+    return (translations(compiled) == translations(catalog)
+            and compiled.num_plurals == catalog.num_plurals)
+
+
 def load_po():
     from babel.messages.pofile import read_po
 
@@ -114,7 +139,7 @@ def main(argv: list[str]) -> int:
         missing = [m for m in found if not (old.get(m) and old.get(m).string)]
         for msgid in missing:
             print(f"untranslated: {found[msgid][0]}: {msgid[:80]!r}")
-        stale = not MO.exists() or MO.read_bytes() != compile_mo(old)
+        stale = not MO.exists() or not mo_is_current(MO.read_bytes(), old)
         if stale:
             print(f"{MO} is not compiled from {PO}: run scripts/messages.py")
         return 1 if missing or stale else 0

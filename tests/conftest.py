@@ -110,8 +110,14 @@ def venv_python() -> str:
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a child Python: the installed package, never the checkout.
+
+    PYTHONSAFEPATH keeps `python -m …` and `python -c …` from putting the current
+    folder first on sys.path, so a child started in the source tree still imports the
+    installed copy (tests/test_install.py proves which copy was imported)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYTHONPATH", None)
+    env["PYTHONSAFEPATH"] = "1"
     env.update(extra)
     return env
 

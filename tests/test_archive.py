@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
+from conftest import PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
 from video import archive as arc
 
 TZ = ZoneInfo("Europe/Moscow")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ppe_tech.secrets import mask_url
-from tests.conftest import subprocess_env
+from conftest import subprocess_env
 
 
 def dump(path):

@@ -10,7 +10,7 @@ import time
 import cv2
 import pytest
 
-from tests.conftest import SIM_CAMERAS
+from conftest import SIM_CAMERAS
 
 EXPECTED = {"live-1": [], "live-2": [], "black": ["black"], "frozen": ["frozen"], "blurred": ["blurred"],
             "covered": ["covered"], "lowres": ["resolution"], "lowfps": ["fps"], "silent": ["offline"],

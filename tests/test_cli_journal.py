@@ -7,7 +7,7 @@ import io
 import json
 import stat
 
-from tests.conftest import HEAD, PASSPHRASE, SPECIALIST
+from conftest import HEAD, PASSPHRASE, SPECIALIST
 
 
 def add(ppe, key, action, **opts):

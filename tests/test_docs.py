@@ -6,7 +6,7 @@ import click
 
 from ppe_tech import docs
 from ppe_tech.cli import cli
-from tests.conftest import ROOT
+from conftest import ROOT
 
 
 def test_readme_reference_is_current():

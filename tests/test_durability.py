@@ -11,7 +11,7 @@ import time
 
 from journal import keystore
 from journal.journal import Journal
-from tests.conftest import ROOT, build_journal, subprocess_env
+from conftest import ROOT, build_journal, subprocess_env
 
 
 def _appender(path: str, keys_dir: str, key_id: str, count: int, worker: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT, subprocess_env
+from conftest import ROOT, subprocess_env
 
 
 def test_every_message_has_a_russian_translation_and_the_mo_is_compiled():
@@ -47,3 +47,31 @@ def test_documents_stay_russian_with_english_messages(ppe, people, tmp_path):
     assert r.code == 0 and "Printed 1 entries" in r.out
     text = subprocess.run(["pdftotext", str(tmp_path / "j.pdf"), "-"], capture_output=True, text=True).stdout
     assert "Журнал доступа к средствам видеонаблюдения" in text
+
+
+def test_a_catalogue_is_stale_when_its_messages_differ_not_its_bytes():
+    """Another Babel release compiles the same .po to other bytes: still current. A changed
+    translation is stale, whoever compiled it. The installed .mo says what the .po says."""
+    import io
+    from importlib import resources
+
+    from babel.messages.mofile import write_mo
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import messages
+
+    po = messages.load_po()
+    installed = resources.files("ppe_tech").joinpath("locale/ru/LC_MESSAGES/ppe_tech.mo").read_bytes()
+    assert messages.mo_is_current(installed, po)
+    po.header_comment = "# compiled elsewhere"
+    po.msgid_bugs_address = "someone@example.org"  # the header changes, so do the bytes
+    other = io.BytesIO()
+    write_mo(other, po)
+    assert other.getvalue() != installed and messages.mo_is_current(other.getvalue(), messages.load_po())
+    changed = messages.load_po()
+    first = next(m for m in changed if m.id and m.string and isinstance(m.string, str))
+    first.string += " (изменено)"
+    edited = io.BytesIO()
+    write_mo(edited, changed)
+    assert not messages.mo_is_current(edited.getvalue(), messages.load_po())
+    assert not messages.mo_is_current(b"not a catalogue", messages.load_po())

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from tests.conftest import HEAD, SPECIALIST, build_journal
+from conftest import HEAD, SPECIALIST, build_journal
 
 HEADERS = ["Журнал доступа к средствам видеонаблюдения", "№ п/п", "Дата",
            "Номер аудитории ППЭ, в которой размещено средство видеонаблюдения", "Время (часы, минуты)",

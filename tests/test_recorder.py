@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import Simulator
+from conftest import Simulator
 from video import recorder, segments
 
 

@@ -16,7 +16,7 @@ import pytest
 from journal import pgstore, region
 from journal.journal import Journal
 from journal.localpg import LocalPostgres, bin_dir
-from tests.conftest import PASSPHRASE, build_journal
+from conftest import PASSPHRASE, build_journal
 
 pytestmark = pytest.mark.skipif(bin_dir() is None, reason="PostgreSQL server not installed (make test installs it)")
 

@@ -16,7 +16,7 @@ import pytest
 
 from checks import schedule as sch
 from checks.watch import Change, journal_text
-from tests.conftest import ROOT, subprocess_env
+from conftest import ROOT, subprocess_env
 
 MSK = ZoneInfo("Europe/Moscow")
 

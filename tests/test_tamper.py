@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from journal import canonical, checkpoint
 from journal.journal import Journal
 from journal.signing import Ed25519Signer
-from tests.conftest import build_journal
+from conftest import build_journal
 
 
 @pytest.fixture
