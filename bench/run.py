@@ -12,13 +12,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The benchmarks measure the installed package (make deps installs the wheel), never the
-# checkout: only the test helpers join the path, beside this folder (sys.path[0]).
-sys.path.insert(1, str(ROOT / "tests"))
+# checkout: only this folder and the test helpers join the path (with PYTHONSAFEPATH, as make
+# bench runs it, Python adds not even this script's folder).
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
 
-import archive_bench, check_bench, journal_bench, region_bench, video_bench  # noqa: E402,E401
+import archive_bench, check_bench, journal_bench, region_bench, resume_bench, video_bench  # noqa: E402,E401
 
 BENCHES = {"journal": journal_bench.main, "video": video_bench.main, "archive": archive_bench.main,
-           "check": check_bench.main, "region": region_bench.main}
+           "check": check_bench.main, "region": region_bench.main, "resume": resume_bench.main}
 
 
 def main() -> int:

@@ -23,6 +23,13 @@ class Context:
     check_baseline_signature: Callable[[bytes], str] | None = None  # "valid" | "missing" | a problem
     probe_camera: Callable[[str, str, float], Any] | None = None
 
+    @property
+    def tz(self):
+        """The ППЭ's time zone."""
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.config.ppe.timezone)
+
 
 def antivirus_status(ctx: Context, cmds: Commands) -> Outcome:
     settings = ctx.config.antivirus

@@ -1,12 +1,20 @@
-"""Scheduling the pre-exam check: systemd timers on Linux, Task Scheduler on Windows.
+"""Scheduling the exam day's unattended work: systemd on Linux, Task Scheduler on Windows.
 
-Each exam gets one job in a namespace of our own (`ppe-tech-check-<exam id>` units;
-the `\\ppe-tech\\` task folder) that runs `ppe-tech schedule due --exam ID` at
-start − precheck_before. With a regional database configured, each exam also gets a
-`ppe-tech-push-<exam id>` job, `journal push` half an hour after the exam's end,
-retried every 10 minutes until it succeeds (the network may be down). `due` decides at run time: a check inside its window runs; one
-past the exam's start is reported missed, not run (a machine switched on late must not
-pass off a check made after the start as the pre-check). `sync` reconciles the jobs
+Each exam gets jobs in a namespace of our own (`ppe-tech-…` units; the `\\ppe-tech\\`
+task folder):
+- `ppe-tech-check-<exam>` at start − precheck_before, running `ppe-tech schedule due
+  --exam ID`; `due` decides at run time: a check inside its window runs; one past the
+  exam's start is reported missed, not run (a machine switched on late must not pass off
+  a check made after the start as the pre-check);
+- `ppe-tech-record-start-<exam>` and `ppe-tech-record-stop-<exam>` at the recording
+  window's edges (start − record_before, end + record_after), also running `schedule due
+  --exam ID`, which starts recording once when the window opens (a deliberate stop inside
+  it is respected) and stops it when it closes;
+- with a regional database, `ppe-tech-push-<exam>`, `journal push` half an hour after the
+  exam's end, retried every 10 minutes until it succeeds (the network may be down).
+Once per machine, `ppe-tech-resume` runs `ppe-tech recorder resume` at boot, which starts
+recording again when a power cut or crash stopped it. Timers are `Persistent=true`: a
+window edge passed while the station was off runs at boot. `sync` reconciles the jobs
 with the config: adds, rewrites what changed, removes ours for exams no longer there.
 """
 
@@ -21,8 +29,13 @@ from zoneinfo import ZoneInfo
 
 PREFIX = "ppe-tech-check-"
 PUSH_PREFIX = "ppe-tech-push-"
+RECORD_START_PREFIX = "ppe-tech-record-start-"
+RECORD_STOP_PREFIX = "ppe-tech-record-stop-"
+RESUME = "ppe-tech-resume"  # the boot job: one per machine, not per exam
 PUSH_AFTER = timedelta(minutes=30)  # after the exam's end: recording stopped, the archive made, the day confirmed
-PREFIXES = (PREFIX, PUSH_PREFIX)
+PREFIXES = (PREFIX, PUSH_PREFIX, RECORD_START_PREFIX, RECORD_STOP_PREFIX, RESUME)
+KIND_PREFIX = {"check": PREFIX, "push": PUSH_PREFIX, "record-start": RECORD_START_PREFIX,
+               "record-stop": RECORD_STOP_PREFIX}
 TASK_FOLDER = "\\ppe-tech\\"
 TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 
@@ -31,13 +44,13 @@ TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 class Job:
     exam_id: str
     subject: str
-    at: datetime  # aware, in the ППЭ's zone: start - precheck_before (a push: end + PUSH_AFTER)
-    start: datetime  # aware: the exam's start (a check's end boundary)
-    kind: str = "check"  # check | push
+    at: datetime  # aware, in the ППЭ's zone: when the job runs
+    start: datetime  # aware: until when it may still run (a check: the exam's start; a window: its end)
+    kind: str = "check"  # check | push | record-start | record-stop
 
     @property
     def name(self) -> str:
-        return (PUSH_PREFIX if self.kind == "push" else PREFIX) + self.exam_id
+        return KIND_PREFIX[self.kind] + self.exam_id
 
     @property
     def action(self) -> list[str]:
@@ -46,18 +59,25 @@ class Job:
 
     @property
     def what(self) -> str:
-        kind = "journal push to the regional centre after" if self.kind == "push" else "pre-exam check for"
+        kind = {"push": "journal push to the regional centre after", "check": "pre-exam check for",
+                "record-start": "start of recording for", "record-stop": "stop of recording after"}[self.kind]
         return f"ppe-tech {kind} {self.exam_id}" + (f" ({self.subject})" if self.subject else "")
 
 
 def jobs_for(exams, tz: ZoneInfo, now: datetime, *, push: bool = False) -> list[Job]:
-    """The jobs the config asks for: the check of every exam that has not started yet, and
-    with `push` the journal push of every exam whose push time is still ahead."""
+    """The jobs the config asks for: the check of every exam that has not started yet, the
+    edges of every recording window still ahead, and with `push` the journal push of every
+    exam whose push time is still ahead."""
     out = []
     for exam in exams:
         start = exam.start.replace(tzinfo=tz)
         if start > now:
             out.append(Job(exam.id, exam.subject, start - exam.precheck_before, start))
+        opens, closes = exam.recording_window(tz)
+        if opens > now:
+            out.append(Job(exam.id, exam.subject, opens, closes, "record-start"))
+        if closes > now:
+            out.append(Job(exam.id, exam.subject, closes, closes, "record-stop"))
         if push and start + exam.duration + PUSH_AFTER > now:
             out.append(Job(exam.id, exam.subject, start + exam.duration + PUSH_AFTER, start, "push"))
     return sorted(out, key=lambda j: (j.at, j.name))
@@ -75,15 +95,32 @@ def systemd_units(job: Job, command: list[str], tz_name: str) -> dict[str, str]:
     """{file name: text} of the service and the timer for one job."""
     what = job.what
     retry = job.kind == "push"  # until the regional database answers
+    # `schedule due` may start the recording supervisor, which must outlive this oneshot service
+    keep_children = job.kind != "push"
     service = (f"[Unit]\nDescription={what}\nDocumentation=https://github.com/ppe-tech/ppe-tech\n"
                + ("StartLimitIntervalSec=0\n" if retry else "") + "\n"
                "[Service]\nType=oneshot\n"
                f"ExecStart={' '.join(_quote(a) for a in [*command, *job.action])}\n"
-               "TimeoutStartSec=30min\n" + ("Restart=on-failure\nRestartSec=10min\n" if retry else ""))
+               "TimeoutStartSec=30min\n" + ("Restart=on-failure\nRestartSec=10min\n" if retry else "")
+               + ("KillMode=process\n" if keep_children else ""))
     timer = (f"[Unit]\nDescription=Timer: {what}\n\n"
              f"[Timer]\nOnCalendar={job.at:%Y-%m-%d %H:%M:%S} {tz_name}\nAccuracySec=1s\nPersistent=true\n"
              f"Unit={job.name}.service\n\n[Install]\nWantedBy=timers.target\n")
     return {f"{job.name}.service": service, f"{job.name}.timer": timer}
+
+
+def resume_unit(command: list[str], user: bool = False) -> dict[str, str]:
+    """The boot job: `recorder resume` once the network is up, retried while it fails. It
+    starts the supervisor detached, so only its own process is stopped when it exits."""
+    target = "default.target" if user else "multi-user.target"
+    service = ("[Unit]\nDescription=ppe-tech: resume recording after a power cut or crash\n"
+               "Documentation=https://github.com/ppe-tech/ppe-tech\n"
+               "Wants=network-online.target\nAfter=network-online.target\nStartLimitIntervalSec=0\n\n"
+               "[Service]\nType=oneshot\n"
+               f"ExecStart={' '.join(_quote(a) for a in [*command, 'recorder', 'resume'])}\n"
+               "TimeoutStartSec=5min\nRestart=on-failure\nRestartSec=30s\nKillMode=process\n\n"
+               f"[Install]\nWantedBy={target}\n")
+    return {f"{RESUME}.service": service}
 
 
 def installed_units(unit_dir: Path) -> dict[str, str]:
@@ -120,9 +157,25 @@ def on_calendar(text: str) -> str | None:
 # -- Windows Task Scheduler ---------------------------------------------------------------------
 
 def task_xml(job: Job, command: list[str]) -> bytes:
-    """A Task Scheduler 1.2 task: starts at start − precheck_before, expires at the exam's
-    start (EndBoundary) so a late machine does not run it; runs when available after a
-    missed start; UTF-16 as schtasks /XML expects."""
+    """A Task Scheduler 1.2 task at `job.at`. A check expires at the exam's start and the start
+    of recording at the window's end (EndBoundary), so a late machine does not run them; a
+    missed start runs when available; a push is retried every 10 minutes."""
+    bounds = {"StartBoundary": job.at.isoformat(timespec="seconds")}
+    if job.kind in ("check", "record-start"):
+        bounds["EndBoundary"] = job.start.isoformat(timespec="seconds")
+    return _task(job.name, job.what, command, job.action, ("TimeTrigger", bounds),
+                 ("PT10M", 36) if job.kind == "push" else None)
+
+
+def resume_task_xml(command: list[str]) -> bytes:
+    """The boot task: `recorder resume` 30 s after start-up, retried every minute while it fails."""
+    return _task(RESUME, "ppe-tech: resume recording after a power cut or crash", command, ["recorder", "resume"],
+                 ("BootTrigger", {"Delay": "PT30S"}), ("PT1M", 30))
+
+
+def _task(name: str, what: str, command: list[str], words: list[str], trigger: tuple[str, dict],
+          restart: tuple[str, int] | None) -> bytes:
+    """UTF-16 task XML, as schtasks /XML expects; runs as the registering user, elevated."""
     ET.register_namespace("", TASK_NS)
 
     def el(parent, tag, text=None, **attrs):
@@ -132,13 +185,13 @@ def task_xml(job: Job, command: list[str]) -> bytes:
         return node
     task = ET.Element(f"{{{TASK_NS}}}Task", {"version": "1.2"})
     info = el(task, "RegistrationInfo")
-    el(info, "Description", job.what)
-    el(info, "URI", f"{TASK_FOLDER}{job.name}")
-    trigger = el(el(task, "Triggers"), "TimeTrigger")
-    el(trigger, "StartBoundary", job.at.isoformat(timespec="seconds"))
-    if job.kind == "check":  # a check after the start is no pre-check; a push is welcome any time
-        el(trigger, "EndBoundary", job.start.isoformat(timespec="seconds"))
-    el(trigger, "Enabled", "true")
+    el(info, "Description", what)
+    el(info, "URI", f"{TASK_FOLDER}{name}")
+    kind, fields = trigger
+    node = el(el(task, "Triggers"), kind)
+    for tag, text in fields.items():
+        el(node, tag, text)
+    el(node, "Enabled", "true")
     principal = el(el(task, "Principals"), "Principal", id="Author")
     el(principal, "LogonType", "S4U")
     el(principal, "RunLevel", "HighestAvailable")
@@ -147,13 +200,13 @@ def task_xml(job: Job, command: list[str]) -> bytes:
                       ("StopIfGoingOnBatteries", "false"), ("StartWhenAvailable", "true"),
                       ("ExecutionTimeLimit", "PT30M"), ("Enabled", "true"), ("WakeToRun", "true")):
         el(settings, tag, text)
-    if job.kind == "push":
-        restart = el(settings, "RestartOnFailure")
-        el(restart, "Interval", "PT10M")
-        el(restart, "Count", "36")
+    if restart:
+        node = el(settings, "RestartOnFailure")
+        el(node, "Interval", restart[0])
+        el(node, "Count", str(restart[1]))
     exec_ = el(el(task, "Actions", Context="Author"), "Exec")
     el(exec_, "Command", command[0])
-    el(exec_, "Arguments", " ".join(_win_quote(a) for a in [*command[1:], *job.action]))
+    el(exec_, "Arguments", " ".join(_win_quote(a) for a in [*command[1:], *words]))
     ET.indent(task)
     return ('<?xml version="1.0" encoding="UTF-16"?>\n' + ET.tostring(task, encoding="unicode")).encode("utf-16")
 
@@ -164,8 +217,8 @@ def _win_quote(arg: str) -> str:
     return '"' + re.sub(r'(\\*)"', r'\1\1\\"', re.sub(r"(\\+)$", r"\1\1", arg)) + '"'
 
 
-def schtasks_create(job: Job, xml_path: Path) -> list[str]:
-    return ["schtasks", "/Create", "/TN", f"{TASK_FOLDER}{job.name}", "/XML", str(xml_path), "/F"]
+def schtasks_create(name: str, xml_path: Path) -> list[str]:
+    return ["schtasks", "/Create", "/TN", f"{TASK_FOLDER}{name}", "/XML", str(xml_path), "/F"]
 
 
 def schtasks_delete(name: str) -> list[str]:
@@ -183,7 +236,8 @@ def parse_schtasks_query(csv_text: str) -> list[str]:
 
 
 def command_words(python: str, config: Path | None, data_dir: Path) -> list[str]:
-    words = [python, "-m", "ppe_tech"]
+    # -P: the job's working folder is never put on sys.path (a `video/` there must not shadow ours)
+    words = [python, "-P", "-m", "ppe_tech"]
     if config is not None:
         words += ["--config", str(config)]
     return words + ["--data-dir", str(data_dir)]

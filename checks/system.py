@@ -34,16 +34,24 @@ def resources(ctx, cmds: Commands) -> Outcome:
     return passed(text, load=load, free_memory=memory.available)
 
 
-def recording_need(ctx) -> tuple[int, timedelta]:
-    """Bytes the cameras will write for the exam: cameras × measured bitrate × the
-    recording's length (from the pre-check to the end of the exam, plus 30 minutes)."""
-    from video import segments
+def recording_need(ctx):
+    """What the cameras will write over what is left of the exam's recording window
+    (`video.estimate`, the same figure `cameras start` and `exam status` give)."""
+    from video import estimate
 
-    exam = ctx.exam
-    length = (exam.precheck_before + exam.duration if exam else timedelta(hours=6)) + timedelta(minutes=30)
-    segment_s = ctx.config.recording.segment.total_seconds()
-    rate = sum(segments.measured_rate(ctx.recordings_dir, c.id, segment_s) for c in ctx.config.cameras)
-    return int(rate * length.total_seconds()), length
+    return estimate.need(ctx.recordings_dir, [c.id for c in ctx.config.cameras],
+                         ctx.config.recording.segment.total_seconds(), ctx.exam, ctx.tz, ctx.now)
+
+
+def assumed_text(need) -> M:
+    """What an estimate rests on, in words: the bitrate measured or assumed, the span."""
+    assumed = need.cameras - need.measured
+    basis = (M("bitrate measured") if not assumed else
+             M("bitrate assumed 4 Mbit/s for {n} of them", n=assumed))
+    span = (M("the recording window until {end:%H:%M}", end=need.window[1]) if need.window
+            else M("no exam given: 4 h assumed"))
+    return M("{cams} cameras at {mbit:.1f} Mbit/s ({basis}) for {hours:.1f} h, {span}", cams=need.cameras,
+             mbit=need.rate * 8 / 1e6, basis=basis, hours=need.seconds / 3600, span=span)
 
 
 def disk(ctx, cmds: Commands) -> Outcome:
@@ -52,15 +60,14 @@ def disk(ctx, cmds: Commands) -> Outcome:
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
-    need, length = recording_need(ctx)
+    need = recording_need(ctx)
     floor = ctx.config.recording.floor
-    cams = len(ctx.config.cameras)
-    text = M("{free:.1f} GiB free in {where}; {cams} cameras need about {need:.1f} GiB for {hours:.1f} h",
-             free=free / GiB, where=str(where), cams=cams, need=need / GiB, hours=length.total_seconds() / 3600)
-    data = {"free": free, "need": need, "path": str(where)}
-    if free < need:
+    text = M("{free:.1f} GiB free in {where}; the recording needs about {need:.1f} GiB: {basis}",
+             free=free / GiB, where=str(where), need=need.bytes / GiB, basis=assumed_text(need))
+    data = {"free": free, "need": need.bytes, "path": str(where), "estimate": need.as_json()}
+    if free < need.bytes:
         return failed(text, **data)
-    if free - need < floor:
+    if free - need.bytes < floor:
         return warned(M("{text}, leaving less than the floor of {floor:.1f} GiB", text=text, floor=floor / GiB), **data)
     return passed(text, **data)
 

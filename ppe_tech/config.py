@@ -106,6 +106,10 @@ def _positive(value: timedelta) -> str | None:
     return None if value.total_seconds() > 0 else _("a duration above zero")
 
 
+def _not_negative_duration(value: timedelta) -> str | None:
+    return None if value.total_seconds() >= 0 else _("a duration not below zero")
+
+
 def _host_port(value: str) -> str | None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -209,6 +213,20 @@ class Exam:
                                default=timedelta(hours=3, minutes=55))
     precheck_before: timedelta = _opt("the pre-check runs this long before the start", check=_positive,
                                       example="2h", default=timedelta(hours=2))
+    record_before: timedelta = _opt("recording starts this long before the start (the recording window)",
+                                    check=_not_negative_duration, example="1h", default=timedelta(hours=1))
+    record_after: timedelta = _opt("recording stops this long after the end (the recording window)",
+                                   check=_not_negative_duration, example="1h", default=timedelta(hours=1))
+
+    @property
+    def end(self) -> datetime:
+        """The end, local time of the ППЭ (naive, like `start`)."""
+        return self.start + self.duration
+
+    def recording_window(self, tz) -> tuple[datetime, datetime]:
+        """When recording should run, aware in `tz`: from start − record_before to end + record_after.
+        The archive, the gaps and the disk estimate all judge this span."""
+        return (self.start.replace(tzinfo=tz) - self.record_before, self.end.replace(tzinfo=tz) + self.record_after)
 
 
 @dataclass(frozen=True)

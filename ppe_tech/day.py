@@ -42,6 +42,12 @@ def _journal_at(entry: dict, tz) -> datetime:
     return datetime.combine(date.fromisoformat(entry["date"]), time(int(hh), int(mm)), tz)
 
 
+def _is_action(text: str, action: str) -> bool:
+    """The journal's action column names `action`, alone or with a note in brackets
+    («Начало записи (возобновление после перерыва с 10:41)»)."""
+    return text == action or text.startswith(action + " (")
+
+
 def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
     start = exam.start.replace(tzinfo=tz)
     end = start + exam.duration
@@ -50,7 +56,8 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
     day_entries = [e for e in facts.journal if e.get("date") == start.date().isoformat()]
 
     def journaled(action: str, after: datetime | None = None) -> dict | None:
-        found = [e for e in day_entries if e.get("action") == action and (after is None or _journal_at(e, tz) >= after)]
+        found = [e for e in day_entries if _is_action(e.get("action") or "", action)
+                 and (after is None or _journal_at(e, tz) >= after)]
         return found[-1] if found else None
 
     steps: list[Step] = []
@@ -66,18 +73,19 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
     else:
         steps.append(Step("precheck", _("pre-exam check"), check_at, "missed" if now >= start else "next" if
                           now >= check_at - timedelta(hours=1) else "later"))
+    rec_from, rec_to = exam.recording_window(tz)
     started = journaled("Начало записи")
-    steps.append(Step("record", _("start of recording"), check_at,
+    steps.append(Step("record", _("start of recording"), rec_from,
                       "done" if started or facts.recording else "missed" if now >= start else "later",
                       _("journal entry {n}").format(n=started["number"]) if started
                       else (_("recording now") if facts.recording else "")))
     steps.append(Step("start", _("exam starts"), start, "done" if now >= start else "later"))
     steps.append(Step("end", _("exam ends"), end, "done" if now >= end else "later"))
     stopped = journaled("Отключение средства видеозаписи", after=start)
-    steps.append(Step("stop", _("stop recording"), end, "done" if stopped else "later",
+    steps.append(Step("stop", _("stop recording"), rec_to, "done" if stopped else "later",
                       _("journal entry {n}").format(n=stopped["number"]) if stopped else ""))
     archived = [a for a in facts.archives if a.get("exam") == exam.id]
-    steps.append(Step("archive", _("archive corridors and entrance"), end,
+    steps.append(Step("archive", _("archive corridors and entrance"), rec_to,
                       "done" if archived else "later",
                       (archived[-1]["dir"] + (", " + _("verified") if archived[-1].get("verified") else "")) if archived
                       else ""))

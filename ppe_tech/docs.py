@@ -106,7 +106,11 @@ def render_readme(text: str) -> str:
 
 
 def main() -> int:
-    readme = Path(__file__).resolve().parents[1] / "README.md"
+    """`python -m ppe_tech.docs [README.md]`, from the checkout: the installed package has no README."""
+    readme = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    if not readme.is_file():
+        print(f"{readme}: no such file; run this in the checkout, or name the README", file=sys.stderr)
+        return 2
     old = readme.read_text(encoding="utf-8")
     new = render_readme(old)
     if new != old:

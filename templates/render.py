@@ -26,6 +26,16 @@ Op = Callable[[Canvas], None]
 
 
 @functools.cache
+def duration_ru(seconds: float) -> str:
+    """A span as printed documents say it: «14 мин 52 с», «1 ч 2 мин 5 с», «45 с»."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = ([f"{hours} ч"] if hours else []) + ([f"{minutes} мин"] if minutes else []) + (
+        [f"{secs} с"] if secs or not (hours or minutes) else [])
+    return " ".join(parts)
+
+
 def register_fonts() -> None:
     pdfmetrics.registerFont(TTFont(REGULAR, str(FONT_DIR / "DejaVuSansCondensed.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(FONT_DIR / "DejaVuSansCondensed-Bold.ttf")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -103,6 +104,17 @@ def build_journal(path: Path, keys_dir: Path, entries: int, *, durable: bool = F
             if confirm_every and n % confirm_every == 0:
                 j.confirm(by=head.key_id, signer=signers[head.key_id])
     return {"specialist": spec, "head": head, "station": station, "signers": signers, "clock": clock}
+
+
+def wait_for(predicate, timeout: float, step: float = 0.5):
+    """Poll `predicate` until it is truthy or `timeout` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
 
 
 def venv_python() -> str:

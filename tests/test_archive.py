@@ -103,6 +103,11 @@ def test_create_then_verify_and_sha256sum(ppe, env):
     for needle in ("Акт передачи видеозаписей", "коридор 2 этажа", "вход", "Технический специалист", "Член ГЭК",
                    manifest["files"][0]["sha256"], "Лист 1 из"):
         assert needle in act, needle
+    # the recording window is judged: the hours after the recording stopped are a gap, in hours and minutes
+    assert manifest["exam"]["window"]["to"] == (datetime.fromisoformat(manifest["exam"]["end"])
+                                                + timedelta(hours=1)).isoformat()
+    assert "Пропуски записи в окне записи экзамена" in act and " мин " in act
+    assert not re.search(r"\(\d{3,} с\)", act)  # never «(892 с)»
     r = ppe("archive", "verify", folder, "--json")
     assert r.code == 0, r.out
     assert r.json["ok"] and r.json["files"] == 2 and r.json["signature"] == "valid"
@@ -305,3 +310,22 @@ def test_unreadable_source_is_reported_and_the_rest_archived(ppe, env):
     code, result = verify(ppe, r.json["dir"])
     assert code == 0
     assert victim.exists()  # sources are never deleted
+
+
+def test_the_act_shows_each_gap_in_its_files_row_and_in_minutes_and_seconds():
+    from ppe_tech.commands.archive import gaps_of_file
+    from templates.render import duration_ru
+
+    assert duration_ru(892) == "14 мин 52 с" and duration_ru(45) == "45 с" and duration_ru(3725) == "1 ч 2 мин 5 с"
+    assert duration_ru(3600) == "1 ч" and duration_ru(0) == "0 с"
+    at = lambda hms: f"2026-06-01T{hms}+03:00"  # noqa: E731
+    files = [{"camera": "corr-1", "start": at("09:00:05"), "end": at("10:41:07")},
+             {"camera": "corr-1", "start": at("10:58:30"), "end": at("14:55:00")},
+             {"camera": "ent-1", "start": at("09:00:00"), "end": at("14:55:00")}]
+    gaps = [{"camera": "corr-1", "start": at("09:00:00"), "end": at("09:00:05"), "seconds": 5},
+            {"camera": "corr-1", "start": at("10:41:07"), "end": at("10:58:30"), "seconds": 1043},
+            {"camera": "ent-1", "start": at("11:00:00"), "end": at("11:00:04"), "seconds": 4}]
+    rows = [gaps_of_file(f, gaps) for f in files]
+    assert rows[0] == gaps[:2] and rows[1] == [gaps[1]] and rows[2] == [gaps[2]]
+    shown = [g for row in rows for g in row]
+    assert all(g in shown for g in gaps)  # every gap of the paragraph stands in some row

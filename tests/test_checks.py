@@ -278,16 +278,26 @@ def test_disk_check_compares_free_space_with_the_recording_need(home):
     cfg = config_of(home, '[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nurl = "rtsp://127.0.0.1:9/a"\n'
                           '[[exams]]\nid = "math"\nstart = "2026-06-01T10:00"\nduration = "3h55m"\n'
                           '[recording]\nfloor = "1MiB"\n')
-    ctx = Context(config=cfg, data_dir=home / "data", recordings_dir=home / "data" / "recordings", exam=cfg.exams[0])
-    need, length = system.recording_need(ctx)
-    assert length == timedelta(hours=6, minutes=25) and need == int(500_000 * length.total_seconds())
+    before = datetime(2026, 6, 1, 3, 0, tzinfo=timezone.utc)  # 06:00 in Moscow: the window has not opened
+    ctx = Context(config=cfg, data_dir=home / "data", recordings_dir=home / "data" / "recordings", exam=cfg.exams[0],
+                  now=before)
+    estimate = system.recording_need(ctx)
+    # the whole recording window: 1 h before, 3 h 55 min, 1 h after; nothing recorded yet: 4 Mbit/s assumed
+    assert estimate.seconds == timedelta(hours=5, minutes=55).total_seconds() and estimate.measured == 0
+    need = estimate.bytes
+    assert need == int(500_000 * estimate.seconds)
+    late = Context(config=cfg, data_dir=home / "data", recordings_dir=home / "data" / "recordings", exam=cfg.exams[0],
+                   now=datetime(2026, 6, 1, 10, 55, tzinfo=timezone.utc))  # 13:55 in Moscow: the last hour left
+    assert system.recording_need(late).seconds == 3600
     outcome = system.disk(ctx, Commands())
+    assert "assumed 4 Mbit/s for 1 of them" in str(outcome.message) and "until 14:55" in str(outcome.message)
     free = shutil.disk_usage(home).free
     assert outcome.status == (Status.PASS if free > need + 2**20 else Status.FAIL)
     assert outcome.data["need"] == need
     many = config_of(home, "".join(f'[[cameras]]\nid = "c{i}"\nlocation = "auditorium"\nurl = "rtsp://127.0.0.1:9/{i}"\n'
                                    for i in range(int(free / need) + 2)))
-    ctx = Context(config=many, data_dir=home / "data", recordings_dir=home / "data" / "recordings", exam=cfg.exams[0])
+    ctx = Context(config=many, data_dir=home / "data", recordings_dir=home / "data" / "recordings", exam=cfg.exams[0],
+                  now=before)
     assert system.disk(ctx, Commands()).status == Status.FAIL
 
 

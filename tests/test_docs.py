@@ -11,7 +11,7 @@ from conftest import ROOT
 
 def test_readme_reference_is_current():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert docs.render_readme(text) == text, "README.md is stale: run `python -m ppe_tech.docs`"
+    assert docs.render_readme(text) == text, "README.md is stale: run `.venv/bin/python -m ppe_tech.docs README.md` in the checkout"
 
 
 def test_every_command_has_help_and_is_in_the_docs():

@@ -10,10 +10,10 @@ from ppe_tech.day import Facts, choose_exam, timeline
 MSK = ZoneInfo("Europe/Moscow")
 
 
-class Exam:
-    def __init__(self, exam_id: str, start: datetime):
-        self.id, self.subject, self.start = exam_id, "Математика", start
-        self.duration, self.precheck_before = timedelta(hours=3, minutes=55), timedelta(hours=2)
+def Exam(exam_id: str, start: datetime, **more):  # noqa: N802 - the config's Exam with the defaults
+    from ppe_tech.config import Exam as ConfigExam
+
+    return ConfigExam(id=exam_id, subject="Математика", start=start, **more)
 
 
 def states(steps) -> dict[str, str]:
@@ -25,8 +25,13 @@ def test_timeline_moves_through_the_day():
     at = lambda h, m=0: datetime(2026, 6, 1, h, m, tzinfo=MSK)  # noqa: E731
     steps = timeline(exam, MSK, at(7, 30), Facts())
     assert states(steps)["precheck"] == "next" and states(steps)["record"] == "later"
-    assert [s.at.strftime("%d.%m %H:%M") for s in steps] == ["01.06 08:00", "01.06 08:00", "01.06 10:00",
-                                                             "01.06 13:55", "01.06 13:55", "01.06 13:55", "04.06 23:59"]
+    # recording from 1 h before the start to 1 h after the end; the archive once it stopped
+    assert [s.at.strftime("%d.%m %H:%M") for s in steps] == ["01.06 08:00", "01.06 09:00", "01.06 10:00",
+                                                             "01.06 13:55", "01.06 14:55", "01.06 14:55", "04.06 23:59"]
+    wider = timeline(Exam("math", datetime(2026, 6, 1, 10, 0), record_before=timedelta(minutes=30),
+                          record_after=timedelta(0)), MSK, at(7, 30), Facts())
+    assert {s.key: s.at.strftime("%H:%M") for s in wider}["record"] == "09:30"
+    assert {s.key: s.at.strftime("%H:%M") for s in wider}["stop"] == "13:55"
     facts = Facts(checks=[{"started": at(8, 1).isoformat(), "status": "pass", "exam": "math"}],
                   journal=[{"number": 7, "date": "2026-06-01", "start": "08:20", "action": "Начало записи"}],
                   recording=True)

@@ -10,18 +10,10 @@ import time
 
 import pytest
 
-from conftest import Simulator
+from conftest import Simulator, wait_for
 from video import recorder, segments
 
 
-def wait_for(predicate, timeout: float, step: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

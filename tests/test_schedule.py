@@ -39,36 +39,69 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
                         ("past", datetime(2020, 6, 1, 10, 0), "2h")])
     r = ppe("schedule", "sync", "--unit-dir", units, "--dry-run", "--json")
     assert r.code == 0 and r.json["dry_run"]
-    assert r.json["add"] == sorted(f"ppe-tech-check-{e}.{k}" for e in ("math", "rus") for k in ("service", "timer"))
+    per_exam = ("ppe-tech-check-{e}", "ppe-tech-record-start-{e}", "ppe-tech-record-stop-{e}")
+    expected = sorted([f"{n.format(e=e)}.{k}" for e in ("math", "rus") for n in per_exam for k in ("service", "timer")]
+                      + ["ppe-tech-resume.service"])
+    assert r.json["add"] == expected
     assert sorted(p.name for p in units.iterdir()) == ["backup.timer"]  # a dry run writes nothing
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
-    assert r.code == 0 and len(r.json["add"]) == 4
+    assert r.code == 0 and r.json["add"] == expected
     timer = (units / "ppe-tech-check-math.timer").read_text(encoding="utf-8")
     assert "OnCalendar=2031-06-01 08:00:00 Europe/Moscow\n" in timer
     assert "AccuracySec=1s\n" in timer and "Persistent=true\n" in timer
     assert "OnCalendar=2031-06-04 08:30:00 Europe/Moscow" in (units / "ppe-tech-check-rus.timer").read_text()
+    # the recording window: 1 h before the start, 1 h after the end (3 h 55 min)
+    assert "OnCalendar=2031-06-01 09:00:00 Europe/Moscow" in (units / "ppe-tech-record-start-math.timer").read_text()
+    assert "OnCalendar=2031-06-01 14:55:00 Europe/Moscow" in (units / "ppe-tech-record-stop-math.timer").read_text()
     service = (units / "ppe-tech-check-math.service").read_text(encoding="utf-8")
     assert "schedule due --exam math" in service and sys.executable in service
+    assert "KillMode=process" in service  # the supervisor `due` may start outlives the oneshot
+    boot = (units / "ppe-tech-resume.service").read_text(encoding="utf-8")
+    assert "recorder resume" in boot and "WantedBy=multi-user.target" in boot and "Restart=on-failure" in boot
+    assert "After=network-online.target" in boot and "Wants=network-online.target" in boot
     if shutil.which("systemd-analyze"):
-        check = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "ppe-tech-check-math.timer"),
-                                str(units / "ppe-tech-check-math.service")], capture_output=True, text=True)
+        every = sorted(str(p) for p in units.iterdir() if p.name.startswith("ppe-tech-"))
+        check = subprocess.run(["systemd-analyze", "verify", "--man=no", *every], capture_output=True, text=True)
         assert check.returncode == 0 and not check.stderr.strip(), check.stderr
         cal = subprocess.run(["systemd-analyze", "calendar", "2031-06-01 08:00:00 Europe/Moscow"],
                              capture_output=True, text=True, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
         assert "2031-06-01 05:00:00 UTC" in cal.stdout, cal.stdout  # 08:00 in Moscow
     r = ppe("schedule", "list", "--unit-dir", units, "--json")
-    assert {j["name"]: j["at"] for j in r.json["jobs"]} == {
-        "ppe-tech-check-math": "2031-06-01 08:00:00 Europe/Moscow", "ppe-tech-check-rus": "2031-06-04 08:30:00 Europe/Moscow"}
-    # the math exam moves, the Russian one is dropped: one update, two removals, nothing else touched
+    listed = {j["name"]: j["at"] for j in r.json["jobs"]}
+    assert listed["ppe-tech-check-math"] == "2031-06-01 08:00:00 Europe/Moscow"
+    assert listed["ppe-tech-check-rus"] == "2031-06-04 08:30:00 Europe/Moscow"
+    assert listed["ppe-tech-resume"] == "boot" and all(j["in_config"] for j in r.json["jobs"])
+    # the math exam moves, the Russian one is dropped: the math timers updated, the Russian jobs removed
     exams_config(home, [("math", datetime(2031, 6, 1, 11, 0), "2h")])
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
-    assert r.json["update"] == ["ppe-tech-check-math.timer"] and r.json["unchanged"] == ["ppe-tech-check-math.service"]
-    assert r.json["remove"] == ["ppe-tech-check-rus.service", "ppe-tech-check-rus.timer"]
+    assert r.json["update"] == sorted(f"{n.format(e='math')}.timer" for n in per_exam)
+    assert "ppe-tech-check-math.service" in r.json["unchanged"] and "ppe-tech-resume.service" in r.json["unchanged"]
+    assert r.json["remove"] == sorted(f"{n.format(e='rus')}.{k}" for n in per_exam for k in ("service", "timer"))
     assert "OnCalendar=2031-06-01 09:00:00 Europe/Moscow" in (units / "ppe-tech-check-math.timer").read_text()
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
     assert r.json["add"] == r.json["update"] == r.json["remove"] == []
     r = ppe("schedule", "remove", "--unit-dir", units, "--json")
-    assert len(r.json["removed"]) == 2 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
+    assert len(r.json["removed"]) == 7 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
+
+
+def test_dry_run_prints_every_command_it_would_run(ppe, home, tmp_path):
+    """Without --unit-dir the sync activates units: the dry run names each systemctl call and
+    what each job runs, and changes nothing."""
+    exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")])
+    r = ppe("schedule", "sync", "--dry-run", "--user", "--json")
+    assert r.code == 0, r.err
+    commands = [" ".join(c) for c in r.json["commands"]]
+    assert commands[0] == "systemctl --user daemon-reload"
+    assert any(c.startswith("systemctl --user enable --now ") and "ppe-tech-record-start-math.timer" in c
+               for c in commands)
+    assert "systemctl --user enable ppe-tech-resume.service" in commands
+    assert r.json["boot"][-2:] == ["recorder", "resume"]
+    kinds = {j["kind"]: j for j in r.json["jobs"]}
+    assert set(kinds) == {"check", "record-start", "record-stop"}
+    assert kinds["record-start"]["runs"][-3:] == ["due", "--exam", "math"]
+    text = ppe("schedule", "sync", "--dry-run", "--user")
+    assert "Would run:" in text.out and "recorder resume" in text.out and "record-start-math" in text.out
+    assert not (home / "xdg-config" / "systemd").exists()
 
 
 def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tmp_path):
@@ -76,8 +109,9 @@ def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tm
     exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")],
                  extra='[region]\ndb = "postgresql://ppe_0123@rcoi.example/journals"\n')
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
-    assert r.code == 0 and r.json["add"] == sorted(f"ppe-tech-{k}-math.{s}" for k in ("check", "push")
-                                                   for s in ("service", "timer"))
+    assert r.code == 0 and r.json["add"] == sorted(
+        [f"ppe-tech-{k}-math.{s}" for k in ("check", "push", "record-start", "record-stop") for s in ("service", "timer")]
+        + ["ppe-tech-resume.service"])
     assert "journal push at 01.06.2031 14:25" in ppe("schedule", "sync", "--unit-dir", units, "--dry-run").out
     timer = (units / "ppe-tech-push-math.timer").read_text(encoding="utf-8")
     assert "OnCalendar=2031-06-01 14:25:00 Europe/Moscow\n" in timer  # 10:00 + 3h55m + 30 min
@@ -89,9 +123,10 @@ def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tm
                                 str(units / "ppe-tech-push-math.service")], capture_output=True, text=True)
         assert check.returncode == 0 and not check.stderr.strip(), check.stderr
     names = {j["name"]: j["in_config"] for j in ppe("schedule", "list", "--unit-dir", units, "--json").json["jobs"]}
-    assert names == {"ppe-tech-check-math": True, "ppe-tech-push-math": True}
+    assert names == {"ppe-tech-check-math": True, "ppe-tech-push-math": True, "ppe-tech-record-start-math": True,
+                     "ppe-tech-record-stop-math": True, "ppe-tech-resume": True}
     r = ppe("schedule", "remove", "--exam", "math", "--unit-dir", units, "--json")
-    assert len(r.json["removed"]) == 4 and not list(units.iterdir())
+    assert len(r.json["removed"]) == 8 and [p.name for p in units.iterdir()] == ["ppe-tech-resume.service"]
 
     job = sch.Job("math", "", datetime(2031, 6, 1, 14, 25, tzinfo=MSK), datetime(2031, 6, 1, 10, 0, tzinfo=MSK), "push")
     root = ET.fromstring(sch.task_xml(job, ["python.exe", "-m", "ppe_tech"]).decode("utf-16").split("\n", 1)[1])
@@ -119,11 +154,33 @@ def test_task_scheduler_xml_has_the_right_boundaries():
     exec_ = root.find("t:Actions/t:Exec", ns)
     assert exec_.find("t:Command", ns).text == r"C:\Program Files\Python312\python.exe"
     assert exec_.find("t:Arguments", ns).text == r"-m ppe_tech --data-dir C:\ProgramData\ppe-tech schedule due --exam math"
-    assert sch.schtasks_create(job, Path("x.xml"))[:4] == ["schtasks", "/Create", "/TN", r"\ppe-tech\ppe-tech-check-math"]
+    assert sch.schtasks_create(job.name, Path("x.xml"))[:4] == ["schtasks", "/Create", "/TN", r"\ppe-tech\ppe-tech-check-math"]
     listing = ('"\\ppe-tech\\ppe-tech-check-math","01.06.2031 8:00:00","Ready"\r\n'
                '"\\Microsoft\\Windows\\Defrag\\ScheduledDefrag","N/A","Ready"\r\n'
                '"\\ppe-tech\\ppe-tech-check-rus","04.06.2031 8:30:00","Ready"\r\n')
     assert sch.parse_schtasks_query(listing) == ["ppe-tech-check-math", "ppe-tech-check-rus"]
+
+
+def test_task_scheduler_records_in_the_window_and_resumes_at_start_up():
+    opens, closes = datetime(2031, 6, 1, 9, 0, tzinfo=MSK), datetime(2031, 6, 1, 14, 55, tzinfo=MSK)
+    ns = {"t": sch.TASK_NS}
+
+    def parsed(raw: bytes):
+        return ET.fromstring(raw.decode("utf-16").split("\n", 1)[1])
+    start = parsed(sch.task_xml(sch.Job("math", "", opens, closes, "record-start"), ["py.exe", "-m", "ppe_tech"]))
+    trigger = start.find("t:Triggers/t:TimeTrigger", ns)
+    assert trigger.find("t:StartBoundary", ns).text == "2031-06-01T09:00:00+03:00"
+    assert trigger.find("t:EndBoundary", ns).text == "2031-06-01T14:55:00+03:00"  # not after the window
+    assert start.find("t:RegistrationInfo/t:URI", ns).text == r"\ppe-tech\ppe-tech-record-start-math"
+    assert start.find("t:Actions/t:Exec/t:Arguments", ns).text == "-m ppe_tech schedule due --exam math"
+    stop = parsed(sch.task_xml(sch.Job("math", "", closes, closes, "record-stop"), ["py.exe", "-m", "ppe_tech"]))
+    assert stop.find("t:Triggers/t:TimeTrigger/t:EndBoundary", ns) is None  # a late stop still stops
+    boot = parsed(sch.resume_task_xml(["py.exe", "-m", "ppe_tech"]))
+    assert boot.find("t:Triggers/t:BootTrigger/t:Delay", ns).text == "PT30S"
+    assert boot.find("t:Actions/t:Exec/t:Arguments", ns).text == "-m ppe_tech recorder resume"
+    assert boot.find("t:Settings/t:RestartOnFailure/t:Interval", ns).text == "PT1M"
+    listing = '"\\ppe-tech\\ppe-tech-resume","N/A","Ready"\r\n"\\ppe-tech\\ppe-tech-record-stop-math","N/A","Ready"\r\n'
+    assert sch.parse_schtasks_query(listing) == ["ppe-tech-record-stop-math", "ppe-tech-resume"]
 
 
 def test_due_runs_once_in_the_window_and_reports_a_missed_check(ppe, home):

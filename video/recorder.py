@@ -105,7 +105,8 @@ def _child_setup() -> None:  # pragma: no cover - runs in the child
 class Supervisor:
     def __init__(self, cameras: list[tuple[str, str]], root: Path, state_dir: Path, *, segment_s: int = 60,
                  stall_s: float = 15.0, timeout_s: float = 5.0, tz: str = "UTC", floor_bytes: int = 0,
-                 log: Callable[[str], None] | None = None, metadata: dict[str, dict[str, str]] | None = None):
+                 log: Callable[[str], None] | None = None, metadata: dict[str, dict[str, str]] | None = None,
+                 interrupted: float | None = None):
         self.root, self.state_dir = root, state_dir
         self.segment_s, self.stall_s, self.timeout_s = segment_s, stall_s, timeout_s
         self.tz, self.floor = tz, floor_bytes
@@ -113,6 +114,12 @@ class Supervisor:
         self.runs = [CameraRun(cid, url, segments.pattern(root, cid)) for cid, url in cameras]
         self.stopping = threading.Event()
         self.started_wall = time.time()
+        if interrupted is not None:  # resumed after a cut: every camera was down from then until now
+            cut = {"start": iso(interrupted), "end": iso(self.started_wall),
+                   "seconds": round(self.started_wall - interrupted, 1),
+                   "reason": str(M("recording interrupted (power cut or crash); resumed"))}
+            for run in self.runs:
+                run.outages.append(dict(cut))
         self.log = log or (lambda line: print(f"{iso_now()} {line}", file=sys.stderr, flush=True))
         self.disk_warning: str | None = None  # for the log; the CLI words it from disk_free and floor
         self.disk_free: int | None = None

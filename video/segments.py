@@ -142,12 +142,18 @@ def files(root: Path, camera: str) -> list[Path]:
 ASSUMED_RATE = 4_000_000 / 8  # bytes/s per camera when nothing was measured yet (4 Mbit/s)
 
 
-def measured_rate(root: Path, camera: str, segment_s: float) -> float:
-    """Bytes per second of the camera's latest segments, or an assumed 4 Mbit/s."""
+def rate_of(root: Path, camera: str, segment_s: float) -> float | None:
+    """Bytes per second of the camera's latest segments; None when it has recorded nothing."""
     latest = files(root, camera)[-3:]
     total = sum(p.stat().st_size for p in latest)
     seconds = len(latest) * segment_s
-    return total / seconds if latest and seconds and total else ASSUMED_RATE
+    return total / seconds if latest and seconds and total else None
+
+
+def measured_rate(root: Path, camera: str, segment_s: float) -> float:
+    """Bytes per second of the camera's latest segments, or an assumed 4 Mbit/s."""
+    rate = rate_of(root, camera, segment_s)
+    return ASSUMED_RATE if rate is None else rate
 
 
 def scan(root: Path, cameras: list[str], tz: ZoneInfo, index: Index | None = None,

@@ -471,7 +471,7 @@ class Running:
         import subprocess
 
         spec_file.write_text(json.dumps({"cameras": specs}), encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "video.simulator", "--spec", str(spec_file),
+        self.proc = subprocess.Popen([sys.executable, "-P", "-m", "video.simulator", "--spec", str(spec_file),
                                       "--cache", str(cache)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, cwd=cwd, env=env)
         assert self.proc.stdout is not None

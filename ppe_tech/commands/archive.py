@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -56,8 +57,8 @@ def _locations(text: str) -> list[str]:
 @click.option("--to", "dest", required=True, type=click.Path(path_type=Path), metavar="DIR",
               help=_("Where to put the archive folder (e.g. a USB drive)."))
 @click.option("--locations", default="corridor,entrance", show_default=True, help=_("Camera locations to archive."))
-@click.option("--margin", default="15m", show_default=True, metavar="DURATION",
-              help=_("Extra time before the pre-check and after the end of the exam."))
+@click.option("--margin", default="0s", show_default=True, metavar="DURATION",
+              help=_("Extra time around the exam's recording window (record_before / record_after)."))
 @click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the manifest and the journal entry [default: the station's key]."))
 @passphrase_file_option
 @json_option
@@ -91,8 +92,9 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
         raise BadInput(_("the manifest must be signed: give --key KEYID (or create the station's key)"))
     key_file, sig = signer
     tz = app.tz
-    start_local = exam.start - exam.precheck_before - pad
-    end_local = exam.start + exam.duration + pad
+    window = exam.recording_window(tz)  # what recording was meant to cover: gaps are judged over it
+    start_local = (window[0] - pad).replace(tzinfo=None)
+    end_local = (window[1] + pad).replace(tzinfo=None)
     since, until = start_local.replace(tzinfo=tz).timestamp(), end_local.replace(tzinfo=tz).timestamp()
     index = segments.Index(app.recorder_dir / "segments-index.json")
     found = segments.scan(app.recordings_dir, [c.id for c in cams], tz, index, since, until)
@@ -244,7 +246,6 @@ def _write_act(app: App, folder: Path, manifest: dict, manifest_bytes: bytes, ke
                start_local, end_local) -> None:
     """act.pdf in the archive folder: the «Акт передачи видеозаписей»."""
     import hashlib
-    from datetime import datetime
 
     from journal import signing
     from templates import archive_act
@@ -253,16 +254,20 @@ def _write_act(app: App, folder: Path, manifest: dict, manifest_bytes: bytes, ke
 
     def hhmm(iso_text: str) -> str:
         return datetime.fromisoformat(iso_text).strftime("%d.%m.%Y %H:%M:%S")
+    from templates.render import duration_ru
+
+    gaps = manifest["gaps"]
+
+    def gap_text(g: dict) -> str:
+        return f"{g['start'][11:19]}–{g['end'][11:19]} ({duration_ru(g['seconds'])})"
     files = [archive_act.ActFile(f["name"], f["camera"], f["room"] or f["location"], hhmm(f["start"]), hhmm(f["end"]),
                                  f"{f['bytes'] / 2**20:.1f} МиБ",
-                                 "; ".join(f"{g['start'][11:19]}–{g['end'][11:19]}" for g in f["gaps"]) or "нет",
-                                 f["sha256"]) for f in manifest["files"]]
+                                 "; ".join(gap_text(g) for g in gaps_of_file(f, gaps)) or "нет", f["sha256"])
+             for f in manifest["files"]]
     notes = []
-    gaps = manifest["gaps"]
     if gaps:
-        notes.append("Пропуски записи в период экзамена: " + "; ".join(
-            f"{g['camera']} {g['start'][11:19]}–{g['end'][11:19]} ({g['seconds']:.0f} с)" for g in gaps[:30])
-            + (f" и ещё {len(gaps) - 30}" if len(gaps) > 30 else ""))
+        notes.append("Пропуски записи в окне записи экзамена: " + "; ".join(
+            f"{g['camera']} {gap_text(g)}" for g in gaps[:30]) + (f" и ещё {len(gaps) - 30}" if len(gaps) > 30 else ""))
     if manifest["unreadable_sources"] or manifest["failed"]:
         notes.append("Не скопированы (повреждены или нечитаемы): " + "; ".join(
             [Path(p).name for p in manifest["unreadable_sources"]] + [f["name"] for f in manifest["failed"]]))
@@ -277,6 +282,16 @@ def _write_act(app: App, folder: Path, manifest: dict, manifest_bytes: bytes, ke
         manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(), folder=folder.name, files=files, notes=notes)
     with atomic_output(folder / "act.pdf") as tmp:
         archive_act.render(act, tmp)
+
+
+def gaps_of_file(f: dict, gaps: list[dict]) -> list[dict]:
+    """The gaps a file's row shows: its camera's gaps inside its span or touching its edges, so
+    every gap of the paragraph below the table stands in some row (a gap between two runs in
+    both)."""
+    start, end = datetime.fromisoformat(f["start"]), datetime.fromisoformat(f["end"])
+    slack = timedelta(seconds=2)
+    return [g for g in gaps if g["camera"] == f["camera"]
+            and datetime.fromisoformat(g["start"]) <= end + slack and datetime.fromisoformat(g["end"]) >= start - slack]
 
 
 def _archive_folder(path: Path) -> Path:

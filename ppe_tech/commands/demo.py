@@ -130,6 +130,8 @@ def demo(app: App, folder: Path, seconds: int) -> int:
                        f'resolution = "1280x720"\nfps = 15\n' for cid, loc, room, _extra in CAMERAS)
         text += (f'\n[[exams]]\nid = "{exam_id}"\nsubject = "Математика (профильный уровень)"\n'
                  f'start = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\n'
+                 # the demo's day is compressed: its recording window opens now, with the pre-check
+                 f'record_before = "2h10m"\n'
                  f'\n[recording]\nsegment = "10s"\nfloor = "1GiB"\n'
                  f'\n[checks]\nexam_software = ["{station}"]\nhosts = ["127.0.0.1:{corridor_port}"]\n'
                  f'room = "Штаб ППЭ"\n'

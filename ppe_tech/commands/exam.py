@@ -118,7 +118,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     exam, or the archive of a finished exam is missing.
     """
     from checks.builtin import Context
-    from checks.system import recording_need
+    from checks.system import assumed_text, recording_need
 
     chosen = _chosen(app, exam_id) if app.config.exams else None
     problems: list[str] = []
@@ -136,8 +136,9 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     where = app.recordings_dir
     probe = where if where.exists() else Path(app.data_dir if Path(app.data_dir).exists() else ".")
     free = shutil.disk_usage(probe).free
-    need, _length = recording_need(Context(config=app.config, data_dir=app.data_dir, recordings_dir=where,
-                                           exam=chosen))
+    estimate = recording_need(Context(config=app.config, data_dir=app.data_dir, recordings_dir=where,
+                                      exam=chosen, now=app.clock()))
+    need = estimate.bytes
     if free < need:
         problems.append(_("disk: {free:.1f} GiB free, the exam needs {need:.1f} GiB").format(
             free=free / 2**30, need=need / 2**30))
@@ -149,7 +150,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     result = {"exam": chosen.id if chosen else None,
               "recording": {"running": running, "cameras": cams},
               "last_check": last, "journal": journal,
-              "disk": {"free": free, "need": need, "path": str(where)},
+              "disk": {"free": free, "need": need, "path": str(where), "estimate": estimate.as_json()},
               "archive": archived[-1] if archived else None, "region": pushes[-1] if pushes else None,
               "problems": problems, "ok": not problems}
 
@@ -163,8 +164,8 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
             click.echo(_("Journal:  {state}, {n} entries, {u} awaiting confirmation").format(
                 state=_("intact") if journal["ok"] else _("FAILS VERIFICATION"), n=journal["entries"],
                 u=journal["unconfirmed"]))
-        click.echo(_("Disk:     {free:.1f} GiB free, the exam needs about {need:.1f} GiB").format(
-            free=free / 2**30, need=need / 2**30))
+        click.echo(_("Disk:     {free:.1f} GiB free, the exam needs about {need:.1f} GiB ({basis})").format(
+            free=free / 2**30, need=need / 2**30, basis=assumed_text(estimate)))
         click.echo(_("Archive:  {a}").format(a=archived[-1]["dir"] if archived else _("not made")))
         if pushes or app.config.region.db:
             last_push = pushes[-1] if pushes else None

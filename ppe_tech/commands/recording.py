@@ -6,7 +6,7 @@ import shutil
 import signal
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -31,7 +31,7 @@ def _rooms(chosen) -> str:
     return text if len(text) <= 200 else text[:197] + "…"
 
 
-def _supervisor(app: App, chosen):
+def _supervisor(app: App, chosen, interrupted: float | None = None):
     from video.recorder import Supervisor
 
     rec = app.config.recording
@@ -40,31 +40,105 @@ def _supervisor(app: App, chosen):
                        "service_name": f"{c.id} {c.room}".strip()} for c in chosen}
     return Supervisor([(c.id, c.url) for c in chosen], app.recordings_dir, app.recorder_dir,
                       segment_s=max(1, int(rec.segment.total_seconds())), stall_s=rec.stall_timeout.total_seconds(),
-                      timeout_s=rec.timeout.total_seconds(), tz=ppe.timezone, floor_bytes=rec.floor, metadata=metadata)
-
-
-def _measured_rate(app: App, camera_id: str) -> float:
-    from video import segments
-
-    return segments.measured_rate(app.recordings_dir, camera_id, app.config.recording.segment.total_seconds())
+                      timeout_s=rec.timeout.total_seconds(), tz=ppe.timezone, floor_bytes=rec.floor, metadata=metadata,
+                      interrupted=interrupted)
 
 
 def _disk_check(app: App, chosen) -> None:
-    """Warn when the exam's recording will not fit: cameras × measured bitrate × what is left of today's exams."""
-    now = app.now_local().replace(tzinfo=None)
-    remaining = timedelta(hours=4)
-    today = [e for e in app.config.exams if e.start.date() == now.date()]
-    if today:
-        end = max(e.start + e.duration for e in today)
-        remaining = max(timedelta(minutes=30), end - now + timedelta(minutes=30))
-    need = sum(_measured_rate(app, c.id) for c in chosen) * remaining.total_seconds()
+    """Warn when the recording will not fit: the same estimate as the protocol and `exam status`
+    (cameras × measured bitrate × what is left of the recording window)."""
+    from checks.system import assumed_text
+    from video import estimate
+
+    now = app.clock()
+    need = estimate.need(app.recordings_dir, [c.id for c in chosen], app.config.recording.segment.total_seconds(),
+                         estimate.exam_for(app.config.exams, app.tz, now), app.tz, now)
     app.recordings_dir.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(app.recordings_dir).free
-    if free < need or free < app.config.recording.floor:
+    if free < need.bytes or free < app.config.recording.floor:
         click.echo(_("WARNING: {free:.1f} GiB free in {dir}; the recording needs about {need:.1f} GiB "
-                     "({n} cameras for {hours:.1f} h). Free space or change recording.dir.").format(
-            free=free / 2**30, dir=app.recordings_dir, need=need / 2**30, n=len(chosen),
-            hours=remaining.total_seconds() / 3600), err=True)
+                     "({basis}). Free space or change recording.dir.").format(
+            free=free / 2**30, dir=app.recordings_dir, need=need.bytes / 2**30, basis=assumed_text(need)), err=True)
+
+
+def launch(app: App, chosen, interrupted: str | None = None) -> int:
+    """Start the detached supervisor for `chosen` and wait until it records; its pid.
+    `interrupted`: when the run it continues was cut (UTC ISO), kept as every camera's outage."""
+    from video import recorder
+
+    # -P: the supervisor never imports from the folder it was started in
+    argv = [sys.executable, "-P", "-m", "ppe_tech", "--data-dir", str(app.data_dir)]
+    if app.config.source is not None:
+        argv += ["--config", str(Path(app.config.source).resolve())]
+    argv += ["recorder", "run", "--no-journal", *(["--interrupted", interrupted] if interrupted else []),
+             *[c.id for c in chosen]]
+    log = app.recorder_dir / "supervisor.log"
+    pid = recorder.spawn(argv, log)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        state = recorder.read_state(app.recorder_dir)
+        if state and state.get("pid") == pid and state.get("running"):
+            return pid
+        if not recorder.alive(pid) and time.monotonic() > deadline - 13:
+            break  # gone: give it 2 s first, /proc may not show its command line at once
+        time.sleep(0.2)
+    tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
+    raise EnvironmentFailure(_("the recorder did not start: {why} (log: {log})").format(
+        why=tail[0] if tail else _("no output"), log=log))
+
+
+def running_pid(app: App) -> int | None:
+    from video import recorder
+
+    state = recorder.read_state(app.recorder_dir)
+    pid = state.get("pid") if state else None
+    return pid if recorder.alive(pid) else None
+
+
+def begin_recording(app: App, chosen, *, by: str, exam: str | None = None, key_ref: str | None = None,
+                    passphrase_file: Path | None = None) -> dict:
+    """Start recording `chosen`, remember that it is meant to run, journal «Начало записи».
+    The journal key is unlocked first, so nobody is asked for a passphrase once recording runs."""
+    from ppe_tech.app import station_or_person_signer
+    from video import intent
+
+    pid = running_pid(app)
+    if pid:
+        raise BadInput(_("already recording (supervisor pid {pid}); `ppe-tech cameras stop` first").format(pid=pid))
+    signer = station_or_person_signer(app, key_ref, passphrase_file)
+    _disk_check(app, chosen)
+    pid = launch(app, chosen)
+    intent.write(app.recorder_dir, intent.Intent(True, [c.id for c in chosen], since=app.clock().isoformat(),
+                                                 by=by, exam=exam))
+    number = journal_action(app, START_ACTION, _rooms(chosen), key_ref, passphrase_file, signer=signer)
+    return {"pid": pid, "cameras": [c.id for c in chosen], "journal_entry": number}
+
+
+def end_recording(app: App, *, by: str, key_ref: str | None = None, passphrase_file: Path | None = None) -> dict:
+    """Stop recording on purpose: the intent says so first (a cut during the stop is not
+    resumed), then the supervisor finalises every segment; «Отключение средства видеозаписи»."""
+    from ppe_tech.app import station_or_person_signer
+    from video import intent, recorder
+
+    before = recorder.read_state(app.recorder_dir) or {}
+    signer = station_or_person_signer(app, key_ref, passphrase_file) if running_pid(app) else None
+    meant = intent.read(app.recorder_dir)
+    if meant is not None:
+        meant.recording, meant.stopped, meant.stopped_by = False, app.clock().isoformat(), by
+        intent.write(app.recorder_dir, meant)
+    started = time.monotonic()
+    was_running = recorder.stop(app.recorder_dir, timeout=10)
+    elapsed = time.monotonic() - started
+    state = recorder.read_state(app.recorder_dir) or before
+    ids = list((state.get("cameras") or {}).keys())
+    known = {c.id: c for c in app.config.cameras}
+    number = None
+    if was_running:
+        number = journal_action(app, STOP_ACTION, _rooms([known[i] for i in ids if i in known]) or "—",
+                                key_ref, passphrase_file, signer=signer)
+    return {"stopped": was_running, "seconds": round(elapsed, 1), "journal_entry": number,
+            "cameras": [{"id": i, "bytes": c.get("bytes", 0), "restarts": c.get("restarts", 0)}
+                        for i, c in (state.get("cameras") or {}).items()]}
 
 
 @cameras.command("start")
@@ -78,40 +152,15 @@ def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase
     """Start recording and return at once; a supervisor keeps recording after this command exits.
 
     Writes «Начало записи» to the journal, signed by --key or the station's key.
-    Stop with `ppe-tech cameras stop`; watch with `ppe-tech cameras status`.
+    Stop with `ppe-tech cameras stop`; watch with `ppe-tech cameras status`. If the
+    station loses power or crashes, `ppe-tech recorder resume` (run at boot by the job
+    `schedule sync` installs) starts it again; a deliberate stop is never undone.
     """
-    from video import recorder
-
-    chosen = select(app, camera_ids)
-    state = recorder.read_state(app.recorder_dir)
-    if state and recorder.alive(state.get("pid")):
-        raise BadInput(_("already recording (supervisor pid {pid}); `ppe-tech cameras stop` first").format(pid=state["pid"]))
-    _disk_check(app, chosen)
-    argv = [sys.executable, "-m", "ppe_tech", "--data-dir", str(app.data_dir)]
-    if app.config.source is not None:
-        argv += ["--config", str(Path(app.config.source).resolve())]
-    argv += ["recorder", "run", "--no-journal", *[c.id for c in chosen]]
-    log = app.recorder_dir / "supervisor.log"
-    pid = recorder.spawn(argv, log)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        state = recorder.read_state(app.recorder_dir)
-        if state and state.get("pid") == pid and state.get("running"):
-            break
-        if not recorder.alive(pid) and time.monotonic() > deadline - 13:
-            state = None  # gone: give it 2 s first, /proc may not show its command line at once
-            break
-        time.sleep(0.2)
-    else:
-        state = None
-    if state is None:
-        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
-        raise EnvironmentFailure(_("the recorder did not start: {why} (log: {log})").format(
-            why=tail[0] if tail else _("no output"), log=log))
-    number = journal_action(app, START_ACTION, _rooms(chosen), key_ref, passphrase_file)
-    emit(as_json, {"pid": pid, "cameras": [c.id for c in chosen], "journal_entry": number},
-         lambda: click.echo(_("Recording {n} cameras (supervisor pid {pid}); journal entry {entry}.").format(
-             n=len(chosen), pid=pid, entry=number if number else "—")))
+    result = begin_recording(app, select(app, camera_ids), by="user", key_ref=key_ref,
+                             passphrase_file=passphrase_file)
+    emit(as_json, result, lambda: click.echo(_("Recording {n} cameras (supervisor pid {pid}); journal entry {entry}.")
+                                             .format(n=len(result["cameras"]), pid=result["pid"],
+                                                     entry=result["journal_entry"] or "—")))
     return 0
 
 
@@ -121,29 +170,19 @@ def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase
 @json_option
 @click.pass_obj
 def stop(app: App, key_ref: str | None, passphrase_file: Path | None, as_json: bool) -> int:
-    """Stop recording: every segment finalised and playable; writes «Отключение средства видеозаписи»."""
-    from video import recorder
+    """Stop recording: every segment finalised and playable; writes «Отключение средства видеозаписи».
 
-    before = recorder.read_state(app.recorder_dir) or {}
-    started = time.monotonic()
-    was_running = recorder.stop(app.recorder_dir, timeout=10)
-    elapsed = time.monotonic() - started
-    state = recorder.read_state(app.recorder_dir) or before
-    ids = list((state.get("cameras") or {}).keys())
-    known = {c.id: c for c in app.config.cameras}
-    number = None
-    if was_running:
-        number = journal_action(app, STOP_ACTION, _rooms([known[i] for i in ids if i in known]) or "—",
-                                key_ref, passphrase_file)
-    result = {"stopped": was_running, "seconds": round(elapsed, 1), "journal_entry": number,
-              "cameras": [{"id": i, "bytes": c.get("bytes", 0), "restarts": c.get("restarts", 0)}
-                          for i, c in (state.get("cameras") or {}).items()]}
+    A stop is deliberate: neither `recorder resume` nor `schedule due` starts recording
+    again inside the same recording window.
+    """
+    result = end_recording(app, by="user", key_ref=key_ref, passphrase_file=passphrase_file)
 
     def human() -> None:
-        if not was_running:
+        if not result["stopped"]:
             click.echo(_("Not recording."))
             return
-        click.echo(_("Stopped in {s:.1f} s; journal entry {entry}.").format(s=elapsed, entry=number or "—"))
+        click.echo(_("Stopped in {s:.1f} s; journal entry {entry}.").format(s=result["seconds"],
+                                                                          entry=result["journal_entry"] or "—"))
         for c in result["cameras"]:
             click.echo(f"  {c['id']:<16} {c['bytes'] / 2**20:8.1f} MiB  {_('restarts')} {c['restarts']}")
     emit(as_json, result, human)
@@ -198,8 +237,10 @@ def recorder_group() -> None:
 @camera_ids
 @click.option("--journal/--no-journal", default=True, show_default=True,
               help=_("Write the start and stop of recording to the journal with the station's key."))
+@click.option("--interrupted", metavar="WHEN", hidden=True,
+              help=_("When the run this one continues was cut (ISO time): kept as every camera's outage."))
 @click.pass_obj
-def recorder_run(app: App, camera_ids: tuple[str, ...], journal: bool) -> int:
+def recorder_run(app: App, camera_ids: tuple[str, ...], journal: bool, interrupted: str | None) -> int:
     """Record in the foreground until SIGTERM or Ctrl-C (what `cameras start` runs detached).
 
     \b
@@ -212,7 +253,11 @@ def recorder_run(app: App, camera_ids: tuple[str, ...], journal: bool) -> int:
     state = recorder.read_state(app.recorder_dir)
     if state and state.get("pid") != __import__("os").getpid() and recorder.alive(state.get("pid")):
         raise BadInput(_("already recording (supervisor pid {pid})").format(pid=state["pid"]))
-    supervisor = _supervisor(app, chosen)
+    try:
+        cut = datetime.fromisoformat(interrupted).timestamp() if interrupted else None
+    except ValueError:
+        raise BadInput(_("--interrupted: expected an ISO time, got {value!r}").format(value=interrupted)) from None
+    supervisor = _supervisor(app, chosen, cut)
     supervisor.write_state()
 
     def on_signal(signum, frame) -> None:
@@ -225,6 +270,98 @@ def recorder_run(app: App, camera_ids: tuple[str, ...], journal: bool) -> int:
     if journal:
         journal_action(app, STOP_ACTION, _rooms(chosen), None, None)
     return 0
+
+
+RESUME_ACTION = "Начало записи (возобновление после перерыва с {since:%H:%M})"
+
+
+@recorder_group.command("resume")
+@json_option
+@click.pass_obj
+def recorder_resume(app: App, as_json: bool) -> int:
+    """What runs at boot: start recording again if a power cut or a crash stopped it.
+
+    It starts recording only when recording was on and nobody stopped it on purpose
+    (`cameras stop`); inside a scheduled recording window only until the window closes.
+    Then it journals «Начало записи» with the time recording stopped, keeps the outage
+    as a gap of every camera, and repairs the segments the cut left damaged (or sets them
+    aside in the camera's `.damaged/` folder). Never a second supervisor. Exit 0 whether
+    it resumed or had nothing to do.
+
+    \b
+    Installed by `ppe-tech schedule sync` as the boot job (systemd: ppe-tech-resume.service;
+    Windows: the \\ppe-tech\\ppe-tech-resume task at start-up).
+    """
+    from video import intent, recorder, repair
+
+    meant = intent.read(app.recorder_dir)
+    state = recorder.read_state(app.recorder_dir) or {}
+    pid = running_pid(app)
+    now = app.clock()
+    result: dict = {"resumed": False, "pid": pid, "interrupted": None, "journal_entry": None, "repaired": []}
+    if pid:
+        result["why"] = _("already recording (supervisor pid {pid})").format(pid=pid)
+    elif meant is None:
+        result["why"] = _("recording was never started here")
+    elif not meant.recording:
+        result["why"] = _("recording was stopped on purpose at {at:%d.%m.%Y %H:%M}").format(
+            at=datetime.fromisoformat(meant.stopped).astimezone(app.tz)) if meant.stopped else _("recording is off")
+    elif meant.by == "schedule" and meant.exam and _window_closed(app, meant.exam, now):
+        meant.recording, meant.stopped, meant.stopped_by = False, now.isoformat(), "schedule"
+        intent.write(app.recorder_dir, meant)
+        result["why"] = _("the recording window of {exam} closed while recording was down").format(exam=meant.exam)
+    if "why" in result:
+        emit(as_json, result, lambda: click.echo(_("Nothing to resume: {why}.").format(why=result["why"])))
+        return ExitCode.OK
+
+    assert meant is not None
+    known = {c.id: c for c in app.config.cameras}
+    chosen = [known[i] for i in meant.cameras if i in known] or list(app.config.cameras)
+    cut = _cut_time(app, state, meant)
+    from ppe_tech.app import station_or_person_signer
+
+    signer = station_or_person_signer(app, None, None)
+    pid = launch(app, chosen, interrupted=cut.isoformat())
+    meant.resumed.append({"from": cut.isoformat(), "to": now.isoformat()})
+    intent.write(app.recorder_dir, meant)
+    result.update(resumed=True, pid=pid, interrupted={"from": cut.isoformat(), "to": now.isoformat(),
+                                                       "seconds": round((now - cut).total_seconds(), 1)})
+    result["journal_entry"] = journal_action(app, RESUME_ACTION.format(since=cut.astimezone(app.tz)), _rooms(chosen),
+                                             None, None, signer=signer)
+    result["repaired"] = [r.as_json() for r in repair.after_cut(app.recordings_dir, [c.id for c in chosen], app.tz,
+                                                                 before=now.timestamp())]
+
+    def human() -> None:
+        click.echo(_("Resumed recording of {n} cameras (supervisor pid {pid}) after an interruption from {since:%H:%M:%S} "
+                     "({seconds:.0f} s); journal entry {entry}.").format(
+            n=len(chosen), pid=pid, since=cut.astimezone(app.tz), seconds=result["interrupted"]["seconds"],
+            entry=result["journal_entry"] or "—"))
+        for r in result["repaired"]:
+            click.echo(f"  {r['camera']}: {r['segment']}: {r['detail']}" + (f" → {r['kept']}" if r["kept"] else ""))
+    emit(as_json, result, human)
+    return ExitCode.OK
+
+
+def _window_closed(app: App, exam_id: str, now: datetime) -> bool:
+    exam = next((e for e in app.config.exams if e.id == exam_id), None)
+    return exam is not None and now >= exam.recording_window(app.tz)[1]
+
+
+def _cut_time(app: App, state: dict, meant) -> datetime:
+    """When recording stopped: the supervisor's last heartbeat (it writes its state every
+    second), else the newest segment's last write, else when recording was asked for."""
+    from video import segments
+
+    moments = []
+    if state.get("updated"):
+        moments.append(datetime.fromisoformat(state["updated"]))
+    for camera in meant.cameras:
+        newest = segments.files(app.recordings_dir, camera)[-1:]
+        if newest:
+            moments.append(datetime.fromtimestamp(newest[0].stat().st_mtime).astimezone())
+    if not moments and meant.since:
+        moments.append(datetime.fromisoformat(meant.since))
+    return max(moments) if moments else app.clock()
 
 
 

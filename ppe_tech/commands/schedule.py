@@ -25,7 +25,7 @@ unit_dir_option = click.option("--unit-dir", type=click.Path(file_okay=False, pa
 
 @click.group(cls=TrGroup)
 def schedule() -> None:
-    """Run the pre-exam check at each exam's start minus precheck_before.
+    """The exam day's unattended jobs: the pre-exam check, recording, the journal's push.
 
     \b
       ppe-tech schedule sync --dry-run     # what would change
@@ -36,8 +36,10 @@ def schedule() -> None:
     Linux: systemd timers (OnCalendar in the ППЭ's time zone, AccuracySec=1s,
     Persistent=true). Windows: Task Scheduler tasks in \\ppe-tech\\ that expire at the
     exam's start. A check found late (after the start) is reported missed, not run.
-    With [region] db set, each exam also gets `journal push` 30 minutes after its end,
-    retried every 10 minutes until the regional database takes it.
+    Recording starts when each exam's recording window opens (record_before) and stops
+    when it closes (record_after); at boot `recorder resume` brings it back after a power
+    cut. With [region] db set, each exam also gets `journal push` 30 minutes after its
+    end, retried every 10 minutes until the regional database takes it.
     """
 
 
@@ -76,70 +78,101 @@ def _schtasks(*args: str) -> str:
 
 
 @schedule.command("sync")
-@click.option("--dry-run", is_flag=True, help=_("Only say what would change."))
+@click.option("--dry-run", is_flag=True, help=_("Only say what would change, and print the commands it would run."))
 @user_option
 @unit_dir_option
 @json_option
 @click.pass_obj
 def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_json: bool) -> int:
-    """Install, update and remove the check's jobs so they match the config's exams."""
+    """Install, update and remove the day's jobs so they match the config's exams.
+
+    Per exam: the pre-exam check, the start and the stop of recording at the recording
+    window's edges, and (with [region] db) the journal push; once: the boot job that
+    resumes recording after a power cut (`ppe-tech recorder resume`).
+    """
     from checks import schedule as sch
 
     jobs = sch.jobs_for(app.config.exams, app.tz, app.clock(), push=bool(app.config.region.db))
     command = _command(app)
+    commands: list[list[str]] = []  # what is run, in order (printed by --dry-run)
     if sys.platform == "win32":
         folder = app.data_dir / "schedule"
         desired = {f"{j.name}.xml": sch.task_xml(j, command) for j in jobs}
+        desired[f"{sch.RESUME}.xml"] = sch.resume_task_xml(command)
         installed_names = sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH"))
         installed = {f"{n}.xml": (folder / f"{n}.xml").read_bytes() if (folder / f"{n}.xml").exists() else b""
                      for n in installed_names}
         p = sch.plan(desired, installed)  # type: ignore[arg-type]
+        commands += [sch.schtasks_create(name[:-4], folder / name) for name in p.add + p.update]
+        commands += [sch.schtasks_delete(name[:-4]) for name in p.remove]
         if not dry_run:
             folder.mkdir(parents=True, exist_ok=True)
             for name in p.add + p.update:
                 write_output(folder / name, desired[name])
-                job = next(j for j in jobs if f"{j.name}.xml" == name)
-                _schtasks(*sch.schtasks_create(job, folder / name)[1:])
+            for cmd in commands:
+                _schtasks(*cmd[1:])
             for name in p.remove:
-                _schtasks(*sch.schtasks_delete(name[:-4])[1:])
                 (folder / name).unlink(missing_ok=True)
     else:
         where = _unit_dir(user_units, unit_dir)
-        desired = {}
+        desired = sch.resume_unit(command, user=user_units)
         for job in jobs:
             desired.update(sch.systemd_units(job, command, app.config.ppe.timezone))
         installed = sch.installed_units(where)
         p = sch.plan(desired, installed)
-        if not dry_run and not p.empty:
-            activate = unit_dir is None
+        # systemctl words: before the files change (stop what goes), then after (load, start)
+        before, after = [], []
+        if unit_dir is None and not p.empty:
             stale_timers = [n for n in p.remove if n.endswith(".timer")]
-            if activate and stale_timers:
-                _systemctl(user_units, "disable", "--now", *stale_timers)
+            if stale_timers:
+                before.append(["disable", "--now", *stale_timers])
+            after.append(["daemon-reload"])
+            timers = [n for n in p.add + p.update if n.endswith(".timer")]
+            if timers:
+                after.append(["enable", "--now", *timers])
+            if f"{sch.RESUME}.service" in p.add:
+                after.append(["enable", f"{sch.RESUME}.service"])
+        commands += [["systemctl", *(["--user"] if user_units else []), *words] for words in before + after]
+        if not dry_run and not p.empty:
+            for words in before:
+                _systemctl(user_units, *words)
             where.mkdir(parents=True, exist_ok=True)
             for name in p.add + p.update:
                 write_output(where / name, desired[name].encode("utf-8"))
             for name in p.remove:
                 (where / name).unlink(missing_ok=True)
-            if activate:
-                _systemctl(user_units, "daemon-reload")
-                timers = [n for n in p.add + p.update if n.endswith(".timer")]
-                if timers:
-                    _systemctl(user_units, "enable", "--now", *timers)
+            for words in after:
+                _systemctl(user_units, *words)
     result = {"dry_run": dry_run, "add": p.add, "update": p.update, "remove": p.remove, "unchanged": p.keep,
-              "jobs": [{"exam": j.exam_id, "kind": j.kind, "at": j.at.isoformat(), "exam_start": j.start.isoformat()}
-                       for j in jobs]}
+              "jobs": [{"exam": j.exam_id, "kind": j.kind, "at": j.at.isoformat(), "exam_start": j.start.isoformat(),
+                        "runs": [*command, *j.action]} for j in jobs],
+              "boot": [*command, "recorder", "resume"], "commands": commands}
 
     def human() -> None:
+        texts = {"push": _("{exam}: journal push at {at:%d.%m.%Y %H:%M}, after the exam"),
+                 "check": _("{exam}: check at {at:%d.%m.%Y %H:%M} (exam at {start:%H:%M})"),
+                 "record-start": _("{exam}: recording starts at {at:%d.%m.%Y %H:%M}"),
+                 "record-stop": _("{exam}: recording stops at {at:%d.%m.%Y %H:%M}")}
         for j in jobs:
-            text = (_("{exam}: journal push at {at:%d.%m.%Y %H:%M}, after the exam") if j.kind == "push"
-                    else _("{exam}: check at {at:%d.%m.%Y %H:%M} (exam at {start:%H:%M})"))
-            click.echo(text.format(exam=j.exam_id, at=j.at, start=j.start))
+            click.echo(texts[j.kind].format(exam=j.exam_id, at=j.at, start=j.start))
+        click.echo(_("at boot: resume recording after a power cut or crash"))
         verb = _("would ") if dry_run else ""
         for label, names in ((_("add"), p.add), (_("update"), p.update), (_("remove"), p.remove)):
             for name in names:
                 click.echo(f"  {verb}{label}: {name}")
         if p.empty:
             click.echo(_("Nothing to change."))
+        if dry_run:
+            from shlex import join
+
+            click.echo(_("Each job runs:"))
+            for runs in dict.fromkeys(join(r["runs"]) for r in result["jobs"]):
+                click.echo(f"  {runs}")
+            click.echo(f"  {join(result['boot'])}")
+            if commands:
+                click.echo(_("Would run:"))
+                for cmd in commands:
+                    click.echo(f"  {join(str(c) for c in cmd)}")
     emit(as_json, result, human)
     return ExitCode.OK
 
@@ -159,7 +192,10 @@ def list_jobs(app: App, user_units: bool, unit_dir: Path | None, as_json: bool) 
         units = sch.installed_units(_unit_dir(user_units, unit_dir))
         rows = [{"name": n[:-len(".timer")], "at": sch.on_calendar(text)} for n, text in units.items()
                 if n.endswith(".timer")]
-    configured = {sch.PREFIX + e.id for e in app.config.exams}
+        if f"{sch.RESUME}.service" in units:
+            rows.append({"name": sch.RESUME, "at": "boot"})
+    configured = {prefix + e.id for e in app.config.exams
+                  for prefix in (sch.PREFIX, sch.RECORD_START_PREFIX, sch.RECORD_STOP_PREFIX)} | {sch.RESUME}
     if app.config.region.db:
         configured |= {sch.PUSH_PREFIX + e.id for e in app.config.exams}
     for row in rows:
@@ -184,7 +220,7 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
     """Remove ppe-tech's jobs (all, or the named exams')."""
     from checks import schedule as sch
 
-    wanted = {prefix + e for e in exam_ids for prefix in sch.PREFIXES}
+    wanted = {sch.KIND_PREFIX[kind] + e for e in exam_ids for kind in sch.KIND_PREFIX}
     removed: list[str] = []
     if sys.platform == "win32":
         for name in sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH")):
@@ -195,9 +231,10 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
         where = _unit_dir(user_units, unit_dir)
         units = sch.installed_units(where)
         doomed = [n for n in units if not wanted or n.rsplit(".", 1)[0] in wanted]
-        timers = [n for n in doomed if n.endswith(".timer")]
-        if unit_dir is None and timers:
-            _systemctl(user_units, "disable", "--now", *timers)
+        enabled = [n for n in doomed if n.endswith(".timer") or n == f"{sch.RESUME}.service"]
+        if unit_dir is None and enabled:
+            _systemctl(user_units, "disable", *(["--now"] if any(n.endswith(".timer") for n in enabled) else []),
+                       *enabled)
         for name in doomed:
             (where / name).unlink(missing_ok=True)
             removed.append(name)
@@ -226,6 +263,63 @@ def _push_due(app: App, exam, now) -> tuple[str, ExitCode]:
     return _("records sent: {n}").format(n=result.records), ExitCode.OK
 
 
+def _marks_path(app: App) -> Path:
+    return app.data_dir / "schedule" / "recording.json"
+
+
+def _recording_due(app: App, exam, now) -> tuple[str, ExitCode]:
+    """The recording window of `exam` at `now`: start recording once when it has opened, stop
+    it once when it has closed; a deliberate stop inside the window is respected."""
+    import json
+
+    from ppe_tech.commands.recording import begin_recording, end_recording, running_pid
+    from ppe_tech.errors import PpeError
+    from video import intent
+
+    opens, closes = exam.recording_window(app.tz)
+    path = _marks_path(app)
+    try:
+        marks = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        marks = {}
+    mine = marks.setdefault(exam.id, {})
+
+    def save() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_output(path, json.dumps(marks, indent=1).encode("utf-8"))
+    if now < opens:
+        return _("starts at {at:%H:%M}").format(at=opens), ExitCode.OK
+    running = running_pid(app) is not None
+    if now < closes:
+        if running:
+            return _("recording"), ExitCode.OK
+        if mine.get("started"):
+            return _("started at {at:%H:%M} already; not started again").format(
+                at=datetime.fromisoformat(mine["started"]).astimezone(app.tz)), ExitCode.OK
+        meant = intent.read(app.recorder_dir)
+        if meant and not meant.recording and meant.stopped and datetime.fromisoformat(meant.stopped) >= opens:
+            return _("stopped on purpose at {at:%H:%M}; not started again").format(
+                at=datetime.fromisoformat(meant.stopped).astimezone(app.tz)), ExitCode.OK
+        try:
+            begin_recording(app, list(app.config.cameras), by="schedule", exam=exam.id)
+        except PpeError as exc:
+            return _("failed to start: {why}").format(why=exc.message), exc.exit_code
+        mine["started"] = now.isoformat()
+        save()
+        return _("started"), ExitCode.OK
+    if mine.get("closed"):
+        return _("window closed at {at:%H:%M}").format(at=closes), ExitCode.OK
+    others_open = any(e.id != exam.id and e.recording_window(app.tz)[0] <= now < e.recording_window(app.tz)[1]
+                      for e in app.config.exams)
+    outcome = _("window closed at {at:%H:%M}").format(at=closes)
+    if running and not others_open:
+        end_recording(app, by="schedule")
+        outcome = _("stopped: the window closed at {at:%H:%M}").format(at=closes)
+    mine["closed"] = now.isoformat()
+    save()
+    return outcome, ExitCode.OK
+
+
 def _ran_since(app: App, exam_id: str, since) -> bool:
     from datetime import datetime
 
@@ -239,11 +333,13 @@ def _ran_since(app: App, exam_id: str, since) -> bool:
 @json_option
 @click.pass_context
 def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
-    """Run the check of every exam whose check is due now and not yet done.
+    """Run what is due now: the check, the start or stop of recording, the journal's push.
 
-    Due means: from start − precheck_before until the start. After the start a check
-    not made is reported missed (exit 1) and not run. With [region] db set, the journal
-    is also pushed once 30 minutes after each exam's end, if it was not pushed since.
+    A check is due from start − precheck_before until the start; after the start a check
+    not made is reported missed (exit 1) and not run. Recording is started once when the
+    exam's recording window opens (not again after a deliberate `cameras stop`) and
+    stopped once when it closes. With [region] db set, the journal is also pushed once
+    30 minutes after each exam's end, if it was not pushed since.
     Used by the installed jobs, and from cron where there is no systemd:
     `*/5 * * * * ppe-tech schedule due`.
     """
@@ -269,6 +365,9 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
             code = max(code, ExitCode(int(outcome)))
         elif state == "missed":
             code = max(code, ExitCode.NEGATIVE)
+        if app.config.cameras:
+            row["recording"], failed = _recording_due(app, exam, now)
+            code = max(code, failed)
         if app.config.region.db:
             row["push"], failed = _push_due(app, exam, now)
             code = max(code, failed)
@@ -280,6 +379,8 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
                     "ran": _("{exam}: checked now (exit {exit}), protocol {pdf}"),
                     "missed": _("{exam}: MISSED: the check was due at {at} and the exam has started")}[row["state"]]
             click.echo(text.format(**{**row, "at": row["at"][11:16]}))
+            if "recording" in row:
+                click.echo(_("{exam}: recording: {state}").format(exam=row["exam"], state=row["recording"]))
             if "push" in row:
                 click.echo(_("{exam}: journal push: {state}").format(exam=row["exam"], state=row["push"]))
     emit(as_json, {"exams": rows}, human)
