@@ -77,7 +77,7 @@ def cameras() -> None:
 def list_cameras(app: App, as_json: bool) -> int:
     """The configured cameras (passwords masked)."""
     items = [{"id": c.id, "location": c.location, "room": c.room, "url": mask_url(c.url),
-              "resolution": c.resolution or None, "fps": c.fps or None} for c in app.config.cameras]
+              "onvif": mask_url(c.onvif) if c.onvif else None, "resolution": c.resolution or None, "fps": c.fps or None} for c in app.config.cameras]
 
     def human() -> None:
         if not items:

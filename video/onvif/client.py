@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ppe_tech.messages import M
 from video.onvif.soap import DEFAULT_TIMEOUT, Endpoint, OnvifError, Session, child, children, escape, local, text
@@ -292,3 +292,12 @@ class Camera:
                 f"<tt:Position><tt:Type>UpperLeft</tt:Type></tt:Position><tt:TextString>"
                 f"<tt:Type>{escape(osd.text_type)}</tt:Type>{date}{plain}</tt:TextString></trt:OSD></trt:SetOSD>")
         self._media_call("SetOSD", body)
+
+
+def for_configured(onvif_url: str, rtsp_url: str, timeout: float = DEFAULT_TIMEOUT) -> Camera:
+    """The client of a configured camera: the credentials of its `onvif` address, else of its `url`
+    (cameras usually have one account for both)."""
+    parts = urlsplit(rtsp_url) if "://" in rtsp_url else None
+    user = unquote(parts.username or "") if parts else ""
+    password = unquote(parts.password or "") if parts else ""
+    return Camera(onvif_url, user, password, timeout=timeout)
