@@ -117,6 +117,10 @@ def discover(app: App, interfaces: tuple[str, ...], addresses: tuple[str, ...], 
     from video.onvif import discovery, survey
 
     user_name, password = _user_password(user, password_file)
+    if write and app.config_path is not None and not app.config_path.exists():
+        from ppe_tech.config import Config
+
+        app._config = Config(source=app.config_path)  # --write starts the file
     chosen = []
     for address in interfaces:
         try:

@@ -46,7 +46,8 @@ class Match:
 
 
 def interface_addresses() -> list[str]:
-    """Every IPv4 address of this machine's interfaces that are up, loopback left out."""
+    """Every IPv4 address of this machine's interfaces that are up (loopback too: a probe there
+    stays on this machine, and finds the simulated cameras)."""
     import psutil
 
     found = []
@@ -55,7 +56,7 @@ def interface_addresses() -> list[str]:
         if name in stats and not stats[name].isup:
             continue
         for a in addresses:
-            if a.family == socket.AF_INET and not a.address.startswith("127."):
+            if a.family == socket.AF_INET:
                 found.append(a.address)
     return found
 
