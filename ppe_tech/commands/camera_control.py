@@ -319,7 +319,7 @@ def _reboot_one(app: App, camera: Camera, wait: float, limit: float) -> dict:
         return result
     result.update(back=True, seconds=round(time.monotonic() - started, 1), offset_s=report.as_json()["offset_s"],
                   clock_ok=report.ok, notes=[str(n) for n in report.notes])
-    if report.offset_s is not None and any("lost its time" in str(n) for n in report.notes):
+    if report.reset:
         result["error"] = _("its clock was reset by the reboot ({local}; no battery?): run `ppe-tech cameras clock "
                             "--set {id}`").format(local=report.local_time or "1970", id=camera.id)
     elif not report.ok:

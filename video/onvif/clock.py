@@ -53,6 +53,7 @@ class ClockReport:
     timezone: str = ""
     local_time: str = ""
     ntp: bool = False
+    reset: bool = False  # the clock is before 2000: it lost its time
     ok: bool = False
     set: bool = False
     offset_before_s: float | None = None
@@ -61,7 +62,7 @@ class ClockReport:
 
     def as_json(self) -> dict:
         return {"id": self.id, "offset_s": _round(self.offset_s), "timezone": self.timezone,
-                "local_time": self.local_time, "ntp": self.ntp, "ok": self.ok, "set": self.set,
+                "local_time": self.local_time, "ntp": self.ntp, "reset": self.reset, "ok": self.ok, "set": self.set,
                 "offset_before_s": _round(self.offset_before_s), "error": self.error,
                 "notes": [str(n) for n in self.notes]}
 
@@ -88,6 +89,7 @@ def read(camera_id: str, camera: Camera, max_offset: float, wanted_tz: str = "")
         report.error = str(M("the camera does not report its UTC time"))
         return report
     if reading.utc.year < BATTERYLESS_YEAR:
+        report.reset = True
         report.notes.append(M("the camera's clock says {year}: it lost its time (a reboot without a battery?)",
                               year=reading.utc.year))
     report.ok = abs(reading.offset or 0.0) <= max_offset
@@ -139,8 +141,10 @@ def set_clock(camera_id: str, camera: Camera, tz: str, max_offset: float, *, ntp
         report.local_time = reading.local.isoformat(sep=" ") if reading.local else ""
     except OnvifError:
         pass
-    report.notes = [n for n in report.notes if "lost its time" not in n] + \
-        [n for n in camera.notes if n not in report.notes]
+    if report.reset:
+        report.notes = report.notes[1:]  # the note that it lost its time, now set
+        report.reset = after + time.time() < 946684800  # still before 2000?
+    report.notes += [n for n in camera.notes if n not in report.notes]
     return report
 
 
