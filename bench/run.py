@@ -14,11 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # The benchmarks measure the installed package (make deps installs the wheel), never the
 # checkout: only the test helpers join the path, beside this folder (sys.path[0]).
 sys.path.insert(1, str(ROOT / "tests"))
+sys.path.insert(1, str(ROOT / "bench"))  # under PYTHONSAFEPATH (make bench) the script's folder is not on the path
 
-import archive_bench, check_bench, journal_bench, region_bench, video_bench  # noqa: E402,E401
+import archive_bench, check_bench, journal_bench, onvif_bench, region_bench, video_bench  # noqa: E402,E401
 
 BENCHES = {"journal": journal_bench.main, "video": video_bench.main, "archive": archive_bench.main,
-           "check": check_bench.main, "region": region_bench.main}
+           "check": check_bench.main, "region": region_bench.main, "onvif": onvif_bench.main}
 
 
 def main() -> int:
