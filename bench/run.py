@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # bench runs it, Python adds not even this script's folder).
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
 
-import archive_bench, check_bench, journal_bench, region_bench, resume_bench, video_bench  # noqa: E402,E401
+import archive_bench, check_bench, journal_bench, onvif_bench, region_bench, resume_bench, video_bench  # noqa: E402,E401
 
 BENCHES = {"journal": journal_bench.main, "video": video_bench.main, "archive": archive_bench.main,
-           "check": check_bench.main, "region": region_bench.main, "resume": resume_bench.main}
+           "check": check_bench.main, "region": region_bench.main, "onvif": onvif_bench.main,
+           "resume": resume_bench.main}
 
 
 def main() -> int:

@@ -164,6 +164,38 @@ def cameras(ctx: Context, cmds: Commands) -> Outcome:
     return passed(M("all {n} cameras answer", n=len(cams)), lines)
 
 
+def camera_clocks(ctx: Context, cmds: Commands) -> Outcome:
+    """Every ONVIF camera's clock within checks.camera_clock_max_offset of the station's."""
+    cams = [c for c in ctx.config.cameras if c.onvif]
+    if not cams:
+        return skipped(M("no camera has an onvif address"))
+    from video.onvif import clock
+    from video.onvif.client import for_configured
+    from video.parallel import in_parallel
+
+    limit = ctx.config.checks.camera_clock_max_offset.total_seconds()
+    timeout = max(1.0, min(ctx.config.onvif.timeout.total_seconds(), cmds.remaining() - 1.5))
+    reports = in_parallel(cams, lambda c: clock.read(c.id, for_configured(c.onvif, c.url, timeout), limit))
+    lines, off, down = [], [], []
+    for r in reports:
+        if r.error:
+            down.append(r.id)
+            lines.append(f"{r.id}: {r.error}")
+        else:
+            lines.append(M("{id}: {offset:+.1f} s, {tz}", id=r.id, offset=r.offset_s, tz=r.timezone or "?"))
+            if not r.ok:
+                off.append(r.id)
+    data = {"cameras": [r.as_json() for r in reports], "max_offset_s": limit}
+    if off or down:
+        problems = []
+        if off:
+            problems.append(M("clock off by more than {limit:g} s: {ids}", limit=limit, ids=", ".join(off)))
+        if down:
+            problems.append(M("no answer over ONVIF: {ids}", ids=", ".join(down)))
+        return failed(M("{problems} (`ppe-tech cameras clock --set`)", problems=Join(problems)), lines, **data)
+    return passed(M("all {n} camera clocks within {limit:g} s", n=len(cams), limit=limit), lines, **data)
+
+
 def _scan_timeout(ctx: Context) -> float:
     return ctx.config.checks.scan_timeout.total_seconds()
 
@@ -185,5 +217,6 @@ CHECKS: list[Check] = [
     Check("printers", "Printers ready", "Готовность принтеров", network.printers),
     Check("network", "Hosts reachable", "Доступность узлов сети", network.hosts),
     Check("cameras", "Cameras answer", "Камеры видеонаблюдения", cameras),
+    Check("cameras.clock", "Camera clocks", "Время на камерах видеонаблюдения", camera_clocks),
 ]
 BY_ID = {c.id: c for c in CHECKS}

@@ -27,7 +27,7 @@ COMMANDS = {
     "init": "ppe_tech.commands.init:init",
     "keys": "ppe_tech.commands.keys:keys",
     "journal": "ppe_tech.commands.journal:journal",
-    "cameras": "ppe_tech.commands.recording:cameras",  # the cameras group, with start/stop/status added
+    "cameras": "ppe_tech.commands.camera_control:cameras",  # the group, with recording and ONVIF commands added
     "recorder": "ppe_tech.commands.recording:recorder_group",
     "recordings": "ppe_tech.commands.recording:recordings",
     "archive": "ppe_tech.commands.archive:archive",

@@ -89,6 +89,13 @@ def _camera_url(value: str) -> str | None:
     return None
 
 
+def _onvif_url(value: str) -> str | None:
+    m = re.match(r"^(http|https)://(?:[^@/\s]*@)?([^/:\s]+)(?::(\d+))?(/\S*)?$", value)
+    if value and (not m or (m.group(3) and not 0 < int(m.group(3)) < 65536)):
+        return _("http://[user:password@]host[:port]/onvif/device_service")
+    return None
+
+
 def _resolution(value: str) -> str | None:
     m = re.match(r"^(\d{2,5})x(\d{2,5})$", value)
     return None if not value or m else _("WIDTHxHEIGHT, e.g. 1920x1080")
@@ -162,6 +169,9 @@ class Camera:
                            example="1920x1080", default="")
     fps: int = _opt("expected frame rate; `cameras health` flags a lower one (0: not checked)",
                     check=_non_negative, example=15, default=0)
+    onvif: str = _opt("the camera's ONVIF device service, for its clock and reboots (credentials: these, else "
+                      "the url's)", check=_onvif_url, example="http://admin:pass@192.0.2.11/onvif/device_service",
+                      default="")
 
     @property
     def expected_size(self) -> tuple[int, int] | None:
@@ -201,6 +211,17 @@ class HealthSection:
                                 check=_non_negative, example=150.0, default=150.0)
     fps_tolerance: float = _opt("how far below the expected fps is still fine, as a share", check=_share,
                                 example=0.1, default=0.1)
+
+
+@dataclass(frozen=True)
+class OnvifSection:
+    """Camera control over ONVIF: clocks, reboots, discovery."""
+    ntp_server: str = _opt("`cameras clock --set` points cameras that keep NTP time at this server (SetNTP)",
+                           example="", default="")
+    timeout: timedelta = _opt("limit of every ONVIF call", check=_positive, example="5s",
+                              default=timedelta(seconds=5))
+    reboot_wait: timedelta = _opt("how long `cameras reboot` waits for a camera to answer again", check=_positive,
+                                  example="2m", default=timedelta(minutes=2))
 
 
 @dataclass(frozen=True)
@@ -269,6 +290,9 @@ class ChecksSection:
                             factory=list)
     connect_timeout: timedelta = _opt("TCP connect timeout per host", check=_positive, example="3s",
                                       default=timedelta(seconds=3))
+    camera_clock_max_offset: timedelta = _opt("a camera clock further than this from the station's fails "
+                                              "`cameras.clock` (and `cameras clock`)", check=_positive,
+                                              example="2s", default=timedelta(seconds=2))
     required: list[RequiredSoftware] = _opt("required software", factory=list)
 
 
@@ -305,6 +329,7 @@ class Config:
     cameras: list[Camera] = field(default_factory=list)
     recording: RecordingSection = field(default_factory=RecordingSection)
     health: HealthSection = field(default_factory=HealthSection)
+    onvif: OnvifSection = field(default_factory=OnvifSection)
     exams: list[Exam] = field(default_factory=list)
     checks: ChecksSection = field(default_factory=ChecksSection)
     antivirus: AntivirusSection = field(default_factory=AntivirusSection)
@@ -591,6 +616,7 @@ def render_init(ppe: dict[str, str]) -> str:
     out += _section_lines(Camera, "[[cameras]]", {}, True) + [""]
     out += _section_lines(RecordingSection, "[recording]", {}, False) + [""]
     out += _section_lines(HealthSection, "[health]", {}, False) + [""]
+    out += _section_lines(OnvifSection, "[onvif]", {}, False) + [""]
     out += ["# Exams: one [[exams]] block per exam. Remove the '# ' to enable the example."]
     out += _section_lines(Exam, "[[exams]]", {}, True) + [""]
     out += _section_lines(ChecksSection, "[checks]", {}, False) + [""]

@@ -20,7 +20,7 @@ from ppe_tech import config as cfg
 from ppe_tech.timeutil import format_duration
 
 SECTIONS = [(cfg.PpeSection, "[ppe]"), (cfg.Camera, "[[cameras]]"), (cfg.RecordingSection, "[recording]"),
-            (cfg.HealthSection, "[health]"), (cfg.Exam, "[[exams]]"), (cfg.ChecksSection, "[checks]"),
+            (cfg.HealthSection, "[health]"), (cfg.OnvifSection, "[onvif]"), (cfg.Exam, "[[exams]]"), (cfg.ChecksSection, "[checks]"),
             (cfg.RequiredSoftware, "[[checks.required]]"), (cfg.AntivirusSection, "[antivirus]"),
             (cfg.JournalSection, "[journal]"), (cfg.RegionSection, "[region]")]
 

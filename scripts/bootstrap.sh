@@ -19,7 +19,7 @@ say() { echo "bootstrap: $*" >&2; }
 # --- 1. system packages -------------------------------------------------------------
 # What the tests use besides Python: ffmpeg and ffprobe (recording), poppler (PDF text and
 # pages), ClamAV with clamd (antivirus checks), PostgreSQL (the regional centre), util-linux's
-# unshare (the offline install test), iproute2 (network namespaces).
+# unshare (the offline install test), iproute2 (network namespaces), and npm where it is missing.
 APT_PACKAGES=(python3 python3-venv poppler-utils ffmpeg clamav clamav-daemon postgresql util-linux iproute2 git)
 DNF_PACKAGES=(python3 poppler-utils ffmpeg clamav clamd postgresql-server util-linux iproute git)
 # the programs that tell whether the packages above are there, for systems without dpkg
@@ -37,6 +37,8 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     for pkg in "${APT_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
+    # npm runs the independent ONVIF client of the interoperability test; any Node 18+ will do
+    command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing system packages: ${missing[*]}"
         as_root apt-get update -qq

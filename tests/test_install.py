@@ -24,6 +24,14 @@ PACKAGES = ["ppe_tech", "checks", "video", "journal", "templates"]
 DIST = ROOT / "dist"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def bundle_current():
+    """The offline bundle and its wheelhouse match the installed wheel and the lock (`make test`
+    builds them first; run directly, pytest brings them up to date here: a no-op when they are)."""
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "bundle.py")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def the_wheel() -> Path:
     wheels = sorted(DIST.glob("ppe_tech-*-py3-none-any.whl"))
     assert len(wheels) == 1, "expected one ppe-tech wheel in dist/: run `make deps` (make test does)"

@@ -14,7 +14,6 @@ import re
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 from ppe_tech.messages import N_
 from ppe_tech.secrets import mask_url
 from video import ffmpeg
+from video.parallel import in_parallel  # noqa: F401 (callers use health.in_parallel)
 
 ANALYSIS_W, ANALYSIS_H = 480, 270
 PROBLEMS = ("offline", "unauthorized", "black", "covered", "frozen", "blurred", "resolution", "fps")
@@ -236,11 +236,3 @@ def _rate(text: str | None) -> float | None:
     except (ValueError, ZeroDivisionError):
         return None
     return round(value, 3) if value > 0 else None
-
-
-def in_parallel(items: list, work, max_workers: int = 64) -> list:
-    """Run `work(item)` for every item at once (threads wait on processes); results in order."""
-    if not items:
-        return []
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
-        return list(pool.map(work, items))

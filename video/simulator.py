@@ -12,6 +12,10 @@ resolution or fps: a different loop) and the link (`offline`: connection refused
 set for a number of seconds, at start or at run time through JSON lines on stdin:
 `{"camera": "corr-1", "fault": "drop", "seconds": 20}`.
 
+Each camera is also an ONVIF device (`video/onvif_device.py`): HTTP SOAP on its own
+port, found by WS-Discovery on loopback, with the faults `onvif_faults` and
+`clock_skew` name (off with `"onvif": false`).
+
 Run: `python -m video.simulator --spec spec.json` (prints one JSON line with the
 URLs when ready), or `ppe-tech cameras simulate`.
 """
@@ -32,6 +36,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from video import onvif_device
 
 HOST = "127.0.0.1"  # the only address the simulator ever uses
 PICTURE_FAULTS = ("black", "frozen", "blurred", "covered")
@@ -54,6 +60,11 @@ class CameraSpec:
     password: str = ""
     port: int = 0
     gop: int = 0  # keyframe interval in frames [default: fps, one per second]
+    onvif: bool = True  # also an ONVIF device
+    onvif_faults: list = field(default_factory=list)  # see video.onvif_device.ONVIF_FAULTS
+    clock_skew: float = 0.0  # the ONVIF clock's offset from real time, seconds
+    slow_seconds: float = 8.0  # how late a `slow` device answers
+    onvif_port: int = 0
 
     @classmethod
     def parse(cls, doc: dict) -> "CameraSpec":
@@ -62,6 +73,9 @@ class CameraSpec:
             raise ValueError(f"camera {spec.name}: unknown picture {spec.picture!r}")
         if spec.fault != "none" and spec.fault not in LINK_FAULTS:
             raise ValueError(f"camera {spec.name}: unknown fault {spec.fault!r}")
+        unknown = [f for f in spec.onvif_faults if f not in onvif_device.ONVIF_FAULTS]
+        if unknown:
+            raise ValueError(f"camera {spec.name}: unknown ONVIF fault {unknown[0]!r}")
         return spec
 
 
@@ -418,8 +432,12 @@ async def serve(specs: list[CameraSpec], cache: Path, ready=None) -> None:
         await camera.listen()
         if camera.spec.fault != "none":
             await camera.set_fault(camera.spec.fault, camera.spec.fault_seconds)
+    devices = await _onvif_devices(cameras)
+    responder = await onvif_device.start_responder(list(devices.values())) if devices else None
     tasks = [asyncio.create_task(c.run()) for c in cameras.values()]
-    report = {"cameras": {name: {"url": c.url, "port": c.spec.port} for name, c in cameras.items()}, "pid": os.getpid()}
+    report = {"cameras": {name: {"url": c.url, "port": c.spec.port,
+                                 **({"onvif": devices[name].xaddr} if name in devices else {})}
+                          for name, c in cameras.items()}, "pid": os.getpid()}
     if ready is not None:
         ready(report)
     try:
@@ -427,6 +445,26 @@ async def serve(specs: list[CameraSpec], cache: Path, ready=None) -> None:
     finally:
         for task in tasks:
             task.cancel()
+        if responder is not None:
+            responder.close()
+
+
+async def _onvif_devices(cameras: dict[str, Camera]) -> dict[str, "onvif_device.Device"]:
+    """An ONVIF device for each camera that has one; a reboot takes its RTSP side offline too."""
+    devices = {}
+    for name, camera in cameras.items():
+        spec = camera.spec
+        if not spec.onvif:
+            continue
+
+        async def on_reboot(seconds: float, camera: Camera = camera) -> None:
+            await camera.set_fault("offline", seconds)
+        device = onvif_device.Device(name, spec.user, spec.password, spec.port, spec.width, spec.height, spec.fps,
+                                     tuple(spec.onvif_faults), spec.clock_skew, spec.slow_seconds,
+                                     port=spec.onvif_port, on_reboot=on_reboot)
+        await device.listen()
+        devices[name] = device
+    return devices
 
 
 async def _control(cameras: dict[str, Camera]) -> None:
@@ -483,6 +521,10 @@ class Running:
 
     def url(self, name: str) -> str:
         return self.cameras[name]["url"]
+
+    def onvif(self, name: str) -> str:
+        """The camera's ONVIF device service address (no credentials)."""
+        return self.cameras[name]["onvif"]
 
     def fault(self, name: str, fault: str, seconds: float = 0) -> None:
         assert self.proc.stdin is not None and self.proc.stdout is not None

@@ -77,7 +77,8 @@ def cameras() -> None:
 def list_cameras(app: App, as_json: bool) -> int:
     """The configured cameras (passwords masked)."""
     items = [{"id": c.id, "location": c.location, "room": c.room, "url": mask_url(c.url),
-              "resolution": c.resolution or None, "fps": c.fps or None} for c in app.config.cameras]
+              "onvif": mask_url(c.onvif) if c.onvif else None, "resolution": c.resolution or None,
+              "fps": c.fps or None} for c in app.config.cameras]
 
     def human() -> None:
         if not items:
@@ -222,7 +223,8 @@ def snapshot(app: App, camera_ids: tuple[str, ...], out_dir: Path, pdf: Path | N
 @click.option("--size", type=click.Choice(["720p", "1080p"]), default="720p", show_default=True,
               help=_("Picture size."))
 @click.option("--fault", "faults", multiple=True, metavar="N=FAULT",
-              help=_("Camera N (1-based) shows a fault: black, frozen, blurred, covered, offline, silent, stall."))
+              help=_("Camera N (1-based) shows a fault: black, frozen, blurred, covered, offline, silent, stall; "
+                     "ONVIF: skew (an hour behind), digest_only, wrong_host, slow, reset_clock."))
 @click.option("--write-config", type=click.Path(dir_okay=False, path_type=Path),
               help=_("Write a ppe-tech.toml with these cameras (refuses to overwrite)."))
 @click.pass_obj
@@ -249,6 +251,10 @@ def simulate(app: App, count: int, size: str, faults: tuple[str, ...], write_con
             spec.picture = fault
         elif fault in simulator.LINK_FAULTS:
             spec.fault = fault
+        elif fault == "skew":
+            spec.clock_skew = -3600.0
+        elif fault in simulator.onvif_device.ONVIF_FAULTS:
+            spec.onvif_faults.append(fault)
         else:
             raise BadInput(_("--fault {item}: unknown fault {fault!r}").format(item=item, fault=fault))
     if write_config is not None and write_config.exists():
@@ -256,10 +262,11 @@ def simulate(app: App, count: int, size: str, faults: tuple[str, ...], write_con
 
     def ready(report: dict) -> None:
         for name, cam in report["cameras"].items():
-            click.echo(f"{name:<8} {cam['url']}")
+            click.echo(f"{name:<8} {cam['url']}  {cam.get('onvif', '')}")
         if write_config is not None:
             blocks = [f'[[cameras]]\nid = "{name}"\nlocation = "{"corridor" if i % 2 else "auditorium"}"\n'
                       f'room = "{"коридор" if i % 2 else f"010{i + 1}"}"\nurl = "{cam["url"]}"\n'
+                      + (f'onvif = "{cam["onvif"]}"\n' if cam.get("onvif") else "") +
                       f'resolution = "{width}x{height}"\nfps = 15\n'
                       for i, (name, cam) in enumerate(report["cameras"].items())]
             write_config.write_text("\n".join(blocks), encoding="utf-8")

@@ -93,8 +93,10 @@ def plan(app: App, exam_id: str | None, as_json: bool) -> int:
     facts = Facts(checks=kept_reports(app), journal=entries, recording=running, archives=_archives(app),
                   region=bool(app.config.region.db), pushes=pushes_made(app))
     steps = timeline(chosen, app.tz, app.now_local(), facts)
+    clocks = _clocks(app)
     result = {"exam": {"id": chosen.id, "subject": chosen.subject, "start": chosen.start.isoformat()},
-              "now": app.now_local().isoformat(timespec="minutes"), "steps": [s.as_json() for s in steps]}
+              "now": app.now_local().isoformat(timespec="minutes"), "steps": [s.as_json() for s in steps],
+              "camera_clocks": clocks}
 
     def human() -> None:
         click.echo(f"{chosen.subject or chosen.id} — {chosen.start:%d.%m.%Y %H:%M} ({chosen.id})")
@@ -102,8 +104,27 @@ def plan(app: App, exam_id: str | None, as_json: bool) -> int:
             when = s.at.strftime("%H:%M") if s.at.date() == chosen.start.date() else s.at.strftime("%d.%m %H:%M")
             line = f" {MARK[s.state]} {when:>11}  {s.title}" + (f"  ({s.note})" if s.note else "")
             click.echo(click.style(line, bold=True) if s.state == "next" else line)
+        if clocks and clocks["problem"]:
+            click.secho(" ! " + clocks["problem"], bold=True)
     emit(as_json, result, human)
     return ExitCode.NEGATIVE if any(s.state in ("missed", "late") for s in steps) else ExitCode.OK
+
+
+def _clocks(app: App) -> dict | None:
+    """The newest reading of the cameras' clocks, with a sentence when some are off."""
+    from ppe_tech.commands.camera_control import clock_reading
+
+    reading = clock_reading(app)
+    if reading is None:
+        return None
+    at = datetime.fromisoformat(reading["at"]).astimezone(app.tz)
+    problem = None
+    if reading["off"] or reading["unreachable"]:
+        parts = ([_("off: {ids}").format(ids=", ".join(reading["off"]))] if reading["off"] else []) + (
+            [_("no answer: {ids}").format(ids=", ".join(reading["unreachable"]))] if reading["unreachable"] else [])
+        problem = _("camera clocks ({by}, {at:%H:%M}): {what}; `ppe-tech cameras clock --set`").format(
+            by=reading["by"], at=at, what="; ".join(parts))
+    return {**reading, "problem": problem}
 
 
 @exam.command("status")
@@ -142,6 +163,9 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     if free < need:
         problems.append(_("disk: {free:.1f} GiB free, the exam needs {need:.1f} GiB").format(
             free=free / 2**30, need=need / 2**30))
+    clocks = _clocks(app)
+    if clocks and clocks["problem"]:
+        problems.append(clocks["problem"])
     archived = [a for a in _archives(app) if chosen is not None and a.get("exam") == chosen.id]
     pushes = pushes_made(app)
     over = chosen is not None and app.now_local().replace(tzinfo=None) > chosen.start + chosen.duration
@@ -152,6 +176,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
               "last_check": last, "journal": journal,
               "disk": {"free": free, "need": need, "path": str(where), "estimate": estimate.as_json()},
               "archive": archived[-1] if archived else None, "region": pushes[-1] if pushes else None,
+              "camera_clocks": clocks,
               "problems": problems, "ok": not problems}
 
     def human() -> None:
@@ -167,6 +192,11 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
         click.echo(_("Disk:     {free:.1f} GiB free, the exam needs about {need:.1f} GiB ({basis})").format(
             free=free / 2**30, need=need / 2**30, basis=assumed_text(estimate)))
         click.echo(_("Archive:  {a}").format(a=archived[-1]["dir"] if archived else _("not made")))
+        if clocks:
+            click.echo(_("Clocks:   {state} ({by}, {at})").format(
+                state=_("off or silent: {n}").format(n=len(clocks["off"]) + len(clocks["unreachable"]))
+                if clocks["problem"] else _("within {s:g} s").format(s=clocks["max_offset_s"] or 0),
+                by=clocks["by"], at=datetime.fromisoformat(clocks["at"]).astimezone(app.tz).strftime("%H:%M")))
         if pushes or app.config.region.db:
             last_push = pushes[-1] if pushes else None
             click.echo(_("Region:   {p}").format(p=_("records: {n}, sent {when}").format(

@@ -1,0 +1,61 @@
+"""Editing ppe-tech.toml in place: adding [[cameras]] blocks, every comment and the layout kept.
+
+tomlkit round-trips the document; the result is validated by the same schema as any
+load before it replaces the file (atomically), and a file that holds passwords is
+written 0600.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ppe_tech.app import atomic_output
+from ppe_tech.config import parse_config
+from ppe_tech.errors import BadInput
+from ppe_tech.messages import _
+
+
+def add_cameras(path: Path, blocks: list[dict], comments: list[str]) -> None:
+    """Append `blocks` as [[cameras]] tables (each after its comment line) to the file at `path`
+    (created if missing)."""
+    import tomlkit
+
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise BadInput(_("{path}: not valid TOML: {error}").format(path=path, error=exc)) from None
+    cameras = doc.get("cameras")
+    if cameras is None:
+        cameras = tomlkit.aot()
+        doc.append("cameras", cameras)
+    elif not isinstance(cameras, tomlkit.items.AoT):
+        raise BadInput(_("{path}: cameras is not a list of [[cameras]] tables").format(path=path))
+    for block, comment in zip(blocks, comments):
+        table = tomlkit.table()
+        table.add(tomlkit.comment(comment))
+        for key, value in block.items():
+            table.add(key, value)
+        cameras.append(table)
+    result = tomlkit.dumps(doc)
+    parse_config(result, str(path))  # never write a file the next command would refuse
+    secret = any(":" in _userinfo(str(v)) for b in blocks for v in b.values()) or _secret_before(path)
+    with atomic_output(path) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(result)
+        if secret:
+            os.chmod(tmp, 0o600)
+
+
+def _userinfo(url: str) -> str:
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    return rest.split("/", 1)[0].rpartition("@")[0]
+
+
+def _secret_before(path: Path) -> bool:
+    try:
+        return path.exists() and (path.stat().st_mode & 0o077) == 0
+    except OSError:
+        return False
