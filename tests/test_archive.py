@@ -61,7 +61,7 @@ def env(recorded, monkeypatch, tmp_path):
 
 
 def create(ppe, dest, key, *extra):
-    return ppe("archive", "create", "--exam", "today-math", "--to", dest, "--key", key, "--json", *extra)
+    return ppe("archive", "create", "--exam", "today-math", "--to", dest, "--mkdir", "--key", key, "--json", *extra)
 
 
 def test_create_then_verify_and_sha256sum(ppe, env):
@@ -158,7 +158,7 @@ def test_edited_manifest_is_caught(ppe, made):
 def test_sigkill_during_copy_then_rerun(ppe, env):
     tmp, key = env
     dest = tmp / "usb"
-    cmd = [sys.executable, "-m", "ppe_tech", "archive", "create", "--exam", "today-math", "--to", str(dest),
+    cmd = [sys.executable, "-m", "ppe_tech", "archive", "create", "--exam", "today-math", "--to", str(dest), "--mkdir",
            "--key", key]
     killed = False
     for _attempt in range(5):

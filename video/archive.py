@@ -30,6 +30,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from ppe_tech.messages import M
+from ppe_tech.outputs import write_output
 from video import segments
 
 CHUNK = 4 << 20
@@ -299,7 +300,8 @@ def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
 
     def writer() -> None:
         try:
-            with open(out_path, "wb", buffering=0) as handle:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+            with open(os.open(out_path, flags, 0o644), "wb", buffering=0) as handle:  # never through a link
                 while True:
                     item = to_write.get()
                     if item is None:
@@ -581,12 +583,7 @@ def load_state(folder: Path) -> dict:
 
 
 def save_state(folder: Path, state: dict) -> None:
-    tmp = folder / f"{STATE}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(state, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / STATE)
+    write_output(folder / STATE, json.dumps(state).encode("utf-8"))
 
 
 def sums_text(files: list[tuple[str, str]]) -> str:

@@ -55,6 +55,8 @@ def _locations(text: str) -> list[str]:
 @click.option("--exam", "exam_id", required=True, metavar="ID", help=_("The exam, by its id in the config."))
 @click.option("--to", "dest", required=True, type=click.Path(path_type=Path), metavar="DIR",
               help=_("Where to put the archive folder (e.g. a USB drive)."))
+@click.option("--mkdir", "make_dest", is_flag=True,
+              help=_("Create DIR if it does not exist (else a missing DIR, such as an unmounted USB drive, is refused)."))
 @click.option("--locations", default="corridor,entrance", show_default=True, help=_("Camera locations to archive."))
 @click.option("--margin", default="15m", show_default=True, metavar="DURATION",
               help=_("Extra time before the pre-check and after the end of the exam."))
@@ -62,7 +64,7 @@ def _locations(text: str) -> list[str]:
 @passphrase_file_option
 @json_option
 @click.pass_obj
-def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_ref: str | None,
+def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str, margin: str, key_ref: str | None,
            passphrase_file: Path | None, as_json: bool) -> int:
     """Copy the exam's recordings to DIR/<region>_<ППЭ>_<date>_<exam>/ and prove the copy.
 
@@ -83,6 +85,9 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
         raise BadInput(f"--margin: {exc}") from None
     if dest.exists() and not dest.is_dir():
         raise BadInput(_("--to {dest} is a file, expected a folder").format(dest=dest))
+    if not dest.exists() and not make_dest:
+        raise BadInput(_("--to {dest} does not exist (is the drive mounted?); give --mkdir to create it").format(
+            dest=dest))
     cams = [c for c in app.config.cameras if c.location in places]
     if not cams:
         raise BadInput(_("no cameras at {places} in the config").format(places=", ".join(places)))

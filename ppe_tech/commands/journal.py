@@ -13,7 +13,7 @@ from ppe_tech.app import App, atomic_output, emit, load_signer, progress, read_i
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import date_option, json_option, key_option, passphrase_file_option, time_option
+from ppe_tech.options import OUTPUT_FILE, date_option, json_option, key_option, passphrase_file_option, time_option
 
 
 @click.group(cls=TrGroup)
@@ -148,7 +148,7 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
 
 @journal.command("checkpoint")
 @key_option
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=_("The checkpoint file to write."))
+@click.option("--out", required=True, type=OUTPUT_FILE, help=_("The checkpoint file to write."))
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -168,7 +168,7 @@ def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | N
 
 
 @journal.command("print")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=_("The PDF to write."))
+@click.option("--out", required=True, type=OUTPUT_FILE, help=_("The PDF to write."))
 @date_option("--from", _("First date to print."))
 @date_option("--to", _("Last date to print."))
 @json_option
@@ -200,7 +200,7 @@ def print_journal(app: App, out: Path, as_json: bool, **dates) -> int:
 
 @journal.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), required=True, help=_("json or csv."))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help=_("File to write [default: stdout]."))
+@click.option("--out", type=OUTPUT_FILE, help=_("File to write [default: stdout]."))
 @date_option("--from", _("First date to export."))
 @date_option("--to", _("Last date to export."))
 @click.pass_obj
