@@ -264,27 +264,34 @@ def export_public(keys: list[KeyInfo]) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def import_public(journal: Journal, data: bytes, source: str) -> tuple[list[KeyInfo], list[str]]:
-    """Register the public keys of a file written by `keys export`: (registered, already known ids).
-
-    Every certificate is checked before any is registered, so a bad file changes nothing.
-    """
+def read_public(data: bytes, source: str) -> list[KeyInfo]:
+    """The keys of a file written by `keys export`, every certificate checked (bad input otherwise)."""
     try:
         doc = json.loads(data.decode("utf-8"))
         if not isinstance(doc, dict) or doc.get("format") != PUBLIC_FORMAT or not isinstance(doc.get("keys"), list):
             raise ValueError
         items = [(item["cert"], signing.unb64(item["cert_sig"])) for item in doc["keys"]]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
         raise BadInput(_("{source} is not a ppe-tech public key file").format(source=source)) from None
     checked = []
     for cert, cert_sig in items:
         result = check_cert(cert, cert_sig)
         if isinstance(result, str):
             raise BadInput(_("{source}: {why}").format(source=source, why=result))
-        checked.append((cert, cert_sig, result))
+        checked.append(result)
+    return checked
+
+
+def import_public(journal: Journal, data: bytes, source: str) -> tuple[list[KeyInfo], list[str]]:
+    """Register the public keys of a file written by `keys export`: (registered, already known ids).
+
+    Every certificate is checked before any is registered, so a bad file changes nothing.
+    """
+    checked = read_public(data, source)
     known = journal.state().keys if journal.size() else {}
     registered, skipped = [], []
-    for cert, cert_sig, info in checked:
+    for info in checked:
+        cert, cert_sig = info.cert, info.cert_sig
         if info.key_id in known:
             skipped.append(info.key_id)
             continue

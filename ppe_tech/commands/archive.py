@@ -302,28 +302,35 @@ def _archive_folder(path: Path) -> Path:
 
 @archive.command("verify")
 @click.argument("folder", type=click.Path(path_type=Path), metavar="DIR")
+@click.option("--trust", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help=_("Public keys (from `keys export`) the manifest may be signed by, besides the journal's here."))
 @json_option
 @click.pass_obj
-def verify(app: App, folder: Path, as_json: bool) -> int:
-    """Check an archive: every file present, nothing extra, sizes, SHA-256, the manifest's signature.
+def verify(app: App, folder: Path, trust: Path | None, as_json: bool) -> int:
+    """Check an archive: every file present, nothing extra, sizes, SHA-256, the manifest's signer.
 
-    Exit 0 when everything matches; 1 naming every missing, extra or mismatched file.
+    The signer must be a key of the journal at hand or of --trust FILE; a link is never
+    taken as a file, and anything the manifest does not list is extra. Exit 0 when
+    everything matches; 1 naming every missing, extra or mismatched file or the unknown signer.
     """
     from video import archive as arc
 
     target = _archive_folder(folder)
     total = 0
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        total = sum(f["bytes"] for f in json.loads((target / arc.MANIFEST).read_text(encoding="utf-8"))["files"])
+    with contextlib.suppress(OSError, ValueError):
+        total = sum(f["bytes"] for f in arc.parse_manifest(signatures.read_regular(target / arc.MANIFEST)).values())
     with _bar(total, _("Verifying")) as step:
-        result = arc.verify(target, lambda data, _manifest: signatures.check(app, target / arc.SIGNATURE, data), step)
+        result = arc.verify(target, lambda data: signatures.check_signer(app, target / arc.SIGNATURE, data, trust),
+                            step)
     doc = {**result.as_json(), "dir": str(target)}
 
     def human() -> None:
+        if result.signer:
+            click.echo(_("Signed by {name} ({key_id}), key fingerprint {fingerprint}: compare it with the act.").format(
+                **result.signer))
         if result.ok:
             click.echo(_("Archive intact: {n} files, manifest signature valid ({dir}).").format(n=result.files, dir=target))
         for problem in result.problems:
             click.echo(_("PROBLEM: {p}").format(p=problem))
     emit(as_json, doc, human)
     return ExitCode.OK if result.ok else ExitCode.NEGATIVE
-

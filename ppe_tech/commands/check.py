@@ -268,7 +268,7 @@ def baseline_create(app: App, key_ref: str | None, passphrase_file: Path | None,
         write_output(folder / BASELINE_SIG, signatures.signature_doc(signer[0], signer[1], raw))
     else:
         (folder / BASELINE_SIG).unlink(missing_ok=True)
-    result = {"path": str(folder / BASELINE), "files": len(files), "bytes": sum(f["size"] for f in files.values()),
+    result = {"path": str(folder / BASELINE), "files": len(files), "bytes": sum(f.get("size", 0) for f in files.values()),
               "signed_by": signer[0].key_id if signer else None, "unreadable": unreadable}
 
     def human() -> None:
