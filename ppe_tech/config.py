@@ -61,7 +61,7 @@ def _digits(n: int) -> Callable[[str], str | None]:
 
 
 def _identifier(value: str) -> str | None:
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         return _("lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters")
     return None
 
@@ -81,16 +81,16 @@ def _timezone(value: str) -> str | None:
 
 
 def _camera_url(value: str) -> str | None:
-    if re.match(r"^v4l2:/dev/video\d+$", value):
+    if re.fullmatch(r"v4l2:/dev/video\d+", value):
         return None
-    m = re.match(r"^(rtsp|rtsps|http|https)://(?:[^@/\s]*@)?([^/:\s]+)(?::(\d+))?(/\S*)?$", value)
+    m = re.fullmatch(r"(rtsp|rtsps|http|https)://(?:[^/\s]*@)?([^@/:\s]+)(?::(\d+))?(/\S*)?", value)
     if not m or (m.group(3) and not 0 < int(m.group(3)) < 65536):
         return _("rtsp://host[:port]/path (credentials allowed before the host) or v4l2:/dev/videoN")
     return None
 
 
 def _resolution(value: str) -> str | None:
-    m = re.match(r"^(\d{2,5})x(\d{2,5})$", value)
+    m = re.fullmatch(r"(\d{2,5})x(\d{2,5})", value)
     return None if not value or m else _("WIDTHxHEIGHT, e.g. 1920x1080")
 
 
@@ -126,7 +126,7 @@ def _journal_location(value: str) -> str | None:
 
 
 def _version_spec(value: str) -> str | None:
-    if not value or _VERSION_SPEC.match(value):
+    if not value or _VERSION_SPEC.fullmatch(value):
         return None
     return _("a version constraint such as '>=5.0' or '>=1.2,<2'")
 

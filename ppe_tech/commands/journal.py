@@ -109,18 +109,26 @@ def list_entries(app: App, as_json: bool, **dates) -> int:
 @journal.command("verify")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
               help=_("A checkpoint kept off the machine (or the QR text of a printout) to check truncation and rollback against."))
+@click.option("--full", is_flag=True, help=_("Check every page of the file and every index (slower), not only the quick check."))
 @json_option
 @click.pass_obj
-def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
-    """Check every record: chain, signatures, keys, numbering, confirmations.
+def verify(app: App, checkpoint_file: Path | None, full: bool, as_json: bool) -> int:
+    """Check the file and every record: chain, signatures, keys, numbering, confirmations.
 
-    Exit 0 when intact; 1 naming the first entry that fails and why.
+    Exit 0 when intact; 1 naming the first entry that fails and why, or what of the
+    file is damaged.
     """
     from journal import checkpoint, printing
+    from journal.store import JournalDamaged
     witness = checkpoint.parse(read_input(checkpoint_file, _("checkpoint file")), str(checkpoint_file)) \
         if checkpoint_file else None
-    with app.open_journal(readonly=True) as j, progress(j.size(), _("Verifying")) as step:
-        replay, problem = j.verify(witness, step)
+    try:
+        with app.open_journal(readonly=True) as j, progress(j.size(), _("Verifying")) as step:
+            replay, problem = j.verify(witness, step, full=full)
+    except JournalDamaged as exc:  # so damaged that it does not even open (a truncated file)
+        from journal.chain import Problem, Replay
+
+        replay, problem = Replay(), Problem("damaged", None, None, exc.message)
     state = replay.state
     result = {"ok": problem is None, "entries": len(state.entries), "records": len(replay.hashes),
               "confirmed": state.confirmed_upto, "first_bad": None, "reason": None, "problem": None,
@@ -139,6 +147,8 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
                     ts=printing.local(witness.get("ts") or witness.get("head_ts", ""), app.tz), r=witness["records"]))
             else:
                 click.echo(_("Without a checkpoint, removal of the last entries cannot be seen; keep one off this machine."))
+        elif problem.code == "damaged":
+            click.echo(_("DAMAGED: {reason}").format(reason=problem.message))
         else:
             where = _("entry {n}").format(n=problem.first_bad) if problem.first_bad else _("journal")
             click.echo(_("TAMPERING FOUND at {where}: {reason}").format(where=where, reason=problem.message))
