@@ -76,6 +76,8 @@ def translate(exc: sqlite3.Error, path: Path) -> PpeError:
     text = str(exc)
     if code in (11, 26) or "malformed" in text or "not a database" in text:  # SQLITE_CORRUPT, SQLITE_NOTADB
         return damaged(path, text)
+    if code in (10, 14):  # SQLITE_IOERR, SQLITE_CANTOPEN: SQLite does not say why; the file system does
+        code = _file_system_cause(path) or code
     if code == 13 or "is full" in text:  # SQLITE_FULL
         return EnvironmentFailure(_("cannot write the journal {path}: the disk is full").format(path=path))
     if code == 8 or "readonly" in text:  # SQLITE_READONLY
@@ -85,6 +87,22 @@ def translate(exc: sqlite3.Error, path: Path) -> PpeError:
         return EnvironmentFailure(_("the journal {path} is locked by another process: gave up after {s} s").format(
             path=path, s=BUSY_TIMEOUT_MS // 1000))
     return EnvironmentFailure(_("journal {path}: {error}").format(path=path, error=text))
+
+
+def _file_system_cause(path: Path) -> int | None:
+    """13 (full) or 8 (read-only) when the journal's file system is so; None when it is neither."""
+    folder = Path(path).parent
+    try:
+        fs = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return None
+    if fs.f_flag & getattr(os, "ST_RDONLY", 1):
+        return 8
+    if fs.f_bavail * fs.f_frsize < (1 << 20) or fs.f_favail == 0:
+        return 13
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        return 8
+    return None
 
 
 def _looks_like_ours(path: Path) -> bool:

@@ -160,8 +160,10 @@ def _run(args: list[str]) -> int:
     except OSError as exc:  # the environment: a file, a folder, a disk that would not cooperate
         if debug:
             _print_traceback()
+        from ppe_tech.outputs import describe_os_error
+
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(mask_url(f"ppe-tech: {exc.strerror or exc}{where}"), err=True)
+        click.echo(mask_url(f"ppe-tech: {describe_os_error(exc)}{where}"), err=True)
         code = ExitCode.ENVIRONMENT
     except Exception as exc:  # an internal error: one line, the traceback on request
         if debug:

@@ -412,3 +412,32 @@ def test_an_archive_interrupted_before_the_act_is_not_complete(ppe, made):
     (made / "act.pdf").unlink()
     code, result = verify(ppe, made)
     assert code == 1 and any("act.pdf" in p for p in result["problems"]), result
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")
+def test_disk_full_during_copy_is_named_and_the_rerun_works(ppe, env, monkeypatch):
+    """The space check passed, then the disk filled (another writer): the error says the disk is
+    full and how much is needed, nothing half-written stays, and the same command works once
+    there is room."""
+    tmp, key = env
+    small = tmp / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)
+    try:
+        real_free = arc.disk_free
+        monkeypatch.setattr(arc, "disk_free", lambda path: 1 << 40)
+        r = create(ppe, small, key)
+        assert r.code == 3, r.err
+        assert len(r.err_lines()) == 1 and "full" in r.err and "MiB more are needed" in r.err, r.err
+        assert "internal error" not in r.err
+        assert not list(small.rglob("*.partial")) and not list(small.rglob("manifest.json"))
+        (next(small.iterdir()) / ".stale.ts.partial").write_bytes(b"x" * 1000)  # as a SIGKILL leaves one
+        monkeypatch.setattr(arc, "disk_free", real_free)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small)], check=True)  # space freed
+        r = create(ppe, small, key)
+        assert r.code == 0, r.err
+        assert not list(small.rglob("*.partial"))
+        code, result = verify(ppe, r.json["dir"])
+        assert code == 0, result
+    finally:
+        subprocess.run(["umount", str(small)], check=True)

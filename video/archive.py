@@ -312,9 +312,11 @@ def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
                     if not failure:
                         with memoryview(buffer) as whole:
                             view = whole[:n]
-                            while view:
-                                view = view[handle.write(view):]
-                            view.release()
+                            try:
+                                while view:
+                                    view = view[handle.write(view):]
+                            finally:  # a failed write (a full disk) must not keep the buffer exported
+                                view.release()
                     free.put(buffer)
                 if fsync and not failure:
                     os.fsync(handle.fileno())
@@ -562,7 +564,7 @@ def write_run(folder: Path, name: str, run: Run, state: dict, progress: Callable
     partial = folder / f".{name}.partial"
     try:
         digest, size = join_to(run, partial, progress, rewrite)
-    except ArchiveError:
+    except BaseException:  # a failed source, a full disk: nothing half-written stays behind
         partial.unlink(missing_ok=True)
         raise
     back, back_size = hash_file(partial, uncached=True)
@@ -575,6 +577,19 @@ def write_run(folder: Path, name: str, run: Run, state: dict, progress: Callable
         state[name] = {"sha256": digest, "bytes": size}
         save_state(folder, state)
     return Written(name, run, digest, size, False)
+
+
+def remove_partials(folder: Path) -> int:
+    """Delete what an interrupted run left half-written (`.NAME.partial`); the bytes freed."""
+    freed = 0
+    for path in folder.glob(".*.partial"):
+        try:
+            st = path.lstat()
+            path.unlink()
+            freed += st.st_size
+        except OSError:
+            continue
+    return freed
 
 
 def load_state(folder: Path) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import sys
 from pathlib import Path
@@ -115,6 +116,7 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str, 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EnvironmentFailure(_("cannot create {folder}: {error}").format(folder=folder, error=exc.strerror)) from None
+    arc.remove_partials(folder)  # an interrupted run's half-written files: their space is for this one
     state = arc.load_state(folder)
     names = [arc.file_name(ppe.region, ppe.code, r, tz) for r in runs]
     todo = [r for r, n in zip(runs, names) if n not in state or not (folder / n).exists()]
@@ -151,13 +153,20 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str, 
                     done += one((part, arc.file_name(ppe.region, ppe.code, part, tz)))
                 return done
             except OSError as exc:
-                return [(None, {"name": name, "error": exc.strerror or str(exc), "os": True})]
+                return [(None, {"name": name, "error": exc.strerror or str(exc), "os": True, "errno": exc.errno})]
         with ThreadPoolExecutor(max_workers=2) as pool:  # two files at once: both cores, deeper I/O
             outcomes = [o for batch in pool.map(one, zip(runs, names)) for o in batch]
     for done, problem in outcomes:
         if done is not None:
             written.append(done)
         elif problem.pop("os", False):
+            if problem.get("errno") in (errno.ENOSPC, errno.EDQUOT):
+                left = [r for r, n in zip(runs, names) if not (folder / n).exists()]
+                raise EnvironmentFailure(_(
+                    "the disk of {dest} is full: writing {name} failed; {need:.1f} MiB more are needed, "
+                    "{free:.1f} MiB are free. Free space and run the same command again: what is copied "
+                    "is kept").format(dest=dest, name=problem["name"], need=arc.free_space_needed(left) / 2**20,
+                                      free=arc.disk_free(folder) / 2**20))
             raise EnvironmentFailure(_("writing {name} to {dest} failed: {error}").format(
                 name=problem["name"], dest=dest, error=problem["error"]))
         else:
