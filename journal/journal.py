@@ -23,7 +23,7 @@ from journal import canonical, chain, checkpoint, keystore, signing
 from journal.chain import KEY_CERT_TYPE, Problem, Replay, check_cert
 from journal.model import PERSON, STATION, KeyInfo, State
 from journal.store import JournalDamaged, Store, Tx, damaged, translate
-from ppe_tech.errors import BadInput
+from ppe_tech.errors import BadInput, Tampered
 from ppe_tech.messages import _
 from ppe_tech.timeutil import iso_utc, utc_now
 
@@ -133,7 +133,7 @@ class Journal:
             for doc in self.store.checkpoints():
                 try:
                     stored = checkpoint.parse(doc, "stored checkpoint")
-                except BadInput as exc:
+                except (BadInput, Tampered) as exc:
                     return replay, Problem("edited", None, None, exc.message)
                 problem = checkpoint.check(replay, stored)
                 if problem:

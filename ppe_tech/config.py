@@ -490,8 +490,11 @@ def _check_unique(validator: _Validator, section: str, raw_items: Any) -> None:
 
 def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
     """Validate TOML text against the schema; raise ConfigError listing every mistake."""
+    text = text.removeprefix("\ufeff")  # a byte order mark, as Windows Notepad writes it
     try:
         raw = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError([_("{where}: not valid TOML: nested too deeply").format(where=source)]) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", message)

@@ -101,7 +101,9 @@ def read_passphrase_file(path: Path) -> str:
         data = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(_("passphrase file {path} does not exist").format(path=path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise BadInput(_("passphrase file {path} is not UTF-8 text").format(path=path)) from None
+    except OSError as exc:
         raise EnvironmentFailure(_("cannot read passphrase file {path}: {error}").format(path=path, error=exc)) from None
     passphrase = data.rstrip("\r\n")
     if not passphrase:
