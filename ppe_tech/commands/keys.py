@@ -40,7 +40,7 @@ def _find(journal: Journal, key_ref: str) -> KeyInfo:
 
 @keys.command("create")
 @click.option("--name", help=_("ФИО of the key's holder, e.g. \"Иванов Иван Иванович\"."))
-@click.option("--position", help=_("Должность, e.g. \"технический специалист\"."))
+@click.option("--position", help=_("Должность: one of the known positions below, or another as given."))
 @click.option("--station", is_flag=True, help=_("The station's key for unattended actions (no passphrase by default)."))
 @click.option("--protect", is_flag=True, help=_("With --station: protect the station's key with a passphrase too."))
 @passphrase_file_option
@@ -53,13 +53,28 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
     \b
     Examples:
       ppe-tech keys create --name "Иванов Иван Иванович" --position "технический специалист"
+      ppe-tech keys create --name "Сидоров Пётр Петрович" --position "технический специалист по видеонаблюдению"
       ppe-tech keys create --station
+
+    \b
+    Known positions:
+      технический специалист
+      технический специалист по видеонаблюдению
+      руководитель ППЭ
+      член ГЭК
+      ответственный за видеонаблюдение
+      руководитель образовательной организации
     """
+    from journal.positions import KNOWN_POSITIONS, is_known
+
     if station:
         name = name or (f"Станция ППЭ {app.config.ppe.code}" if app.config.ppe.code else "Станция ППЭ")
         position = position or "автоматические действия"
     elif not name or not position:
         raise BadInput(_("--name and --position are required for a person's key (or use --station)"))
+    elif not is_known(position):
+        click.echo(_("Note: the position {position!r} is not one of the known positions ({known}); it is kept as "
+                     "given.").format(position=position, known="; ".join(KNOWN_POSITIONS)), err=True)
     passphrase = None
     if not station or protect:
         passphrase = app.passphrases(passphrase_file).get(f"the new key of {name}", confirm=True)
