@@ -50,6 +50,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _VERSION_SPEC = re.compile(r"^\s*(==|!=|>=|<=|>|<|~=)?\s*\d+(\.\d+)*\s*(,\s*(==|!=|>=|<=|>|<|~=)?\s*\d+(\.\d+)*\s*)*$")
 LOCATIONS = ("auditorium", "corridor", "entrance", "hq")
 ENGINES = ("auto", "clamav", "defender", "kaspersky", "drweb")
+BROADCASTS = ("online", "offline")
 
 
 def _digits(n: int) -> Callable[[str], str | None]:
@@ -158,6 +159,9 @@ class Camera:
                            example="1920x1080", default="")
     fps: int = _opt("expected frame rate; `cameras health` flags a lower one (0: not checked)",
                     check=_non_negative, example=15, default=0)
+    broadcast: str = _opt("auditorium cameras: online (broadcast to the portal live) | offline (the recording is "
+                          "uploaded after the exam, so `archive create` takes it)", check=_one_of(*BROADCASTS),
+                          example="online", default="online")
 
     @property
     def expected_size(self) -> tuple[int, int] | None:
@@ -503,6 +507,11 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
     if config is not None:
         _check_unique(validator, "cameras", raw.get("cameras"))
         _check_unique(validator, "exams", raw.get("exams"))
+        for index, item in enumerate(raw.get("cameras") or []):
+            if isinstance(item, dict) and item.get("broadcast") == "offline" and item.get("location") != "auditorium":
+                validator.problem(("cameras", index, "broadcast"), _(
+                    "broadcast applies to auditorium cameras only (corridors, the entrance and the Штаб are "
+                    "never broadcast: their recordings are archived anyway)"))
         for index, item in enumerate(config.checks.required):
             finders = [bool(item.command), bool(item.path), bool(item.registry)]
             if sum(finders) != 1:

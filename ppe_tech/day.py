@@ -22,6 +22,7 @@ class Facts:
     archives: list[dict] = field(default_factory=list)  # {"exam", "created", "dir", "verified"}
     region: bool = False  # the config names a regional database
     pushes: list[dict] = field(default_factory=list)  # {"at", "held"}: each `journal push` that succeeded
+    offline_rooms: list[str] = field(default_factory=list)  # rooms not broadcast online: archived for the portal
 
 
 @dataclass
@@ -76,8 +77,10 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
     stopped = journaled("Отключение средства видеозаписи", after=start)
     steps.append(Step("stop", _("stop recording"), end, "done" if stopped else "later",
                       _("journal entry {n}").format(n=stopped["number"]) if stopped else ""))
-    archived = [a for a in facts.archives if a.get("exam") == exam.id]
-    steps.append(Step("archive", _("archive corridors and entrance"), end,
+    archived = [a for a in facts.archives if a.get("exam") == exam.id and not a.get("fragment")]
+    title = (_("archive corridors, entrance and offline rooms: {rooms}").format(rooms=", ".join(facts.offline_rooms))
+             if facts.offline_rooms else _("archive corridors and entrance"))
+    steps.append(Step("archive", title, end,
                       "done" if archived else "later",
                       (archived[-1]["dir"] + (", " + _("verified") if archived[-1].get("verified") else "")) if archived
                       else ""))

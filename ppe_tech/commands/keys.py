@@ -72,15 +72,15 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
         position = position or "автоматические действия"
     elif not name or not position:
         raise BadInput(_("--name and --position are required for a person's key (or use --station)"))
-    elif not is_known(position):
-        click.echo(_("Note: the position {position!r} is not one of the known positions ({known}); it is kept as "
-                     "given.").format(position=position, known="; ".join(KNOWN_POSITIONS)), err=True)
     passphrase = None
     if not station or protect:
         passphrase = app.passphrases(passphrase_file).get(f"the new key of {name}", confirm=True)
     with app.open_journal(create=True) as journal:
         key = create_key(journal, app.keys_dir, name=name, position=position, station=station, passphrase=passphrase)
     path = app.keys_dir / f"{key.key_id}.key"
+    if not station and not is_known(position):
+        click.echo(_("Note: the position {position!r} is not one of the known positions ({known}); it is kept as "
+                     "given.").format(position=position, known="; ".join(KNOWN_POSITIONS)), err=True)
 
     def human() -> None:
         click.echo(_("Created key {id} for {name} ({position}).").format(id=key.key_id, name=key.name, position=key.position))
