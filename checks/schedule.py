@@ -20,9 +20,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 PREFIX = "ppe-tech-check-"
+READY_PREFIX = "ppe-tech-ready-"
 PUSH_PREFIX = "ppe-tech-push-"
 PUSH_AFTER = timedelta(minutes=30)  # after the exam's end: recording stopped, the archive made, the day confirmed
-PREFIXES = (PREFIX, PUSH_PREFIX)
+PRECHECK_EARLY = timedelta(hours=1)  # a full check this long before the pre-check's time is the pre-check
+PREFIXES = (PREFIX, READY_PREFIX, PUSH_PREFIX)
 TASK_FOLDER = "\\ppe-tech\\"
 TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 
@@ -31,22 +33,28 @@ TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 class Job:
     exam_id: str
     subject: str
-    at: datetime  # aware, in the ППЭ's zone: start - precheck_before (a push: end + PUSH_AFTER)
-    start: datetime  # aware: the exam's start (a check's end boundary)
-    kind: str = "check"  # check | push
+    at: datetime  # aware, in the ППЭ's zone: start - precheck_before (readiness: start - readiness_before;
+    #               a push: end + PUSH_AFTER)
+    start: datetime  # aware: the exam's start
+    kind: str = "check"  # check | readiness | push
+    ends: datetime | None = None  # a readiness check's end boundary: the pre-check's window (else the start)
 
     @property
     def name(self) -> str:
-        return (PUSH_PREFIX if self.kind == "push" else PREFIX) + self.exam_id
+        return {"push": PUSH_PREFIX, "readiness": READY_PREFIX}.get(self.kind, PREFIX) + self.exam_id
 
     @property
     def action(self) -> list[str]:
         """The ppe-tech words the job runs."""
-        return ["journal", "push"] if self.kind == "push" else ["schedule", "due", "--exam", self.exam_id]
+        if self.kind == "push":
+            return ["journal", "push"]
+        return ["schedule", "due", "--exam", self.exam_id, "--stage",
+                "readiness" if self.kind == "readiness" else "precheck"]
 
     @property
     def what(self) -> str:
-        kind = "journal push to the regional centre after" if self.kind == "push" else "pre-exam check for"
+        kind = {"push": "journal push to the regional centre after",
+                "readiness": "technical preparation (full check the day before) for"}.get(self.kind, "pre-exam check for")
         return f"ppe-tech {kind} {self.exam_id}" + (f" ({self.subject})" if self.subject else "")
 
 
@@ -56,8 +64,12 @@ def jobs_for(exams, tz: ZoneInfo, now: datetime, *, push: bool = False) -> list[
     out = []
     for exam in exams:
         start = exam.start.replace(tzinfo=tz)
+        check_at = start - exam.precheck_before
+        if check_at - PRECHECK_EARLY > now:  # the day-before check's window is still open
+            out.append(Job(exam.id, exam.subject, start - exam.readiness_before, start, "readiness",
+                           check_at - PRECHECK_EARLY))
         if start > now:
-            out.append(Job(exam.id, exam.subject, start - exam.precheck_before, start))
+            out.append(Job(exam.id, exam.subject, check_at, start))
         if push and start + exam.duration + PUSH_AFTER > now:
             out.append(Job(exam.id, exam.subject, start + exam.duration + PUSH_AFTER, start, "push"))
     return sorted(out, key=lambda j: (j.at, j.name))
@@ -136,8 +148,8 @@ def task_xml(job: Job, command: list[str]) -> bytes:
     el(info, "URI", f"{TASK_FOLDER}{job.name}")
     trigger = el(el(task, "Triggers"), "TimeTrigger")
     el(trigger, "StartBoundary", job.at.isoformat(timespec="seconds"))
-    if job.kind == "check":  # a check after the start is no pre-check; a push is welcome any time
-        el(trigger, "EndBoundary", job.start.isoformat(timespec="seconds"))
+    if job.kind in ("check", "readiness"):  # a check after its window is no such check; a push is welcome any time
+        el(trigger, "EndBoundary", (job.ends or job.start).isoformat(timespec="seconds"))
     el(trigger, "Enabled", "true")
     principal = el(el(task, "Principals"), "Principal", id="Author")
     el(principal, "LogonType", "S4U")

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from ppe_tech.messages import _
 
 PORTAL_DAYS = 3  # offline recordings reach the federal portal within 3 calendar days
+PRECHECK_EARLY = timedelta(hours=1)  # a full check this long before the pre-check's time is the pre-check
 
 
 @dataclass
@@ -55,11 +56,26 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
         return found[-1] if found else None
 
     steps: list[Step] = []
-    reports = [r for r in facts.checks if r.get("exam") == exam.id and datetime.fromisoformat(r["started"]) >= check_at
-               - timedelta(hours=1)]
+    ready_at = start - exam.readiness_before
+    full = [r for r in facts.checks if r.get("exam") == exam.id and r.get("full")]
+    before = [r for r in full if datetime.fromisoformat(r["started"]) < check_at - PRECHECK_EARLY]
+    title = _("technical preparation: full check of the station")
+    if before:
+        done = before[-1]
+        ok = done.get("ready", done["status"] in ("pass", "warn"))
+        note = _("{status} on {when}").format(
+            status=done["status"], when=f"{datetime.fromisoformat(done['started']).astimezone(tz):%d.%m %H:%M}")
+        steps.append(Step("readiness", title, ready_at, "done" if ok else "missed" if now >= check_at else "late",
+                          note + ("" if ok else "; " + _("not ready: fix and run it again"))))
+    else:
+        state = "missed" if now >= check_at else "late" if now > ready_at + PRECHECK_EARLY else "later"
+        steps.append(Step("readiness", title, ready_at, state,
+                          _("overdue: it was due by {when}").format(when=f"{ready_at:%d.%m %H:%M}")
+                          if state == "late" else ""))
+    reports = [r for r in full if datetime.fromisoformat(r["started"]) >= check_at - PRECHECK_EARLY]
     last = reports[-1] if reports else None
     if last:
-        ok = last["status"] in ("pass", "warn")
+        ok = last.get("ready", last["status"] in ("pass", "warn"))
         note = _("{status} at {hhmm}").format(status=last["status"],
                                                hhmm=f"{datetime.fromisoformat(last['started']).astimezone(tz):%H:%M}")
         steps.append(Step("precheck", _("pre-exam check"), check_at, "done" if ok else "late" if now >= start else "next",

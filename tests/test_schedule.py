@@ -39,10 +39,11 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
                         ("past", datetime(2020, 6, 1, 10, 0), "2h")])
     r = ppe("schedule", "sync", "--unit-dir", units, "--dry-run", "--json")
     assert r.code == 0 and r.json["dry_run"]
-    assert r.json["add"] == sorted(f"ppe-tech-check-{e}.{k}" for e in ("math", "rus") for k in ("service", "timer"))
+    assert r.json["add"] == sorted(f"ppe-tech-{kind}-{e}.{k}" for kind in ("check", "ready") for e in ("math", "rus")
+                                   for k in ("service", "timer"))
     assert sorted(p.name for p in units.iterdir()) == ["backup.timer"]  # a dry run writes nothing
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
-    assert r.code == 0 and len(r.json["add"]) == 4
+    assert r.code == 0 and len(r.json["add"]) == 8
     timer = (units / "ppe-tech-check-math.timer").read_text(encoding="utf-8")
     assert "OnCalendar=2031-06-01 08:00:00 Europe/Moscow\n" in timer
     assert "AccuracySec=1s\n" in timer and "Persistent=true\n" in timer
@@ -58,17 +59,19 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
         assert "2031-06-01 05:00:00 UTC" in cal.stdout, cal.stdout  # 08:00 in Moscow
     r = ppe("schedule", "list", "--unit-dir", units, "--json")
     assert {j["name"]: j["at"] for j in r.json["jobs"]} == {
-        "ppe-tech-check-math": "2031-06-01 08:00:00 Europe/Moscow", "ppe-tech-check-rus": "2031-06-04 08:30:00 Europe/Moscow"}
+        "ppe-tech-check-math": "2031-06-01 08:00:00 Europe/Moscow", "ppe-tech-check-rus": "2031-06-04 08:30:00 Europe/Moscow",
+        "ppe-tech-ready-math": "2031-05-31 10:00:00 Europe/Moscow", "ppe-tech-ready-rus": "2031-06-03 10:00:00 Europe/Moscow"}
     # the math exam moves, the Russian one is dropped: one update, two removals, nothing else touched
     exams_config(home, [("math", datetime(2031, 6, 1, 11, 0), "2h")])
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
-    assert r.json["update"] == ["ppe-tech-check-math.timer"] and r.json["unchanged"] == ["ppe-tech-check-math.service"]
-    assert r.json["remove"] == ["ppe-tech-check-rus.service", "ppe-tech-check-rus.timer"]
+    assert r.json["update"] == ["ppe-tech-check-math.timer", "ppe-tech-ready-math.timer"]
+    assert r.json["unchanged"] == ["ppe-tech-check-math.service", "ppe-tech-ready-math.service"]
+    assert r.json["remove"] == [f"ppe-tech-{k}-rus.{s}" for k in ("check", "ready") for s in ("service", "timer")]
     assert "OnCalendar=2031-06-01 09:00:00 Europe/Moscow" in (units / "ppe-tech-check-math.timer").read_text()
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
     assert r.json["add"] == r.json["update"] == r.json["remove"] == []
     r = ppe("schedule", "remove", "--unit-dir", units, "--json")
-    assert len(r.json["removed"]) == 2 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
+    assert len(r.json["removed"]) == 4 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
 
 
 def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tmp_path):
@@ -76,7 +79,7 @@ def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tm
     exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")],
                  extra='[region]\ndb = "postgresql://ppe_0123@rcoi.example/journals"\n')
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
-    assert r.code == 0 and r.json["add"] == sorted(f"ppe-tech-{k}-math.{s}" for k in ("check", "push")
+    assert r.code == 0 and r.json["add"] == sorted(f"ppe-tech-{k}-math.{s}" for k in ("check", "push", "ready")
                                                    for s in ("service", "timer"))
     assert "journal push at 01.06.2031 14:25" in ppe("schedule", "sync", "--unit-dir", units, "--dry-run").out
     timer = (units / "ppe-tech-push-math.timer").read_text(encoding="utf-8")
@@ -89,9 +92,9 @@ def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tm
                                 str(units / "ppe-tech-push-math.service")], capture_output=True, text=True)
         assert check.returncode == 0 and not check.stderr.strip(), check.stderr
     names = {j["name"]: j["in_config"] for j in ppe("schedule", "list", "--unit-dir", units, "--json").json["jobs"]}
-    assert names == {"ppe-tech-check-math": True, "ppe-tech-push-math": True}
+    assert names == {"ppe-tech-check-math": True, "ppe-tech-push-math": True, "ppe-tech-ready-math": True}
     r = ppe("schedule", "remove", "--exam", "math", "--unit-dir", units, "--json")
-    assert len(r.json["removed"]) == 4 and not list(units.iterdir())
+    assert len(r.json["removed"]) == 6 and not list(units.iterdir())
 
     job = sch.Job("math", "", datetime(2031, 6, 1, 14, 25, tzinfo=MSK), datetime(2031, 6, 1, 10, 0, tzinfo=MSK), "push")
     root = ET.fromstring(sch.task_xml(job, ["python.exe", "-m", "ppe_tech"]).decode("utf-16").split("\n", 1)[1])
@@ -118,7 +121,8 @@ def test_task_scheduler_xml_has_the_right_boundaries():
     assert root.find("t:RegistrationInfo/t:URI", ns).text == r"\ppe-tech\ppe-tech-check-math"
     exec_ = root.find("t:Actions/t:Exec", ns)
     assert exec_.find("t:Command", ns).text == r"C:\Program Files\Python312\python.exe"
-    assert exec_.find("t:Arguments", ns).text == r"-m ppe_tech --data-dir C:\ProgramData\ppe-tech schedule due --exam math"
+    assert exec_.find("t:Arguments", ns).text == (r"-m ppe_tech --data-dir C:\ProgramData\ppe-tech schedule due --exam math "
+                                                  "--stage precheck")
     assert sch.schtasks_create(job, Path("x.xml"))[:4] == ["schtasks", "/Create", "/TN", r"\ppe-tech\ppe-tech-check-math"]
     listing = ('"\\ppe-tech\\ppe-tech-check-math","01.06.2031 8:00:00","Ready"\r\n'
                '"\\Microsoft\\Windows\\Defrag\\ScheduledDefrag","N/A","Ready"\r\n'
@@ -132,16 +136,76 @@ def test_due_runs_once_in_the_window_and_reports_a_missed_check(ppe, home):
                         ("started", now - timedelta(minutes=30), "2h")], extra="[checks]\ntimeout = \"5s\"\n")
     r = ppe("schedule", "due", "--exam", "later", "--json")
     assert r.code == 0 and r.json["exams"][0]["state"] == "early"
-    r = ppe("schedule", "due", "--exam", "soon", "--json")
+    r = ppe("schedule", "due", "--exam", "soon", "--stage", "precheck", "--json")
     row = r.json["exams"][0]
     assert row["state"] == "ran" and Path(row["pdf"]).exists()
     reports = list((home / "data" / "checks" / "reports").glob("*_soon.json"))
     assert len(reports) == 1
-    r = ppe("schedule", "due", "--exam", "soon", "--json")
+    r = ppe("schedule", "due", "--exam", "soon", "--stage", "precheck", "--json")
     assert r.json["exams"][0]["state"] == "done"  # not twice
-    r = ppe("schedule", "due", "--exam", "started", "--json")
+    r = ppe("schedule", "due", "--exam", "started", "--stage", "precheck", "--json")
     assert r.code == 1 and r.json["exams"][0]["state"] == "missed"
     assert not list((home / "data" / "checks" / "reports").glob("*_started.json"))  # never run late
+
+
+def test_the_day_before_gets_its_own_full_check_with_its_own_protocol(ppe, home, tmp_path):
+    units = tmp_path / "units"
+    exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")])
+    r = ppe("schedule", "sync", "--unit-dir", units, "--json")
+    assert r.code == 0 and "ppe-tech-ready-math.timer" in r.json["add"]
+    ready = {j["kind"]: j for j in r.json["jobs"]}["readiness"]
+    assert ready["at"] == "2031-05-31T10:00:00+03:00"  # readiness_before: one day by default
+    timer = (units / "ppe-tech-ready-math.timer").read_text(encoding="utf-8")
+    service = (units / "ppe-tech-ready-math.service").read_text(encoding="utf-8")
+    assert "OnCalendar=2031-05-31 10:00:00 Europe/Moscow\n" in timer and "Persistent=true" in timer
+    assert "schedule due --exam math --stage readiness" in service
+    assert "schedule due --exam math --stage precheck" in (units / "ppe-tech-check-math.service").read_text()
+    if shutil.which("systemd-analyze"):
+        check = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "ppe-tech-ready-math.timer"),
+                                str(units / "ppe-tech-ready-math.service")], capture_output=True, text=True)
+        assert check.returncode == 0 and not check.stderr.strip(), check.stderr
+    # Task Scheduler: it expires when the pre-check's window opens (an hour before the pre-check)
+    job = next(j for j in sch.jobs_for(load_exams(home), MSK, datetime(2031, 5, 1, tzinfo=MSK)) if j.kind == "readiness")
+    root = ET.fromstring(sch.task_xml(job, ["python.exe", "-m", "ppe_tech"]).decode("utf-16").split("\n", 1)[1])
+    ns = {"t": sch.TASK_NS}
+    assert root.find("t:Triggers/t:TimeTrigger/t:StartBoundary", ns).text == "2031-05-31T10:00:00+03:00"
+    assert root.find("t:Triggers/t:TimeTrigger/t:EndBoundary", ns).text == "2031-06-01T07:00:00+03:00"
+    assert root.find("t:RegistrationInfo/t:URI", ns).text == r"\ppe-tech\ppe-tech-ready-math"
+    assert root.find("t:Actions/t:Exec/t:Arguments", ns).text.endswith("schedule due --exam math --stage readiness")
+    # once the pre-check's window is near, the readiness job is no longer installed
+    assert [j.kind for j in sch.jobs_for(load_exams(home), MSK, datetime(2031, 6, 1, 7, 30, tzinfo=MSK))] == ["check"]
+
+
+def load_exams(home: Path):
+    from ppe_tech.config import load_config
+
+    return load_config(home / "ppe-tech.toml", explicit=True).exams
+
+
+def test_due_runs_the_readiness_check_the_day_before(ppe, home):
+    now = datetime.now(MSK).replace(second=0, microsecond=0, tzinfo=None)
+    (home / "tiny.toml").write_text('title = "Станция для теста"\nchecks = ["system.resources"]\n'
+                                    'required = ["system.resources"]\n', encoding="utf-8")
+    exams_config(home, [("tomorrow", now + timedelta(hours=20), "2h")], extra='[checks]\nprofile = "tiny.toml"\n')
+    r = ppe("schedule", "due", "--exam", "tomorrow", "--json")
+    assert r.code == 0, r.out + r.err
+    rows = {row["stage"]: row for row in r.json["exams"]}
+    assert rows["readiness"]["state"] == "ran" and rows["precheck"]["state"] == "early"
+    pdf = Path(rows["readiness"]["pdf"])
+    assert pdf.name == "readiness_tomorrow.pdf" and pdf.exists()
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+    assert "Протокол проверки рабочей станции ППЭ" in text and "Техническая подготовка (накануне экзамена)" in text
+    assert "Итог проверки: ГОТОВ" in text
+    (report,) = (home / "data" / "checks" / "reports").glob("*_tomorrow.json")
+    import json as _json
+    kept = _json.loads(report.read_text(encoding="utf-8"))
+    assert kept["stage"] == "readiness" and kept["full"] and kept["ready"]
+    r = ppe("schedule", "due", "--exam", "tomorrow", "--stage", "readiness", "--json")
+    assert r.json["exams"][0]["state"] == "done"  # not twice
+    # the day's plan: the technical preparation done, the pre-check still ahead
+    plan = ppe("exam", "plan", "--exam", "tomorrow", "--json")
+    states = {s["step"]: s["state"] for s in plan.json["steps"]}
+    assert states["readiness"] == "done" and states["precheck"] == "next"
 
 
 def test_journal_text_of_a_batch():

@@ -132,7 +132,7 @@ def demo(app: App, folder: Path, seconds: int) -> int:
                  f'start = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\n'
                  f'\n[recording]\nsegment = "10s"\nfloor = "1GiB"\n'
                  f'\n[checks]\nexam_software = ["{station}"]\nhosts = ["127.0.0.1:{corridor_port}"]\n'
-                 f'room = "Штаб ППЭ"\n'
+                 f'room = "Штаб ППЭ"\nprofile = "demo-station.toml"\n'
                  f'\n[[checks.required]]\nname = "ffmpeg"\ncommand = ["ffmpeg", "-version"]\nversion = ">=4.0"\n')
         if clam is not None:
             text += (f'\n[antivirus]\nengine = "clamav"\nclamd_socket = "{clam.socket}"\n'
@@ -140,6 +140,14 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         config = ('[ppe]\nregion = "77"\nregion_name = "г. Москва"\ncode = "0123"\nname = "ГБОУ Школа № 1"\n'
                   'address = "г. Москва, ул. Примерная, д. 1"\ntimezone = "Europe/Moscow"\n' + text)
         (folder / "ppe-tech.toml").write_text(config, encoding="utf-8")
+        # the demo's profile: what the scratch station can show (a region writes its own the same way)
+        checks = ["system.resources", "system.disk", "system.time", "software.required", "software.forbidden",
+                  *(["antivirus.status", "antivirus.scan"] if clam is not None else []), "integrity.baseline",
+                  "network", "cameras"]
+        required = [c for c in checks if c != "system.time"]  # the scratch machine may not tell its clock's sync
+        (folder / "demo-station.toml").write_text(
+            'title = "Рабочая станция ППЭ (демонстрация)"\n'
+            f'checks = {json.dumps(checks)}\nrequired = {json.dumps(required)}\n', encoding="utf-8")
         click.echo(_("Wrote {path} (`ppe-tech init` writes a commented one to start from).").format(
             path=folder / "ppe-tech.toml"), err=True)
 
@@ -154,9 +162,7 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         ppe("check", "baseline", "create")
 
         _step(_("5. The pre-exam check finds room 0102's camera not answering"))
-        only = [] if clam is not None else ["--only", "system.resources,system.disk,system.time,software.required,"
-                                            "software.forbidden,integrity.baseline,network,cameras"]
-        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf, *only, ok=(0, 1))
+        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf, ok=(0, 1))
 
         _step(_("6. The specialist plugs it back in, checks the picture and runs the check again"))
         sim.fault("aud-0102", "none")
@@ -166,7 +172,7 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         ppe("cameras", "health", ok=(0, 1))
         ppe("cameras", "snapshot", "--out", str(folder / "snapshots"), "--pdf", str(folder / "contact-sheet.pdf"),
             ok=(0, 1))
-        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf, *only,
+        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf,
             "--pdf", str(folder / "protocol.pdf"), ok=(0, 1))
 
         _step(_("7. Recording: {s} seconds").format(s=seconds))
