@@ -21,7 +21,7 @@ from ppe_tech.timeutil import format_duration
 
 SECTIONS = [(cfg.PpeSection, "[ppe]"), (cfg.Camera, "[[cameras]]"), (cfg.RecordingSection, "[recording]"),
             (cfg.HealthSection, "[health]"), (cfg.Exam, "[[exams]]"), (cfg.ChecksSection, "[checks]"),
-            (cfg.RequiredSoftware, "[[checks.required]]"), (cfg.AntivirusSection, "[antivirus]"),
+            (cfg.Minimums, "[checks.minimums]"), (cfg.RequiredSoftware, "[[checks.required]]"), (cfg.AntivirusSection, "[antivirus]"),
             (cfg.JournalSection, "[journal]"), (cfg.RegionSection, "[region]")]
 
 
@@ -41,6 +41,8 @@ def _default(f: dataclasses.Field) -> str:
         value = f.default_factory()  # type: ignore[misc]
     else:
         return ""
+    if value is None:
+        return "the profile's"
     if isinstance(value, timedelta):
         return f"`{format_duration(value)}`"
     if isinstance(value, cfg.ByteSize):

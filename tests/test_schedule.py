@@ -189,9 +189,10 @@ def test_due_runs_the_readiness_check_the_day_before(ppe, home):
     exams_config(home, [("tomorrow", now + timedelta(hours=20), "2h")], extra='[checks]\nprofile = "tiny.toml"\n')
     r = ppe("schedule", "due", "--exam", "tomorrow", "--json")
     assert r.code == 0, r.out + r.err
-    rows = {row["stage"]: row for row in r.json["exams"]}
-    assert rows["readiness"]["state"] == "ran" and rows["precheck"]["state"] == "early"
-    pdf = Path(rows["readiness"]["pdf"])
+    (row,) = r.json["exams"]  # one row per exam; the day before inside it
+    assert row["stage"] == "precheck" and row["state"] == "early"
+    assert row["readiness"]["stage"] == "readiness" and row["readiness"]["state"] == "ran"
+    pdf = Path(row["readiness"]["pdf"])
     assert pdf.name == "readiness_tomorrow.pdf" and pdf.exists()
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
     assert "Протокол проверки рабочей станции ППЭ" in text and "Техническая подготовка (накануне экзамена)" in text
@@ -201,7 +202,10 @@ def test_due_runs_the_readiness_check_the_day_before(ppe, home):
     kept = _json.loads(report.read_text(encoding="utf-8"))
     assert kept["stage"] == "readiness" and kept["full"] and kept["ready"]
     r = ppe("schedule", "due", "--exam", "tomorrow", "--stage", "readiness", "--json")
-    assert r.json["exams"][0]["state"] == "done"  # not twice
+    assert r.json["exams"] == [{"exam": "tomorrow", "stage": "readiness", "at": row["readiness"]["at"],
+                                "state": "done"}]  # not twice
+    r = ppe("schedule", "due", "--exam", "tomorrow")
+    assert "tomorrow: technical preparation made already" in r.out and "tomorrow: the check is due at" in r.out
     # the day's plan: the technical preparation done, the pre-check still ahead
     plan = ppe("exam", "plan", "--exam", "tomorrow", "--json")
     states = {s["step"]: s["state"] for s in plan.json["steps"]}

@@ -292,22 +292,26 @@ def due(ctx: click.Context, exam_id: str | None, stage: str | None, as_json: boo
         start = exam.start.replace(tzinfo=app.tz)
         at = start - exam.precheck_before
         ready_at, ready_until = start - exam.readiness_before, at - sch.PRECHECK_EARLY
+        readiness = None
         if stage in (None, "readiness"):
-            row = _due_check(ctx, exam, "readiness", ready_at, ready_until, now,
-                             _ran_full(app, exam.id, before=ready_until))
-            code = max(code, row.pop("code"))
-            rows.append(row)
+            readiness = _due_check(ctx, exam, "readiness", ready_at, ready_until, now,
+                                   _ran_full(app, exam.id, before=ready_until))
+            code = max(code, readiness.pop("code"))
         if stage == "readiness":
+            rows.append(readiness)
             continue
         row = _due_check(ctx, exam, "precheck", at, start, now, _ran_full(app, exam.id, since=at - sch.PRECHECK_EARLY))
         code = max(code, row.pop("code"))
+        if readiness is not None:  # one row per exam, as before; the day before inside it
+            row["readiness"] = {k: v for k, v in readiness.items() if k != "exam"}
         if app.config.region.db:
             row["push"], failed = _push_due(app, exam, now)
             code = max(code, failed)
         rows.append(row)
 
     def human() -> None:
-        for row in rows:
+        for row in [r for top in rows for r in ([{**top["readiness"], "exam": top["exam"]}] if "readiness" in top
+                                                 else []) + [top]]:
             if row["stage"] == "readiness":
                 text = {"early": _("{exam}: the technical preparation is due on {day} at {at}"),
                         "done": _("{exam}: technical preparation made already"),
