@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from checks.schedule import PRECHECK_EARLY  # a full check this long before the pre-check's time is the pre-check
 from ppe_tech.messages import _
 
 PORTAL_DAYS = 3  # offline recordings reach the federal portal within 3 calendar days
-PRECHECK_EARLY = timedelta(hours=1)  # a full check this long before the pre-check's time is the pre-check
 
 
 @dataclass

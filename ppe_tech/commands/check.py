@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -18,7 +18,6 @@ from ppe_tech.messages import _
 from ppe_tech.options import json_option, passphrase_file_option
 
 CHECK_ACTION = "Проверка работоспособности"
-PRECHECK_EARLY = timedelta(hours=1)  # a check this long before the pre-check's time still counts as the pre-check
 BASELINE, BASELINE_SIG = "baseline.json", "baseline.sig"
 
 
@@ -64,6 +63,8 @@ def stage_of(exam, now_local) -> str:
     """'readiness' before the pre-check's window opens (an hour before it), else 'precheck'."""
     if exam is None:
         return "check"
+    from checks.schedule import PRECHECK_EARLY
+
     opens = exam.start - exam.precheck_before - PRECHECK_EARLY
     return "readiness" if now_local.replace(tzinfo=None) < opens else "precheck"
 
