@@ -13,6 +13,7 @@ import difflib
 import json
 import re
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +51,9 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _VERSION_SPEC = re.compile(r"^\s*(==|!=|>=|<=|>|<|~=)?\s*\d+(\.\d+)*\s*(,\s*(==|!=|>=|<=|>|<|~=)?\s*\d+(\.\d+)*\s*)*$")
 LOCATIONS = ("auditorium", "corridor", "entrance", "hq")
 ENGINES = ("auto", "clamav", "defender", "kaspersky", "drweb")
+# well-known public resolvers and sites: any of them answering means the station is on the internet
+DEFAULT_PROBES = ("77.88.8.8:53", "8.8.8.8:53", "1.1.1.1:443", "ya.ru:443")
+BROADCASTS = ("online", "offline")
 
 
 def _digits(n: int) -> Callable[[str], str | None]:
@@ -172,6 +176,9 @@ class Camera:
     onvif: str = _opt("the camera's ONVIF device service, for its clock and reboots (credentials: these, else "
                       "the url's)", check=_onvif_url, example="http://admin:pass@192.0.2.11/onvif/device_service",
                       default="")
+    broadcast: str = _opt("auditorium cameras: online (broadcast to the portal live) | offline (the recording is "
+                          "uploaded after the exam, so `archive create` takes it)", check=_one_of(*BROADCASTS),
+                          example="online", default="online")
 
     @property
     def expected_size(self) -> tuple[int, int] | None:
@@ -248,6 +255,9 @@ class Exam:
         """When recording should run, aware in `tz`: from start − record_before to end + record_after.
         The archive, the gaps and the disk estimate all judge this span."""
         return (self.start.replace(tzinfo=tz) - self.record_before, self.end.replace(tzinfo=tz) + self.record_after)
+    readiness_before: timedelta = _opt("the technical preparation (a full check with its own protocol) runs this "
+                                       "long before the start, not later than the day before", check=_positive,
+                                       example="1d", default=timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -258,6 +268,27 @@ class RequiredSoftware:
     path: str = _opt("a file that must exist", example="", default="")
     registry: str = _opt("(Windows) the DisplayName of an uninstall registry entry", example="", default="")
     version: str = _opt("version constraint", check=_version_spec, example=">=5.0", default="")
+
+
+_OS_RULE = re.compile(r"^[a-z][a-z0-9_.-]*\s*((==|>=|<=|>|<)\s*\d+(\.\d+)*)?$")
+
+
+def _os_rule(value: str) -> str | None:
+    return None if _OS_RULE.match(value) else _("an OS id and an optional version, such as 'windows>=10' or 'astra>=1.7'")
+
+
+@dataclass(frozen=True)
+class Minimums:
+    """The station's minimums (the recommendations' «Приложение 2»); a key left out comes from the profile."""
+    cpu_cores: int = _opt("processor cores (logical) at least", check=_non_negative, example=2, default=None)
+    memory: ByteSize = _opt("installed memory at least", example="4GiB", default=None)
+    free_disk: ByteSize = _opt("free space on the system disk at least", example="20GiB", default=None)
+    os: list[str] = _opt("accepted systems: the OS id (os-release ID on Linux, 'windows') and its least version",
+                         check=_os_rule, example=["windows>=10", "astra>=1.7"], default=None)
+    screen: str = _opt("screen resolution at least, on every monitor", check=_resolution, example="1280x1024",
+                       default=None)
+    single_monitor: bool = _opt("fail when more than one monitor is connected (where the OS tells)", example=True,
+                                default=None)
 
 
 @dataclass(frozen=True)
@@ -293,6 +324,18 @@ class ChecksSection:
     camera_clock_max_offset: timedelta = _opt("a camera clock further than this from the station's fails "
                                               "`cameras.clock` (and `cameras clock`)", check=_positive,
                                               example="2s", default=timedelta(seconds=2))
+    profile: str = _opt("which checks a full run makes: station (Штаб, print and scan stations) | kege (a "
+                        "participant's computer for the КЕГЭ) | a path to a region's profile (.toml)",
+                        example="station", default="station")
+    software_list: str = _opt("the region's list of programs (.toml) the software.list check looks for "
+                              "(default: the profile's)", example="", default="")
+    internet_probes: list[str] = _opt("host:port that must NOT answer on TCP where the station must be offline "
+                                      "(network.isolated)", check=_host_port,
+                                      example=["77.88.8.8:53", "8.8.8.8:53", "1.1.1.1:443", "ya.ru:443"],
+                                      factory=lambda: list(DEFAULT_PROBES))
+    probe_timeout: timedelta = _opt("TCP connect timeout per internet probe", check=_positive, example="2s",
+                                    default=timedelta(seconds=2))
+    minimums: Minimums = _opt("the station's minimums, over the profile's", factory=Minimums)
     required: list[RequiredSoftware] = _opt("required software", factory=list)
 
 
@@ -451,6 +494,8 @@ class _Validator:
             return None
 
     def value(self, hint: Any, raw: Any, path: tuple) -> Any:
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):  # `X | None`: an optional table or value
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
         origin = typing.get_origin(hint)
         if origin is list:
             (item_type,) = typing.get_args(hint)
@@ -531,11 +576,11 @@ def _check_unique(validator: _Validator, section: str, raw_items: Any) -> None:
             seen[item_id] = index
 
 
-def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
-    """Validate TOML text against the schema; raise ConfigError listing every mistake."""
+def _load_toml(text: str, source: str) -> dict:
+    """The TOML document, or ConfigError naming the file and line where it is not TOML."""
     text = text.removeprefix("\ufeff")  # a byte order mark, as Windows Notepad writes it
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except RecursionError:
         raise ConfigError([_("{where}: not valid TOML: nested too deeply").format(where=source)]) from None
     except tomllib.TOMLDecodeError as exc:
@@ -544,11 +589,21 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
         where = f"{source}:{m.group(1)}" if m else source
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
         raise ConfigError([_("{where}: not valid TOML: {message}").format(where=where, message=message)]) from None
+
+
+def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
+    """Validate TOML text against the schema; raise ConfigError listing every mistake."""
+    raw = _load_toml(text, source)
     validator = _Validator(source, _Locator(text))
     config = validator.build(Config, raw, ())
     if config is not None:
         _check_unique(validator, "cameras", raw.get("cameras"))
         _check_unique(validator, "exams", raw.get("exams"))
+        for index, item in enumerate(raw.get("cameras") or []):
+            if isinstance(item, dict) and item.get("broadcast") == "offline" and item.get("location") != "auditorium":
+                validator.problem(("cameras", index, "broadcast"), _(
+                    "broadcast applies to auditorium cameras only (corridors, the entrance and the Штаб are "
+                    "never broadcast: their recordings are archived anyway)"))
         for index, item in enumerate(config.checks.required):
             finders = [bool(item.command), bool(item.path), bool(item.registry)]
             if sum(finders) != 1:
@@ -558,6 +613,23 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
         raise ConfigError([text for _line, text in sorted(validator.problems, key=lambda p: p[0])])
     assert config is not None
     return dataclasses.replace(config, source=Path(source))
+
+
+version_spec = _version_spec
+option = _opt  # for schemas of other TOML files (check profiles, software lists)
+
+
+def parse_as(cls: type, text: str, source: str):
+    """Validate TOML text against the data class `cls` as the config is validated (file:line
+    for every mistake). Returns (object, validator): the caller adds its own problems with
+    `validator.problem(path, text)` and raises ConfigError if `validator.problems`."""
+    raw = _load_toml(text, source)
+    validator = _Validator(source, _Locator(text))
+    built = validator.build(cls, raw, ())
+    if built is None:
+        raise ConfigError([t for _line, t in sorted(validator.problems, key=lambda p: p[0])]
+                          or [_("{where}: not valid").format(where=source)])
+    return built, validator
 
 
 def load_config(path: Path | None, *, explicit: bool) -> Config:
@@ -623,6 +695,8 @@ def render_init(ppe: dict[str, str]) -> str:
     out += ["# Exams: one [[exams]] block per exam. Remove the '# ' to enable the example."]
     out += _section_lines(Exam, "[[exams]]", {}, True) + [""]
     out += _section_lines(ChecksSection, "[checks]", {}, False) + [""]
+    out += ["# The station's minimums over the profile's; remove the '# ' to set one."]
+    out += _section_lines(Minimums, "[checks.minimums]", {}, True) + [""]
     out += ["# Required software: one [[checks.required]] block per program."]
     out += _section_lines(RequiredSoftware, "[[checks.required]]", {}, True) + [""]
     out += _section_lines(AntivirusSection, "[antivirus]", {}, False) + [""]

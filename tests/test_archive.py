@@ -18,15 +18,16 @@ import pytest
 
 from conftest import PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
 from video import archive as arc
+from video import archive_select as sel
 
 TZ = ZoneInfo("Europe/Moscow")
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, sim_cache):
-    """Twelve seconds of three cameras (corridor, entrance, room) recorded in 4 s segments."""
+    """Twelve seconds of four cameras (corridor, entrance, two rooms) recorded in 4 s segments."""
     base = tmp_path_factory.mktemp("archive-src")
-    sim = Simulator([{"name": n} for n in ("corr-1", "ent-1", "room-1")], sim_cache)
+    sim = Simulator([{"name": n} for n in ("corr-1", "ent-1", "room-1", "room-2")], sim_cache)
     start = (datetime.now(TZ) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     config = base / "ppe-tech.toml"
     config.write_text(
@@ -35,7 +36,8 @@ def recorded(tmp_path_factory, sim_cache):
         f'[[exams]]\nid = "today-math"\nsubject = "Математика"\nstart = "{start}"\nduration = "3h55m"\n'
         f'[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nroom = "коридор 2 этажа"\nurl = "{sim.url("corr-1")}"\n'
         f'[[cameras]]\nid = "ent-1"\nlocation = "entrance"\nroom = "вход"\nurl = "{sim.url("ent-1")}"\n'
-        f'[[cameras]]\nid = "room-1"\nlocation = "auditorium"\nroom = "0101"\nurl = "{sim.url("room-1")}"\n',
+        f'[[cameras]]\nid = "room-1"\nlocation = "auditorium"\nroom = "0101"\nurl = "{sim.url("room-1")}"\n'
+        f'[[cameras]]\nid = "room-2"\nlocation = "auditorium"\nroom = "0102"\nurl = "{sim.url("room-2")}"\n',
         encoding="utf-8")
     env = subprocess_env(PPE_TECH_CONFIG=str(config), PPE_TECH_DATA=str(base / "data"), PPE_TECH_PASSPHRASE=PASSPHRASE)
     run = lambda *a: subprocess.run([sys.executable, "-m", "ppe_tech", *a], env=env, cwd=ROOT,  # noqa: E731
@@ -216,9 +218,9 @@ def test_bad_input(ppe, env):
 
 
 def test_name_parts_are_safe():
-    assert arc.name_part("Коридор 2 этажа") == "koridor-2-etazha"
-    assert arc.name_part("../../etc") == "etc"
-    assert arc.name_part("Штаб 7777") == "shtab-7777"
+    assert sel.name_part("Коридор 2 этажа") == "koridor-2-etazha"
+    assert sel.name_part("../../etc") == "etc"
+    assert sel.name_part("Штаб 7777") == "shtab-7777"
 
 
 def _age(folder, days: int) -> None:
@@ -258,7 +260,7 @@ def test_prune_needs_an_archive_unless_forced(ppe, env, monkeypatch):
     assert r.code == 0 and r.json["dry_run"]
     doomed = r.json["delete"]
     assert doomed and all(("corr-1" in p or "ent-1" in p) for p in doomed)
-    assert r.json["kept_unarchived"] and all("room-1" in p for p in r.json["kept_unarchived"])
+    assert r.json["kept_unarchived"] and all(("room-1" in p or "room-2" in p) for p in r.json["kept_unarchived"])
     assert all(os.path.exists(p) for p in doomed)  # a dry run deletes nothing
     r = ppe("recordings", "prune", "--yes", "--key", key, "--json")
     assert r.code == 0 and not any(os.path.exists(p) for p in doomed)
@@ -266,7 +268,7 @@ def test_prune_needs_an_archive_unless_forced(ppe, env, monkeypatch):
     entry = ppe("journal", "list", "--json").json["entries"][-1]
     assert entry["action"].startswith("Удаление видеозаписей")
     r = ppe("recordings", "prune", "--yes", "--force", "--key", key, "--json")
-    assert r.code == 0 and not list(data.rglob("room-1_*.ts"))
+    assert r.code == 0 and not list(data.rglob("room-1_*.ts")) and not list(data.rglob("room-2_*.ts"))
 
 
 def test_source_failing_mid_copy_becomes_a_gap(ppe, env, monkeypatch):
@@ -464,3 +466,78 @@ def test_disk_full_during_copy_is_named_and_the_rerun_works(ppe, env, monkeypatc
         assert code == 0, result
     finally:
         subprocess.run(["umount", str(small)], check=True)
+def offline_config(config, tmp):
+    """The same ППЭ with room 0102 not broadcast online (its recording goes to the portal)."""
+    text = config.read_text(encoding="utf-8").replace('room = "0102"\n', 'room = "0102"\nbroadcast = "offline"\n')
+    path = tmp / "offline.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_offline_rooms_are_archived_online_rooms_are_not(ppe, env, recorded, monkeypatch):
+    tmp, key = env
+    monkeypatch.setenv("PPE_TECH_CONFIG", str(offline_config(recorded[1], tmp)))
+    r = create(ppe, tmp / "usb", key)
+    assert r.code == 0, r.err
+    assert {f["camera"] for f in r.json["files"]} == {"corr-1", "ent-1", "room-2"}  # room-1 is online: not taken
+    from pathlib import Path
+    folder = Path(r.json["dir"])
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    kinds = {f["camera"]: (f["kind"], f["broadcast"]) for f in manifest["files"]}
+    assert kinds == {"corr-1": ("коридор", None), "ent-1": ("вход", None), "room-2": ("офлайн-аудитория", "offline")}
+    assert manifest["selection"] == {"how": "portal", "cameras": ["corr-1", "ent-1", "room-2"], "fragment": False,
+                                     "reason": None}
+    act = subprocess.run(["pdftotext", "-layout", str(folder / "act.pdf"), "-"], capture_output=True,
+                         text=True).stdout
+    assert "коридоры, вход и офлайн-аудитории" in act and "Вид записи" in act
+    assert "офлайн-аудитория" in act and "коридор" in act and "0102" in act and "0101" not in act
+    # the day's plan names the offline rooms in its archive step
+    plan = ppe("exam", "plan", "--json")
+    step = next(s for s in plan.json["steps"] if s["step"] == "archive")
+    assert step["state"] == "done" and "0102" in step["title"] and "0101" not in step["title"]
+    # a broadcast setting on a corridor camera is a config mistake, with its line
+    bad = offline_config(recorded[1], tmp).read_text(encoding="utf-8").replace(
+        'room = "вход"\n', 'room = "вход"\nbroadcast = "offline"\n')
+    (tmp / "bad.toml").write_text(bad, encoding="utf-8")
+    r = ppe("--config", tmp / "bad.toml", "archive", "create", "--exam", "today-math", "--to", tmp / "usb2",
+            "--key", key)
+    line = next(n for n, text in enumerate(bad.splitlines(), 1) if text == 'broadcast = "offline"')
+    assert r.code == 2 and f"bad.toml:{line}: cameras[2].broadcast: broadcast applies to auditorium cameras" in r.err
+
+
+def test_a_fragment_of_an_online_room(ppe, env):
+    """An online room whose broadcast dropped: its recording for that span, with an act that says so."""
+    tmp, key = env
+    listed = ppe("recordings", "list", "--json")
+    assert listed.code == 0, listed.err
+    segs = [s for s in listed.json["segments"] if s["camera"] == "room-1" and s.get("start")]
+    first = min(datetime.fromisoformat(s["start"]) for s in segs)
+    last = max(datetime.fromisoformat(s["end"]) for s in segs)
+    window = f"{first - timedelta(minutes=1):%H:%M}-{last + timedelta(minutes=2):%H:%M}"
+    r = create(ppe, tmp / "usb", key, "--cameras", "room-1", "--window", window)
+    assert r.code == 2 and "--window needs --reason" in r.err and len(r.err_lines()) == 1
+    r = create(ppe, tmp / "usb", key, "--cameras", "room-1", "--window", window, "--reason",
+               "перерыв онлайн-трансляции по данным РЦОИ")
+    assert r.code == 0, r.err
+    assert {f["camera"] for f in r.json["files"]} == {"room-1"}
+    from pathlib import Path
+    folder = Path(r.json["dir"])
+    assert folder.name.endswith(f"_today-math_fragment-{window.replace(':', '')}_room-1"), folder.name
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["selection"]["fragment"] is True and manifest["files"][0]["kind"] == "онлайн-аудитория (фрагмент)"
+    assert manifest["exam"]["window"]["from"].endswith(window[:5] + ":00")
+    act = subprocess.run(["pdftotext", str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    start, end = window.split("-")
+    assert f"фрагмент записи камер room-1 с {start} по {end}" in " ".join(act.split())
+    assert "перерыв онлайн-трансляции по данным РЦОИ" in " ".join(act.split())
+    assert ppe("archive", "verify", folder).code == 0
+    # a fragment is not the exam's archive: the plan still waits for that one
+    plan = ppe("exam", "plan", "--json")
+    assert next(s for s in plan.json["steps"] if s["step"] == "archive")["state"] != "done"
+    # bad fragments are one clear line, exit 2
+    for args, needle in ((("--cameras", "nope", "--window", window, "--reason", "x"), "unknown camera 'nope'"),
+                         (("--cameras", "room-1", "--window", "10:40-10:15", "--reason", "x"), "expected HH:MM-HH:MM"),
+                         (("--cameras", "room-1", "--window", "25:00-26:00", "--reason", "x"), "expected HH:MM-HH:MM"),
+                         (("--cameras", "room-1", "--locations", "corridor"), "give one of them")):
+        r = create(ppe, tmp / "usb", key, *args)
+        assert r.code == 2 and needle in r.err and len(r.err_lines()) == 1, (args, r.err)

@@ -110,11 +110,14 @@ def test_bad_version_constraint_names_file_and_line(ppe, home):
 
 def test_zero_configuration_run_finishes_with_a_verdict_per_check(ppe):
     from checks.builtin import CHECKS
+    from checks.profile import load
 
     r = ppe("check", "run", "--json", "--no-journal")
     assert r.code in (0, 1)
     doc = r.json
-    assert [c["id"] for c in doc["checks"]] == [c.id for c in CHECKS]
+    station = load("station").checks  # the default profile: every check of the first version, and the minimums
+    assert [c["id"] for c in doc["checks"]] == station and doc["profile"]["name"] == "station"
+    assert set(station) >= {c.id for c in CHECKS} - {"software.list", "files.open", "network.isolated"}
     assert all(c["status"] in ("pass", "warn", "fail", "skip", "error") and c["message"] for c in doc["checks"])
     assert all(isinstance(c["duration_ms"], int) for c in doc["checks"])
     assert doc["status"] in ("pass", "warn", "fail", "error")
@@ -388,7 +391,7 @@ def test_junit_pdf_report_and_journal_entry(ppe, home, people, tmp_path):
     assert suite.get("failures") == "1" and suite.get("skipped") == "1" and suite.get("tests") == "3"
     text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "protocol.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
-    for needle in ("Протокол проверки готовности ППЭ", "0123", "Математика", "Доступность узлов сети",
+    for needle in ("Протокол проверки рабочей станции ППЭ", "0123", "Математика", "Доступность узлов сети",
                    "не пройдена", "пропущена", "Готовность принтеров", "Запись в журнале: №",
                    "недоступны: 127.0.0.1:1", "принтеры не указаны"):  # the messages in Russian too
         assert needle in text, needle

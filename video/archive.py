@@ -1,17 +1,14 @@
-"""The archive of an exam's corridor and entrance recordings, proven complete.
+"""The archive pipeline: runs joined, hashed while written, read back, proven, verified.
 
-For each camera at the chosen locations, the segments covering the exam window are
-grouped into continuous runs (a gap over 2 s starts a new run) and each run is
-joined into one MPEG-TS file: the segments' bytes one after another, which for
-MPEG-TS with continuous wall-clock timestamps is a stream copy (nothing decoded or
-remuxed). On the way, each service description table (SDT) packet is replaced by
-one naming the region, ППЭ, camera, room, date and time range of the file, so
-the container carries what the file name says. We hash while writing (read once, hash, write, in two
-overlapping threads), fsync, drop the file from the page cache, read it back from
-the destination and compare. Only then is the temporary name replaced by the
-final one and the file recorded as verified, so a rerun after an interruption skips
-it. `SHA256SUMS` lets `sha256sum -c` check the folder without ppe-tech;
-`manifest.json` describes every file and is signed (`manifest.sig`).
+Each run (see `video/archive_select.py`) is joined into one MPEG-TS file: the segments'
+bytes one after another, which for MPEG-TS with continuous wall-clock timestamps is a
+stream copy (nothing decoded or remuxed); `video/mpegts.py` rewrites the service
+description on the way. We hash while writing (read, hash, write in three overlapping
+threads), fsync, drop the file from the page cache, read it back from the destination
+and compare. Only then is the temporary name replaced by the final one and the file
+recorded as verified, so a rerun after an interruption skips it. `SHA256SUMS` lets
+`sha256sum -c` check the folder without ppe-tech; `manifest.json` describes every file
+and is signed (`manifest.sig`).
 """
 
 from __future__ import annotations
@@ -25,186 +22,19 @@ import re
 import shutil
 import stat
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from zoneinfo import ZoneInfo
 
 from ppe_tech.messages import M
 from ppe_tech.outputs import write_output
 from video import segments
+from video.archive_select import Run
 
 CHUNK = 4 << 20
 MANIFEST, SIGNATURE, SUMS, STATE = "manifest.json", "manifest.sig", "SHA256SUMS", ".archive-state.json"
 FORMAT = "ppe-tech-archive/1"
 JOURNALED = ".journal"  # key in the state file: the journal entry of the last copying, and its files
-
-_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
-                      "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"]))
-
-
-def name_part(text: str) -> str:
-    """Transliterated, lowercase, [a-z0-9-] only: safe on every file system and portal."""
-    out = "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
-    cleaned = "".join(ch if ch.isascii() and (ch.isalnum()) else "-" for ch in out)
-    while "--" in cleaned:
-        cleaned = cleaned.replace("--", "-")
-    return cleaned.strip("-") or "x"
-
-
-@dataclass
-class Run:
-    """Consecutive segments of one camera with no gap over 2 s between them."""
-    camera: str
-    room: str
-    location: str
-    sources: list[segments.SegmentInfo]
-    holes: list[tuple[float, float]] = field(default_factory=list)
-
-    @property
-    def start(self) -> float:
-        return self.sources[0].start  # type: ignore[return-value]
-
-    @property
-    def end(self) -> float:
-        return self.sources[-1].end  # type: ignore[return-value]
-
-    @property
-    def bytes(self) -> int:
-        return sum(s.bytes for s in self.sources)
-
-
-def runs_of(camera: str, room: str, location: str, found: list[segments.SegmentInfo], since: float,
-            until: float) -> tuple[list[Run], list[segments.SegmentInfo]]:
-    """Group readable segments overlapping [since, until] into runs; also the unreadable ones."""
-    runs: list[Run] = []
-    unreadable = [s for s in found if s.start is None or s.end is None]
-    for seg in (s for s in found if s.start is not None and s.end is not None):
-        if seg.end <= since or seg.start >= until:  # type: ignore[operator]
-            continue
-        if runs and seg.start - runs[-1].end <= segments.GAP_SECONDS:  # type: ignore[operator]
-            runs[-1].sources.append(seg)
-        else:
-            runs.append(Run(camera, room, location, [seg]))
-        runs[-1].holes.extend(seg.holes)
-    return runs, unreadable
-
-
-def split_at(run: Run, source: str) -> list[Run]:
-    """The parts of `run` before and after the segment at path `source` (which is left out)."""
-    at = next(i for i, s in enumerate(run.sources) if s.path == source)
-    parts = []
-    for piece in (run.sources[:at], run.sources[at + 1:]):
-        if piece:
-            lo, hi = piece[0].start, piece[-1].end
-            parts.append(Run(run.camera, run.room, run.location, piece,
-                             [h for h in run.holes if lo <= h[0] and h[1] <= hi]))  # type: ignore[operator]
-    return parts
-
-
-def file_name(region: str, ppe: str, run: Run, tz: ZoneInfo) -> str:
-    start = datetime.fromtimestamp(run.start, timezone.utc).astimezone(tz)
-    end = datetime.fromtimestamp(run.end, timezone.utc).astimezone(tz)
-    return (f"{name_part(region or '00')}_{name_part(ppe or '0000')}_{name_part(run.room or run.location)}_"
-            f"{name_part(run.camera)}_{start:%Y-%m-%d}_{start:%H%M%S}-{end:%H%M%S}.ts")
-
-
-def folder_name(region: str, ppe: str, exam_date: str, exam_id: str) -> str:
-    return f"{name_part(region or '00')}_{name_part(ppe or '0000')}_{exam_date}_{name_part(exam_id)}"
-
-
-# -- the service description (SDT) of an archive file --------------------------------------------
-
-TS_PACKET = 188
-_CRC_TABLE: list[int] = []
-
-
-def _crc32_mpeg(data: bytes) -> int:
-    if not _CRC_TABLE:
-        for i in range(256):
-            crc = i << 24
-            for _ in range(8):
-                crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
-            _CRC_TABLE.append(crc)
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFFFFFF) ^ _CRC_TABLE[((crc >> 24) ^ byte) & 0xFF]
-    return crc
-
-
-def _dvb_text(text: str, limit: int) -> bytes:
-    """UTF-8 marked for DVB (0x15), cut at a character boundary to `limit` bytes."""
-    raw = text.encode("utf-8")[:limit - 1]
-    return b"\x15" + raw.decode("utf-8", "ignore").encode("utf-8")
-
-
-def sdt_payload(original: bytes, provider: str, name: str) -> bytes | None:
-    """The 184-byte payload of an SDT packet like `original` (same stream and service ids)
-    whose one service is described by `provider` and `name`; None if `original` is not
-    a single-packet, single-service SDT as ffmpeg writes them (then it is left alone)."""
-    if len(original) != TS_PACKET or original[3] & 0x30 != 0x10 or original[4] != 0:
-        return None
-    section = original[5:]
-    length = ((section[1] & 0x0F) << 8) | section[2]
-    if section[0] != 0x42 or 3 + length > len(section) or length < 8 + 5 + 4:
-        return None
-    if _crc32_mpeg(section[:3 + length]) != 0:
-        return None
-    loop = section[11:3 + length - 4]
-    loop_length = ((loop[3] & 0x0F) << 8) | loop[4]
-    if 5 + loop_length != len(loop):
-        return None  # more than one service
-    service_type = loop[7] if loop_length >= 3 and loop[5] == 0x48 else 0x01
-    # one packet holds 183 bytes of section: 11 of header, 5 of service, 5 of descriptor
-    # framing and 4 of CRC leave 158 for the two names
-    space = TS_PACKET - 4 - 1 - 11 - 5 - 5 - 4
-    provider_b = _dvb_text(provider, min(255, space // 3))
-    name_b = _dvb_text(name, min(255, space - len(provider_b)))
-    body = bytes([service_type, len(provider_b)]) + provider_b + bytes([len(name_b)]) + name_b
-    descriptor = bytes([0x48, len(body)]) + body
-    service = loop[:3] + bytes([(loop[3] & 0xF0) | (len(descriptor) >> 8), len(descriptor) & 0xFF]) + descriptor
-    new_length = 8 + len(service) + 4
-    new_section = bytes([0x42, (section[1] & 0xF0) | (new_length >> 8), new_length & 0xFF]) + section[3:11] + service
-    new_section += _crc32_mpeg(new_section).to_bytes(4, "big")
-    payload = b"\x00" + new_section
-    return payload + b"\xff" * (TS_PACKET - 4 - len(payload))
-
-
-class SdtRewriter:
-    """Replaces, in whole-packet chunks of MPEG-TS, every SDT packet's payload."""
-
-    def __init__(self, provider: str, name: str):
-        self.provider, self.name = provider, name
-        self._made: dict[bytes, bytes | None] = {}
-
-    def __call__(self, chunk, n: int) -> None:
-        import numpy as np
-
-        whole = n - n % TS_PACKET
-        if whole <= 0:
-            return
-        packets = np.frombuffer(chunk, dtype=np.uint8, count=whole).reshape(-1, TS_PACKET)
-        hits = np.flatnonzero((packets[:, 0] == 0x47) & (packets[:, 1] == 0x40) & (packets[:, 2] == 0x11))
-        for row in hits.tolist():
-            at = row * TS_PACKET
-            key = bytes(chunk[at + 4:at + TS_PACKET])
-            if key not in self._made:
-                self._made[key] = sdt_payload(bytes(chunk[at:at + TS_PACKET]), self.provider, self.name)
-            payload = self._made[key]
-            if payload is not None:
-                chunk[at + 4:at + TS_PACKET] = payload
-
-
-def service_names(region: str, ppe: str, run: Run, tz: ZoneInfo) -> tuple[str, str]:
-    """(provider, name) for an archive file's SDT: «регион 77, ППЭ 0123» and
-    «2026-06-01 07:45:00–08:01:00 corr-1 коридор»."""
-    start = datetime.fromtimestamp(run.start, timezone.utc).astimezone(tz)
-    end = datetime.fromtimestamp(run.end, timezone.utc).astimezone(tz)
-    provider = f"регион {region or '—'}, ППЭ {ppe or '—'}"
-    name = f"{start:%Y-%m-%d %H:%M:%S}–{end:%H:%M:%S} {run.camera} {run.room or run.location}".strip()
-    return provider, name
 
 
 # -- copying with a hash --------------------------------------------------------------------------
