@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 import sqlite3
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,20 +28,9 @@ from ppe_tech.timeutil import iso_utc, utc_now
 
 PUBLIC_FORMAT = "ppe-tech-public-keys/1"
 MAX_TEXT = {"room": 200, "action": 500, "name": 200, "position": 200, "reason": 500}
+from ppe_tech.text import invisible  # noqa: E402 (shared with the config's checks)
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def invisible(text: str) -> list[str]:
-    """The characters of `text` a reader would not see as written, as U+XXXX: zero-width and
-    bidirectional controls (Cf: «01\u200b01» prints as 0101), line separators, and bytes that
-    were not UTF-8 (surrogates from the command line)."""
-    found = []
-    for ch in text:
-        if unicodedata.category(ch) in ("Cf", "Cs", "Co", "Zl", "Zp"):
-            code = f"U+{ord(ch):04X}"
-            if code not in found:
-                found.append(code)
-    return found
 
 
 def clean_text(field: str, value: str) -> str:

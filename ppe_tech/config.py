@@ -117,6 +117,14 @@ def _positive(value: timedelta) -> str | None:
     return None if value.total_seconds() > 0 else _("a duration above zero")
 
 
+def _visible(value: str) -> str | None:
+    from ppe_tech.text import invisible
+
+    hidden = invisible(value)
+    return _("text without hidden or direction-changing characters (found {chars})").format(
+        chars=", ".join(hidden)) if hidden else None
+
+
 def _not_negative_duration(value: timedelta) -> str | None:
     return None if value.total_seconds() >= 0 else _("a duration not below zero")
 
@@ -166,7 +174,8 @@ class Camera:
     id: str = _opt("unique id: [a-z0-9-]+", check=_identifier, example="corr-2", required=True)
     location: str = _opt("auditorium | corridor | entrance | hq", check=_one_of(*LOCATIONS),
                          example="corridor", required=True)
-    room: str = _opt("room number or place, as printed in the journal", example="коридор 2 этажа", default="")
+    room: str = _opt("room number or place, as printed in the journal", check=_visible, example="коридор 2 этажа",
+                     default="")
     url: str = _opt("rtsp://user:password@host:554/path, or a local device v4l2:/dev/videoN", check=_camera_url,
                     example="rtsp://user:pass@192.0.2.11:554/stream1", required=True)
     resolution: str = _opt("expected picture size; `cameras health` flags any other", check=_resolution,
@@ -299,7 +308,7 @@ class ChecksSection:
     forbidden_processes: list[str] = _opt("added to the built-in list", example=["someapp"], factory=list)
     timeout: timedelta = _opt("default per-check timeout", check=_positive, example="20s",
                               default=timedelta(seconds=20))
-    room: str = _opt("where the station stands, as written in the journal for checks and watched changes",
+    room: str = _opt("where the station stands, as written in the journal for checks and watched changes", check=_visible,
                      example="Штаб ППЭ", default="Штаб ППЭ")
     scan_timeout: timedelta = _opt("timeout of the antivirus scan and the integrity check", check=_positive,
                                    example="10m", default=timedelta(minutes=10))

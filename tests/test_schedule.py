@@ -318,3 +318,9 @@ def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path)
 def test_watch_without_folders_is_bad_input(ppe, args, needle):
     r = ppe(*args)
     assert r.code == 2 and needle in r.err and len(r.err_lines()) == 1
+
+
+def test_watch_of_a_folder_that_does_not_exist_says_so(ppe, home):
+    (home / "ppe-tech.toml").write_text(f'[checks]\nexam_software = ["{home / "not-installed"}"]\n', encoding="utf-8")
+    r = ppe("check", "watch", "--for", "1s")
+    assert r.code == 2 and "no such folder" in r.err and "not-installed" in r.err and len(r.err_lines()) == 1

@@ -415,6 +415,13 @@ def watch(app: App, exam_id: str | None, duration: str | None, key_ref: str | No
     if not folders:
         raise BadInput(_("{file}: checks.exam_software: no folders configured").format(
             file=app.config.source or "ppe-tech.toml"))
+    missing = [f for f in folders if not Path(f).is_dir()]
+    if len(missing) == len(folders):
+        raise BadInput(_("{file}: checks.exam_software: no such folder: {folders} (is the exam software installed "
+                         "there?)").format(file=app.config.source or "ppe-tech.toml", folders=", ".join(missing)))
+    for folder in missing:
+        click.echo(_("Warning: {folder} does not exist; it is watched from the moment it appears.").format(
+            folder=folder), err=True)
     deadline, until_text = None, _("Ctrl-C")
     if duration:
         try:
