@@ -13,6 +13,7 @@ import click
 from ppe_tech import signatures
 from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_person_signer, write_output
 from ppe_tech.clicktr import TrGroup
+from ppe_tech.config import example_warnings
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import json_option, passphrase_file_option
@@ -138,6 +139,8 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
         fmt = "json"
     chosen = _select(only)
     exam = current_exam(app, exam_id)
+    for line in example_warnings(app.config):
+        click.echo(line, err=True)
     ctx = context(app, exam)
     signer = None
     if key_ref:  # unlock before the checks run: a wrong passphrase is bad input, found at once

@@ -13,6 +13,7 @@ from ppe_tech.app import App, emit
 from ppe_tech.commands.check import kept_reports
 from ppe_tech.commands.journal import pushes_made
 from ppe_tech.clicktr import TrGroup
+from ppe_tech.config import example_values, example_warnings
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import json_option
@@ -176,7 +177,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
               "last_check": last, "journal": journal,
               "disk": {"free": free, "need": need, "path": str(where), "estimate": estimate.as_json()},
               "archive": archived[-1] if archived else None, "region": pushes[-1] if pushes else None,
-              "camera_clocks": clocks,
+              "camera_clocks": clocks, "example_settings": [key for key, _value in example_values(app.config)],
               "problems": problems, "ok": not problems}
 
     def human() -> None:
@@ -205,4 +206,6 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
         for problem in problems:
             click.secho(_("ATTENTION: {p}").format(p=problem), fg="red", err=True)
     emit(as_json, result, human)
+    for line in example_warnings(app.config):
+        click.echo(line, err=True)
     return ExitCode.NEGATIVE if problems else ExitCode.OK
