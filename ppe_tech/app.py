@@ -38,6 +38,8 @@ class App:
     debug: bool = False
     clock: Callable[[], datetime] = utc_now
     _config: Config | None = field(default=None, repr=False)
+    # keys unlocked in this command, by the reference given: a passphrase is asked once per command
+    _signers: dict = field(default_factory=dict, repr=False)
 
     @property
     def config(self) -> Config:
@@ -172,11 +174,16 @@ def load_signer(app: App, key_ref: str, passphrase_file: Path | None):
     """The private key `key_ref` from the data dir, unlocked: (KeyFile, Signer)."""
     from journal import keystore
 
+    cached = app._signers.get(key_ref)
+    if cached is not None:
+        return cached
     key = keystore.find_key_file(app.keys_dir, key_ref)
     passphrase = None
     if keystore.needs_passphrase(key):
         passphrase = app.passphrases(passphrase_file).get(f"{key.key_id} ({key.name})")
-    return key, keystore.load_signer(key, passphrase)
+    unlocked = key, keystore.load_signer(key, passphrase)
+    app._signers[key_ref] = unlocked
+    return unlocked
 
 
 def station_or_person_signer(app: App, key_ref: str | None, passphrase_file: Path | None):

@@ -191,7 +191,7 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
     if logged.get("files") == copied and all(w.reused for w in written):
         number = logged.get("entry")  # a rerun that copied nothing new is not another copying
     else:
-        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file)
+        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file, signer=signer)
         state[arc.JOURNALED] = {"entry": number, "files": copied}
         arc.save_state(folder, state)
     result = {"dir": str(folder), "files": [{"path": str(folder / f["name"]), "camera": f["camera"], "bytes": f["bytes"],

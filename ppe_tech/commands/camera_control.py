@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 import click
 
-from ppe_tech.app import App, emit, journal_action
+from ppe_tech.app import App, emit, journal_action, load_signer
 from ppe_tech.commands.cameras import _seconds, _status_line, camera_ids, select
 from ppe_tech.commands.recording import cameras, journal_key_option
 from ppe_tech.config import Camera
@@ -248,8 +248,6 @@ def clock(app: App, camera_ids: tuple[str, ...], do_set: bool, max_offset: float
     limit = _max_offset(app, max_offset)
     signer = None
     if do_set and key_ref:
-        from ppe_tech.app import load_signer
-
         signer = load_signer(app, key_ref, passphrase_file)  # a wrong passphrase stops before any camera is touched
     tz = camera_clock.posix_tz(app.config.ppe.timezone)
     if do_set:
@@ -392,8 +390,6 @@ def reboot(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphras
     chosen = onvif_cameras(app, camera_ids)
     signer = None
     if key_ref:
-        from ppe_tech.app import load_signer
-
         signer = load_signer(app, key_ref, passphrase_file)
     limit = app.config.checks.camera_clock_max_offset.total_seconds()
     wait = app.config.onvif.reboot_wait.total_seconds()
@@ -475,6 +471,7 @@ def osd(app: App, camera_ids: tuple[str, ...], do_set: bool, key_ref: str | None
     from video.parallel import in_parallel
 
     chosen = onvif_cameras(app, camera_ids)
+    signer = load_signer(app, key_ref, passphrase_file) if do_set and key_ref else None  # asked before any camera
     results = in_parallel(chosen, lambda c: _osd_one(app, c, do_set))
     number = None
     changed = [r for r in results if r["set"]]
@@ -482,7 +479,7 @@ def osd(app: App, camera_ids: tuple[str, ...], do_set: bool, key_ref: str | None
         rooms = {c.id: c.room or c.id for c in chosen}
         number = journal_action(app, _fit(f"{OSD_ACTION}: ", [r["id"] for r in changed]),
                                 _fit("", list(dict.fromkeys(rooms[r["id"]] for r in changed)), 200), key_ref,
-                                passphrase_file)
+                                passphrase_file, signer=signer)
 
     def human() -> None:
         for r in results:

@@ -51,8 +51,8 @@ def add(app: App, room: str, action: str, start: str | None, end: str | None, da
                            --start 08:00 --end 08:15 --key 1a2b
     """
     now = app.now_local()
+    key_file, signer = load_signer(app, key_ref, passphrase_file)  # the prompt comes before the journal is locked
     with app.open_journal() as j:
-        key_file, signer = load_signer(app, key_ref, passphrase_file)
         appended = j.add(date=(date or now.date()).isoformat(), room=room, start=start or now.strftime("%H:%M"),
                          end=end, action=action, by=key_file.key_id, signer=signer)
     emit(as_json, {"number": appended.number, "record": appended.seq, "recorded_at": appended.ts},
@@ -155,8 +155,8 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
 def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | None, as_json: bool) -> int:
     """Sign the journal's current size and head hash; keep the file off this machine."""
     from journal import checkpoint
+    key_file, signer = load_signer(app, key_ref, passphrase_file)
     with app.open_journal() as j:
-        key_file, signer = load_signer(app, key_ref, passphrase_file)
         key = j.state().keys.get(key_file.key_id)
         if key is None:
             raise BadInput(_("key {key} is not registered in this journal").format(key=key_file.key_id))
