@@ -47,6 +47,24 @@ class App:
             self._config = load_config(self.config_path, explicit=self.config_explicit)
         return self._config
 
+    def config_candidates(self) -> list[Path]:
+        """Where a configuration was looked for: the one named, else ./ppe-tech.toml and the user's config dir."""
+        if self.config_explicit and self.config_path is not None:
+            return [self.config_path]
+        return [Path.cwd() / paths.CONFIG_NAME, paths.platform_config_dir() / paths.CONFIG_NAME]
+
+    def config_found(self) -> bool:
+        return self.config_path is not None and self.config_path.exists()
+
+    def require_config(self) -> Config:
+        """The configuration, for commands that cannot work without one: none found is bad input (2)
+        naming where it was looked for (a command run from another folder must not report «nothing yet»)."""
+        if not self.config_found() and not self.config_explicit:
+            raise BadInput(_("no configuration found (looked for {where}); run in the folder of ppe-tech.toml, "
+                             "give --config PATH (or PPE_TECH_CONFIG), or write one with `ppe-tech init`").format(
+                where=", ".join(str(p) for p in self.config_candidates())))
+        return self.config
+
     @property
     def tz(self) -> ZoneInfo:
         return zone(self.config.ppe.timezone)

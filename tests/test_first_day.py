@@ -59,3 +59,27 @@ def test_a_value_left_at_the_example_is_named_by_check_run_and_exam_status(ppe, 
     path.write_text(text.replace('printers = ["HP_LaserJet_Pro"]', 'printers = ["Kyocera_2040"]'), encoding="utf-8")
     r = ppe("check", "run", "--only", "system.disk", "--no-journal")
     assert "checks.printers" not in r.err
+
+
+# -- 4. no configuration found ---------------------------------------------------------------------
+
+def test_commands_that_need_a_config_say_where_they_looked(ppe, home):
+    elsewhere = home / "elsewhere"
+    elsewhere.mkdir()
+    os.chdir(elsewhere)
+    for args in (["exam", "status"], ["exam", "plan"], ["cameras", "list"], ["archive", "create", "--exam", "x",
+                                                                               "--to", str(home)],
+                 ["schedule", "sync", "--dry-run"]):
+        r = ppe(*args)
+        assert r.code == 2, (args, r.out, r.err)
+        assert "no configuration found" in r.err and str(elsewhere / "ppe-tech.toml") in r.err, r.err
+        assert "xdg-config" in r.err and "Journal" not in r.out
+    # the pre-check runs on defaults but says so
+    r = ppe("check", "run", "--only", "system.disk", "--no-journal")
+    assert "no configuration found" in r.err
+    # in the config's folder, or with --config, all is well
+    os.chdir(home)
+    init_config(ppe, home)
+    os.chdir(elsewhere)
+    r = ppe("--config", home / "ppe-tech.toml", "exam", "status")
+    assert "no configuration found" not in r.err and "Journal" in r.out

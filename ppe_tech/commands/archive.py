@@ -76,7 +76,7 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
     from video import archive as arc
     from video import segments
 
-    exam = app.config.exam(exam_id)
+    exam = app.require_config().exam(exam_id)
     places = _locations(locations)
     try:
         pad = parse_duration(margin)

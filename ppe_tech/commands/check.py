@@ -139,6 +139,10 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
         fmt = "json"
     chosen = _select(only)
     exam = current_exam(app, exam_id)
+    if not app.config_found():
+        click.echo(_("Warning: no configuration found (looked for {where}): checking with the defaults, "
+                     "without this exam point's cameras, exams and software").format(
+            where=", ".join(str(p) for p in app.config_candidates())), err=True)
     for line in example_warnings(app.config):
         click.echo(line, err=True)
     ctx = context(app, exam)

@@ -34,6 +34,7 @@ def exam() -> None:
 def _chosen(app: App, exam_id: str | None):
     from ppe_tech.day import choose_exam
 
+    app.require_config()
     if exam_id:
         return app.config.exam(exam_id)
     chosen = choose_exam(app.config.exams, app.now_local())
@@ -142,7 +143,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     from checks.builtin import Context
     from checks.system import assumed_text, recording_need
 
-    chosen = _chosen(app, exam_id) if app.config.exams else None
+    chosen = _chosen(app, exam_id) if app.require_config().exams else None
     problems: list[str] = []
     running, cams = _recording(app)
     stale = [c["id"] for c in cams if running and not c["recording"]]

@@ -92,7 +92,7 @@ def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_js
     """
     from checks import schedule as sch
 
-    jobs = sch.jobs_for(app.config.exams, app.tz, app.clock(), push=bool(app.config.region.db))
+    jobs = sch.jobs_for(app.require_config().exams, app.tz, app.clock(), push=bool(app.config.region.db))
     command = _command(app)
     commands: list[list[str]] = []  # what is run, in order (printed by --dry-run)
     if sys.platform == "win32":
@@ -347,7 +347,7 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
     from ppe_tech.commands.check import checks_dir, run
 
     app: App = ctx.obj
-    exams = [app.config.exam(exam_id)] if exam_id else list(app.config.exams)
+    exams = [app.require_config().exam(exam_id)] if exam_id else list(app.require_config().exams)
     now = app.clock()
     rows, code = [], ExitCode.OK
     for exam in exams:
