@@ -40,6 +40,7 @@ class App:
     _config: Config | None = field(default=None, repr=False)
     # keys unlocked in this command, by the reference given: a passphrase is asked once per command
     _signers: dict = field(default_factory=dict, repr=False)
+    key_file: Path | None = None  # --key-file: the signing key on removable media
 
     @property
     def config(self) -> Config:
@@ -188,19 +189,35 @@ def is_tty() -> bool:
     return sys.stdout.isatty()
 
 
-def load_signer(app: App, key_ref: str, passphrase_file: Path | None):
-    """The private key `key_ref` from the data dir, unlocked: (KeyFile, Signer)."""
+def find_key(app: App, key_ref: str | None):
+    """The private key file that `--key` / `--key-file` name, not yet unlocked (a KeyFile)."""
     from journal import keystore
 
-    cached = app._signers.get(key_ref)
+    if app.key_file is not None:
+        key = keystore.read_key_file(app.key_file)
+        if key_ref and not key.key_id.startswith(key_ref.strip().lower()):
+            raise BadInput(_("--key {ref} and --key-file {path} ({id}) name different keys").format(
+                ref=key_ref, path=app.key_file, id=key.key_id))
+        return key
+    if not key_ref:
+        raise BadInput(_("give --key KEYID or --key-file PATH (see `ppe-tech keys list`)"))
+    return keystore.find_key_file(app.keys_dir, key_ref)
+
+
+def load_signer(app: App, key_ref: str | None, passphrase_file: Path | None):
+    """The private key `key_ref` from the data dir, or the one in `--key-file`, unlocked: (KeyFile, Signer)."""
+    from journal import keystore
+
+    cache_key = f"file:{app.key_file}" if app.key_file is not None else key_ref
+    cached = app._signers.get(cache_key)
     if cached is not None:
         return cached
-    key = keystore.find_key_file(app.keys_dir, key_ref)
+    key = find_key(app, key_ref)
     passphrase = None
     if keystore.needs_passphrase(key):
         passphrase = app.passphrases(passphrase_file).get(f"{key.key_id} ({key.name})")
     unlocked = key, keystore.load_signer(key, passphrase)
-    app._signers[key_ref] = unlocked
+    app._signers[cache_key] = unlocked
     return unlocked
 
 
@@ -211,7 +228,7 @@ def station_or_person_signer(app: App, key_ref: str | None, passphrase_file: Pat
     """
     from journal import keystore
 
-    if key_ref:
+    if key_ref or app.key_file is not None:
         return load_signer(app, key_ref, passphrase_file)
     stations = [k for k in keystore.list_key_files(app.keys_dir) if k.role == "station" and not k.encrypted]
     if not stations or not app.has_journal():

@@ -83,3 +83,101 @@ def test_commands_that_need_a_config_say_where_they_looked(ppe, home):
     os.chdir(elsewhere)
     r = ppe("--config", home / "ppe-tech.toml", "exam", "status")
     assert "no configuration found" not in r.err and "Journal" in r.out
+
+
+# -- 6. key custody ----------------------------------------------------------------------------------
+
+def test_a_key_on_removable_media_signs_and_keys_list_says_where_each_key_is(ppe, home):
+    from conftest import HEAD, SPECIALIST
+
+    usb = home / "usb"
+    usb.mkdir()
+    r = ppe("keys", "create", "--name", HEAD[0], "--position", HEAD[1], "--out", usb, "--json")
+    assert r.code == 0, r.err
+    head = r.json["key_id"]
+    key_path = usb / f"{head}.key"
+    assert r.json["private_key"] == str(key_path.resolve())
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert not (home / "data" / "keys" / f"{head}.key").exists()
+    spec = ppe("keys", "create", "--name", SPECIALIST[0], "--position", SPECIALIST[1], "--json").json["key_id"]
+    listed = {k["key_id"]: k["private_key"] for k in ppe("keys", "list", "--json").json["keys"]}
+    assert listed[head] == {"place": "removable", "path": str(key_path.resolve()), "present": True}
+    assert listed[spec]["place"] == "here"
+    r = ppe("keys", "list")
+    assert "removable media" in r.out and str(key_path.resolve()) in r.out
+    # the head signs from the stick; without the stick plugged in, keys list says so
+    assert ppe("journal", "add", "--room", "0101", "--action", "Начало записи", "--key", spec).code == 0
+    r = ppe("journal", "confirm", "--key-file", key_path, "--yes", "--json")
+    assert r.code == 0 and r.json["key_id"] == head, r.err
+    assert ppe("journal", "add", "--room", "0101", "--action", "x", "--key-file", key_path, "--json").json["number"] == 2
+    moved = home / "elsewhere.key"
+    key_path.rename(moved)
+    listed = {k["key_id"]: k["private_key"] for k in ppe("keys", "list", "--json").json["keys"]}
+    assert listed[head]["present"] is False
+    r = ppe("journal", "add", "--room", "0101", "--action", "x", "--key-file", key_path)
+    assert r.code == 2 and str(key_path) in r.err
+    r = ppe("journal", "add", "--room", "0101", "--action", "x", "--key", spec, "--key-file", moved)
+    assert r.code == 2 and "different keys" in r.err
+    r = ppe("journal", "add", "--room", "0101", "--action", "x")
+    assert r.code == 2 and "--key-file" in r.err
+    # --out never replaces a file
+    r = ppe("keys", "create", "--name", HEAD[0], "--position", HEAD[1], "--out", moved)
+    assert r.code == 2 and "exists" in r.err
+
+
+def test_confirming_ones_own_entries_is_refused(ppe, people):
+    spec, head = people["specialist"], people["head"]
+    for action in ("Проверка работоспособности", "Начало записи"):
+        assert ppe("journal", "add", "--room", "0101", "--action", action, "--key", spec).code == 0
+    r = ppe("journal", "confirm", "--key", spec, "--yes")
+    assert r.code == 2 and "1, 2" in r.err and "another person" in r.err, r.err
+    assert ppe("journal", "verify", "--json").json["confirmed"] == 0
+    # the head confirms the specialist's entries; the head's own entry needs someone else
+    assert ppe("journal", "confirm", "--key", head, "--yes").code == 0
+    assert ppe("journal", "add", "--room", "0101", "--action", "Корректировка ракурса", "--key", head).code == 0
+    r = ppe("journal", "confirm", "--key", head, "--yes")
+    assert r.code == 2 and "3" in r.err
+
+
+def test_confirm_shows_what_it_signs_and_asks(ppe, people, monkeypatch):
+    import sys
+
+    import click
+
+    spec, head = people["specialist"], people["head"]
+    ppe("journal", "add", "--room", "0101", "--action", "Начало записи", "--start", "08:20", "--key", spec)
+    r = ppe("journal", "confirm", "--key", head)
+    assert r.code == 2 and "--yes" in r.err and "Начало записи" in r.err  # no terminal to ask
+    answers = []
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    monkeypatch.setattr(click, "confirm", lambda text, **kw: answers.append(text) or False)
+    r = ppe("journal", "confirm", "--key", head)
+    assert r.code == 1 and answers and "Nothing signed" in r.err
+    assert "08:20" in r.err and "Иванов Иван Иванович" in r.err and "Петров" in r.err
+    assert ppe("journal", "verify", "--json").json["confirmed"] == 0
+    monkeypatch.setattr(click, "confirm", lambda text, **kw: True)
+    assert ppe("journal", "confirm", "--key", head).code == 0
+    assert ppe("journal", "verify", "--json").json["confirmed"] == 1
+
+
+def test_verify_reports_an_old_self_confirmation(ppe, home):
+    from conftest import build_journal
+
+    data = home / "data"
+    made = build_journal(data / "journal.sqlite", data / "keys", 2)
+    spec = made["specialist"]
+    from journal.journal import Journal
+
+    # what an earlier version let through: the specialist confirms his own entries 1-2
+    with Journal.open(data / "journal.sqlite", clock=made["clock"], region="77", ppe="0123") as j:
+        j._append("confirm", lambda tx: {"from": 1, "upto": 2, "by": spec.key_id}, made["signers"][spec.key_id])
+    r = ppe("journal", "verify", "--json")
+    assert r.code == 0 and r.json["ok"] is True
+    assert r.json["findings"] == [{"kind": "self_confirmed", "entries": [1, 2], "message": r.json["findings"][0]["message"]}]
+    assert "entries 1, 2" in r.err
+    assert ppe("journal", "verify", "--strict").code == 1

@@ -16,7 +16,7 @@ from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import LOCATIONS
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 from ppe_tech.timeutil import parse_duration
 
 COPY_ACTION = "Копирование видеозаписей"
@@ -60,6 +60,7 @@ def _locations(text: str) -> list[str]:
 @click.option("--margin", default="0s", show_default=True, metavar="DURATION",
               help=_("Extra time around the exam's recording window (record_before / record_after)."))
 @click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the manifest and the journal entry [default: the station's key]."))
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj

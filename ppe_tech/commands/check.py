@@ -16,7 +16,7 @@ from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import example_warnings
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 
 CHECK_ACTION = "Проверка работоспособности"
 BASELINE, BASELINE_SIG = "baseline.json", "baseline.sig"
@@ -118,6 +118,7 @@ def _style(word: str, status) -> str:
 @click.option("--verbose", "-v", is_flag=True, help=_("Show every check's details, not only the failures'."))
 @click.option("--key", "key_ref", metavar="KEYID",
               help=_("Who ran the check: signs the journal entry [default: the station's key]."))
+@key_file_option
 @click.option("--no-journal", is_flag=True, help=_("Do not record this run in the journal."))
 @passphrase_file_option
 @json_option
@@ -147,7 +148,7 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
         click.echo(line, err=True)
     ctx = context(app, exam)
     signer = None
-    if key_ref:  # unlock before the checks run: a wrong passphrase is bad input, found at once
+    if key_ref or app.key_file:  # unlock before the checks run: a wrong passphrase is bad input, found at once
         signer = station_or_person_signer(app, key_ref, passphrase_file)
     started = app.clock()
     if sys.stderr.isatty() and fmt == "text" and not out:
@@ -243,6 +244,7 @@ def baseline() -> None:
 
 @baseline.command("create")
 @click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the baseline [default: the station's key]."))
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -310,6 +312,7 @@ def baseline_verify(app: App, as_json: bool) -> int:
 @click.option("--exam", "exam_id", metavar="ID", help=_("Watch until this exam's end [default: today's exam]."))
 @click.option("--for", "duration", metavar="DURATION", help=_("Watch this long (e.g. 4h) instead."))
 @click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the journal entries [default: the station's key]."))
+@key_file_option
 @click.option("--no-journal", is_flag=True, help=_("Only print the changes (and keep the log)."))
 @passphrase_file_option
 @click.pass_obj

@@ -16,7 +16,7 @@ from ppe_tech.clicktr import TrGroup
 from ppe_tech.commands.cameras import camera_ids, cameras, select
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 
 START_ACTION = "Начало записи"
 STOP_ACTION = "Отключение средства видеозаписи"
@@ -142,6 +142,7 @@ def end_recording(app: App, *, by: str, key_ref: str | None = None, passphrase_f
 @cameras.command("start")
 @camera_ids
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -164,6 +165,7 @@ def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase
 
 @cameras.command("stop")
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -480,6 +482,7 @@ RECENT_SECONDS = 300  # a segment written to in the last five minutes may still 
 @click.option("--force", is_flag=True, help=_("Also delete segments that no verified archive holds."))
 @click.option("--camera", multiple=True, metavar="CAMERA", help=_("Only this camera (repeatable)."))
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
