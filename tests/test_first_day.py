@@ -181,3 +181,31 @@ def test_verify_reports_an_old_self_confirmation(ppe, home):
     assert r.json["findings"] == [{"kind": "self_confirmed", "entries": [1, 2], "message": r.json["findings"][0]["message"]}]
     assert "entries 1, 2" in r.err
     assert ppe("journal", "verify", "--strict").code == 1
+
+
+# -- 8. where the protocol goes ----------------------------------------------------------------------
+
+def test_check_run_names_the_protocol_and_a_rerun_keeps_the_earlier_one(ppe, home):
+    init_config(ppe, home)
+    out = home / "protocol.pdf"
+    r = ppe("check", "run", "--only", "system.disk", "--no-journal", "--pdf", out)
+    assert f"Protocol: {out}" in r.err and out.exists()
+    first = out.read_bytes()
+    r = ppe("check", "run", "--only", "system.disk", "--no-journal", "--pdf", out)
+    second = home / "protocol-2.pdf"
+    assert f"Protocol: {second}" in r.err and second.exists()
+    assert out.read_bytes() == first
+    r = ppe("check", "run", "--only", "system.disk", "--no-journal", "--pdf", out)
+    assert (home / "protocol-3.pdf").exists()
+
+
+def test_schedule_due_names_the_protocol_folder(ppe, home):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    start = (datetime.now(ZoneInfo("Europe/Moscow")) + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
+    init_config(ppe, home, f'[[exams]]\nid = "later"\nstart = "{start}"\n')
+    r = ppe("schedule", "due", "--json")
+    assert r.json["exams"][0]["protocol_dir"] == str(home / "data" / "checks")
+    r = ppe("schedule", "due")
+    assert str(home / "data" / "checks") in r.out

@@ -170,7 +170,9 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
     doc = report.as_json(results, meta)
     saved = _keep(app, doc, started, exam)
     if pdf:
+        pdf = free_name(pdf)
         _protocol(app, pdf, results, exam, started, host, signer, number, verdict)
+        click.echo(_("Protocol: {path}").format(path=pdf), err=True)
     if fmt == "json":
         payload = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     elif fmt == "junit":
@@ -187,6 +189,19 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
         click.echo(payload.decode("utf-8"), nl=False)
     bad = verdict in (Status.FAIL, Status.ERROR) or (strict and verdict == Status.WARN)
     return ExitCode.NEGATIVE if bad else ExitCode.OK
+
+
+def free_name(path: Path) -> Path:
+    """`path`, or when a file is there already (an earlier protocol, perhaps a failed one that
+    must stay), the first free `name-2.pdf`, `name-3.pdf`, … beside it: a rerun never replaces it."""
+    if not (path.exists() or path.is_symlink()):
+        return path
+    n = 2
+    while True:
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not (candidate.exists() or candidate.is_symlink()):
+            return candidate
+        n += 1
 
 
 def kept_reports(app: App) -> list[dict]:

@@ -344,7 +344,7 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
     `*/5 * * * * ppe-tech schedule due`.
     """
     from checks import schedule as sch
-    from ppe_tech.commands.check import checks_dir, run
+    from ppe_tech.commands.check import checks_dir, free_name, run
 
     app: App = ctx.obj
     exams = [app.require_config().exam(exam_id)] if exam_id else list(app.require_config().exams)
@@ -354,10 +354,10 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
         start = exam.start.replace(tzinfo=app.tz)
         at = start - exam.precheck_before
         state = sch.due_state(at, start, now, _ran_since(app, exam.id, at))
-        row = {"exam": exam.id, "at": at.isoformat(), "state": state}
+        row = {"exam": exam.id, "at": at.isoformat(), "state": state, "protocol_dir": str(checks_dir(app))}
         if state == "due":
-            pdf = checks_dir(app) / f"protocol_{exam.id}.pdf"
             checks_dir(app).mkdir(parents=True, exist_ok=True)
+            pdf = free_name(checks_dir(app) / f"protocol_{exam.id}.pdf")  # a rerun keeps the earlier protocol
             outcome = ctx.invoke(run, exam_id=exam.id, only=(), fmt="text", out=checks_dir(app) / f"last_{exam.id}.txt",
                                  pdf=pdf, strict=False, verbose=False, key_ref=None, no_journal=False,
                                  passphrase_file=None, as_json=False)
@@ -375,7 +375,8 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
 
     def human() -> None:
         for row in rows:
-            text = {"early": _("{exam}: the check is due at {at}"), "done": _("{exam}: checked already"),
+            text = {"early": _("{exam}: the check is due at {at}; its protocol will be in {protocol_dir}"),
+                    "done": _("{exam}: checked already"),
                     "ran": _("{exam}: checked now (exit {exit}), protocol {pdf}"),
                     "missed": _("{exam}: MISSED: the check was due at {at} and the exam has started")}[row["state"]]
             click.echo(text.format(**{**row, "at": row["at"][11:16]}))
