@@ -41,6 +41,11 @@ class App:
     # keys unlocked in this command, by the reference given: a passphrase is asked once per command
     _signers: dict = field(default_factory=dict, repr=False)
     key_file: Path | None = None  # --key-file: the signing key on removable media
+    real_data_dir: Path | None = None  # set in a rehearsal (`--rehearsal`): data_dir is then the throwaway one
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.real_data_dir is not None
 
     @property
     def config(self) -> Config:
@@ -72,12 +77,13 @@ class App:
 
     @property
     def keys_dir(self) -> Path:
-        return self.data_dir / "keys"
+        # a rehearsal signs with the real keys (their passphrases are part of the practice)
+        return (self.real_data_dir or self.data_dir) / "keys"
 
     @property
     def recordings_dir(self) -> Path:
         configured = self.config.recording.dir
-        return Path(configured) if configured else self.data_dir / "recordings"
+        return Path(configured) if configured and not self.rehearsal else self.data_dir / "recordings"
 
     @property
     def recorder_dir(self) -> Path:
@@ -87,12 +93,16 @@ class App:
     def journal_location(self) -> Path | str:
         """The journal's SQLite file, or the postgresql:// URL of the region's database."""
         configured = self.config.journal.path
+        if self.rehearsal:
+            return self.data_dir / "journal.sqlite"
         if configured.startswith(("postgresql://", "postgres://")):
             return configured
         return Path(configured) if configured else self.data_dir / "journal.sqlite"
 
     def has_journal(self) -> bool:
         location = self.journal_location
+        if self.rehearsal and not Path(location).exists():
+            self._seed_rehearsal_journal()  # the rehearsal's journal exists as soon as the rehearsal does
         if isinstance(location, Path):
             return location.exists()
         try:
@@ -105,8 +115,31 @@ class App:
         """The journal of this exam point; `create` starts one if there is none, `readonly` never writes."""
         from journal.journal import Journal
 
+        if self.rehearsal and not Path(self.journal_location).exists():
+            self._seed_rehearsal_journal()
         return Journal.open(self.journal_location, create=create, readonly=readonly, clock=self.clock,
                             region=self.config.ppe.region, ppe=self.config.ppe.code)
+
+    def not_in_rehearsal(self, what: str) -> None:
+        """Refuse what would reach outside the rehearsal (the region's database, the system's scheduler)."""
+        if self.rehearsal:
+            raise BadInput(_("{what} is not available in a rehearsal: it would reach beyond the throwaway "
+                             "data dir; run it without --rehearsal").format(what=what))
+
+    def _seed_rehearsal_journal(self) -> None:
+        """A new rehearsal journal holding the public keys of the real one (so people sign as themselves)."""
+        from journal.journal import Journal, export_public, import_public
+
+        real = App(self.config_path, self.config_explicit, self.real_data_dir or self.data_dir, self.debug,
+                   self.clock, self._config)
+        keys = []
+        if real.has_journal():
+            with real.open_journal(readonly=True) as journal:
+                keys = [k for k in journal.state().keys.values() if k.revoked_seq is None]
+        with Journal.open(self.journal_location, create=True, clock=self.clock, region=self.config.ppe.region,
+                          ppe=self.config.ppe.code) as journal:
+            if keys:
+                import_public(journal, export_public(keys), "the real journal")
 
     def passphrases(self, file: Path | None) -> PassphraseSource:
         return PassphraseSource(file=file, prompt=_prompt)
@@ -165,10 +198,19 @@ def write_output(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             handle.write(data)
 
 
-def resolve_app(config: Path | None, data_dir: Path | None, debug: bool) -> App:
-    """`config` and `data_dir` come from the options or their environment variables (click reads both)."""
-    return App(config_path=config or paths.default_config_path(), config_explicit=config is not None,
-               data_dir=data_dir or paths.platform_data_dir(), debug=debug)
+def resolve_app(config: Path | None, data_dir: Path | None, debug: bool, rehearsal: bool = False) -> App:
+    """`config` and `data_dir` come from the options or their environment variables (click reads both).
+    In a rehearsal the data dir is the throwaway one beside the real data dir."""
+    from ppe_tech import rehearsal as rh
+
+    real = data_dir or paths.platform_data_dir()
+    app = App(config_path=config or paths.default_config_path(), config_explicit=config is not None,
+              data_dir=real, debug=debug)
+    if rehearsal:
+        folder = rh.folder_for(real)
+        rh.prepare(folder, real)
+        app.data_dir, app.real_data_dir = folder, Path(real)
+    return app
 
 
 @contextmanager

@@ -209,3 +209,45 @@ def test_schedule_due_names_the_protocol_folder(ppe, home):
     assert r.json["exams"][0]["protocol_dir"] == str(home / "data" / "checks")
     r = ppe("schedule", "due")
     assert str(home / "data" / "checks") in r.out
+
+
+# -- 5. the rehearsal ----------------------------------------------------------------------------------
+
+def test_a_rehearsal_leaves_the_real_journal_alone_and_marks_every_document(ppe, people, home):
+    from pypdf import PdfReader
+
+    init_config(ppe, home, '\n[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nroom = "коридор"\n'
+                           'url = "rtsp://127.0.0.1:9/stream1"\n' + EXAMS)
+    spec, head = people["specialist"], people["head"]
+    assert ppe("journal", "add", "--room", "0101", "--action", "Проверка работоспособности", "--key", spec).code == 0
+    real_journal = (home / "data" / "journal.sqlite").read_bytes()
+    r = ppe("--rehearsal", "check", "run", "--only", "system.disk", "--pdf", home / "p.pdf")
+    assert "REHEARSAL" in r.err and str(home / "data-rehearsal") in r.err
+    text = " ".join(page.extract_text() for page in PdfReader(home / "p.pdf").pages)
+    assert "РЕПЕТИЦИЯ" in text
+    # people sign with their own keys in the rehearsal's journal
+    assert ppe("--rehearsal", "journal", "add", "--room", "0101", "--action", "Начало записи", "--key", spec).code == 0
+    assert ppe("--rehearsal", "journal", "confirm", "--key", head, "--yes").code == 0
+    rehearsed = ppe("--rehearsal", "journal", "list", "--json").json["entries"]
+    assert [e["action"] for e in rehearsed] == ["Проверка работоспособности", "Начало записи"]
+    assert ppe("--rehearsal", "journal", "verify").code == 0
+    assert ppe("--rehearsal", "journal", "print", "--out", home / "j.pdf").code == 0
+    assert all("РЕПЕТИЦИЯ" in page.extract_text() for page in PdfReader(home / "j.pdf").pages)
+    # the cameras of the real config, and the rehearsal's own recordings and reports
+    assert [c["id"] for c in ppe("--rehearsal", "cameras", "list", "--json").json["cameras"]] == ["corr-1"]
+    assert (home / "data-rehearsal" / "checks" / "reports").is_dir()
+    assert not (home / "data" / "checks").exists()
+    # the real journal is untouched, and a real document carries no mark
+    assert (home / "data" / "journal.sqlite").read_bytes() == real_journal
+    assert len(ppe("journal", "list", "--json").json["entries"]) == 1
+    assert ppe("check", "run", "--only", "system.disk", "--no-journal", "--pdf", home / "real.pdf").code in (0, 1)
+    assert "РЕПЕТИЦИЯ" not in " ".join(p.extract_text() for p in PdfReader(home / "real.pdf").pages)
+    # what would reach outside is refused
+    for args in (["journal", "push", "--to", "postgresql://127.0.0.1:9/x"], ["schedule", "sync", "--dry-run"],
+                 ["keys", "create", "--station"]):
+        r = ppe("--rehearsal", *args)
+        assert r.code == 2 and "rehearsal" in r.err, (args, r.err)
+    r = ppe("exam", "rehearse", "--json")
+    assert r.json["exists"] and r.json["journal_entries"] == 2
+    assert ppe("exam", "rehearse", "--reset").code == 0
+    assert not (home / "data-rehearsal").exists() and (home / "data" / "journal.sqlite").exists()

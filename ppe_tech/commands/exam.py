@@ -210,3 +210,60 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     for line in example_warnings(app.config):
         click.echo(line, err=True)
     return ExitCode.NEGATIVE if problems else ExitCode.OK
+
+
+@exam.command("rehearse")
+@click.option("--reset", is_flag=True, help=_("Throw the rehearsal's data away (the real data is not touched)."))
+@json_option
+@click.pass_obj
+def rehearse(app: App, reset: bool, as_json: bool) -> int:
+    """Try the exam day out without touching the official records.
+
+    \b
+    Every command run with the global --rehearsal works in a throwaway data dir beside the
+    real one, with the real config and cameras: its own journal (holding the real public
+    keys, so everybody signs with their own key), recordings, reports and archive state.
+    Printed documents say «РЕПЕТИЦИЯ» on every page. journal push, schedule sync|remove and
+    keys create are refused in a rehearsal.
+    \b
+      ppe-tech exam rehearse                     # where the rehearsal is, and what it holds
+      ppe-tech --rehearsal check run --pdf p.pdf # the day, step by step, with --rehearsal
+      ppe-tech --rehearsal cameras start
+      ppe-tech exam rehearse --reset             # throw it away
+    """
+    from ppe_tech import rehearsal as rh
+
+    real = app.real_data_dir or app.data_dir
+    folder = rh.folder_for(real)
+    removed = False
+    if reset:
+        if folder.exists() and not rh.is_rehearsal_folder(folder):
+            raise BadInput(_("{folder} is not a rehearsal folder; nothing removed").format(folder=folder))
+        if folder.exists():
+            from video import recorder
+
+            if recorder.alive((recorder.read_state(folder / "recorder") or {}).get("pid")):
+                raise BadInput(_("the rehearsal is still recording: `ppe-tech --rehearsal cameras stop` first"))
+            shutil.rmtree(folder)
+            removed = True
+    entries = 0
+    if not reset and (folder / "journal.sqlite").exists():
+        from journal.journal import Journal
+
+        with Journal.open(folder / "journal.sqlite", readonly=True) as journal:
+            entries = len(journal.state().entries)
+    result = {"dir": str(folder), "exists": folder.exists(), "removed": removed, "journal_entries": entries,
+              "real_data_dir": str(real)}
+
+    def human() -> None:
+        if removed:
+            click.echo(_("Rehearsal removed: {folder}.").format(folder=folder))
+            return
+        click.echo(_("Rehearsal data: {folder} ({state}); the real data stays in {real}.").format(
+            folder=folder, real=real,
+            state=_("journal entries: {n}").format(n=entries)
+            if folder.exists() else _("not started")))
+        click.echo(_("Run the day with `ppe-tech --rehearsal COMMAND …`; throw it away with "
+                     "`ppe-tech exam rehearse --reset`."))
+    emit(as_json, result, human)
+    return ExitCode.OK

@@ -334,6 +334,8 @@ def push(app: App, url: str | None, batch: int, as_json: bool) -> int:
 def push_now(app: App, url: str, batch: int = 5000):
     """Push this ППЭ's journal to `url` and note it for `exam plan|status`; the PushResult."""
     from journal import region
+
+    app.not_in_rehearsal("journal push")
     from ppe_tech.secrets import mask_url
     with app.open_journal(readonly=True) as j, late_progress(_("Sending")) as (begin, step):
         result = region.push(j, url, batch=batch, progress=step, total=begin)

@@ -58,6 +58,7 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
       ppe-tech keys create --name "Иванов Иван Иванович" --position "технический специалист"
       ppe-tech keys create --station
     """
+    app.not_in_rehearsal("keys create")
     if station:
         name = name or (f"Станция ППЭ {app.config.ppe.code}" if app.config.ppe.code else "Станция ППЭ")
         position = position or "автоматические действия"

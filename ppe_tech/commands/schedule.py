@@ -92,6 +92,7 @@ def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_js
     """
     from checks import schedule as sch
 
+    app.not_in_rehearsal("schedule sync")
     jobs = sch.jobs_for(app.require_config().exams, app.tz, app.clock(), push=bool(app.config.region.db))
     command = _command(app)
     commands: list[list[str]] = []  # what is run, in order (printed by --dry-run)
@@ -219,6 +220,8 @@ def list_jobs(app: App, user_units: bool, unit_dir: Path | None, as_json: bool) 
 def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path | None, as_json: bool) -> int:
     """Remove ppe-tech's jobs (all, or the named exams')."""
     from checks import schedule as sch
+
+    app.not_in_rehearsal("schedule remove")
 
     wanted = {sch.KIND_PREFIX[kind] + e for e in exam_ids for kind in sch.KIND_PREFIX}
     removed: list[str] = []
