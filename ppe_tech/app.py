@@ -51,7 +51,23 @@ class App:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.config_path, explicit=self.config_explicit)
+            self._warn_if_readable()
         return self._config
+
+    def _warn_if_readable(self) -> None:
+        """A config holding passwords that other local users can read is named on stderr."""
+        from ppe_tech.config import holds_passwords
+
+        path = self._config.source if self._config is not None else None
+        if path is None or os.name != "posix" or not holds_passwords(self._config):
+            return
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return
+        if mode & 0o077:
+            click.echo(_("Warning: {path} holds camera passwords and other users of this computer can read it; "
+                         "chmod 600 {path}").format(path=path), err=True)
 
     def config_candidates(self) -> list[Path]:
         """Where a configuration was looked for: the one named, else ./ppe-tech.toml and the user's config dir."""

@@ -633,6 +633,12 @@ def _example_is_default(f: dataclasses.Field, hint: Any) -> bool:
     return example == _default_of(f)
 
 
+def holds_passwords(config: Config) -> bool:
+    """Whether a camera URL, an ONVIF address or the region's URL carries a password."""
+    urls = [c.url for c in config.cameras] + [c.onvif for c in config.cameras] + [config.region.db, config.journal.path]
+    return any(mask_url(u) != u for u in urls if u)
+
+
 def example_values(config: Config) -> list[tuple[str, Any]]:
     """Settings still equal to a made-up example of `ppe-tech init` (a path, host or printer
     nobody chose): (dotted key, value) in schema order, e.g. ("checks.printers", ["HP_LaserJet_Pro"])."""

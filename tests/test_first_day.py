@@ -251,3 +251,18 @@ def test_a_rehearsal_leaves_the_real_journal_alone_and_marks_every_document(ppe,
     assert r.json["exists"] and r.json["journal_entries"] == 2
     assert ppe("exam", "rehearse", "--reset").code == 0
     assert not (home / "data-rehearsal").exists() and (home / "data" / "journal.sqlite").exists()
+
+
+# -- 7. secrets on the machine -------------------------------------------------------------------------
+
+def test_init_writes_the_config_0600_and_a_readable_one_with_passwords_is_named(ppe, home):
+    path = init_config(ppe, home)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text(path.read_text(encoding="utf-8") + '\n[[cameras]]\nid = "c1"\nlocation = "corridor"\n'
+                    'url = "rtsp://admin:s3cret@127.0.0.1:9/stream1"\n', encoding="utf-8")
+    r = ppe("cameras", "list")
+    assert "other users" not in r.err
+    os.chmod(path, 0o644)
+    r = ppe("cameras", "list")
+    assert "other users of this computer can read it" in r.err and "chmod 600" in r.err
+    assert "s3cret" not in r.err + r.out
