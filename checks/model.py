@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ppe_tech.messages import Join, M, Msg, render  # noqa: F401 (checks write their messages with M)
+from ppe_tech.secrets import mask_url
 
 
 class Status(str, enum.Enum):
@@ -65,6 +66,11 @@ class Result:
     data: dict[str, Any] = field(default_factory=dict)
     message_ru: str = ""  # for the printed protocol, which is always Russian
     details_ru: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:  # every report of a check (terminal, JSON, JUnit, PDF) is masked here
+        self.message, self.message_ru = mask_url(self.message), mask_url(self.message_ru)
+        self.details = [mask_url(d) for d in self.details]
+        self.details_ru = [mask_url(d) for d in self.details_ru]
 
     def as_json(self) -> dict:
         return {"id": self.id, "title": self.title, "status": self.status.value, "message": self.message,

@@ -64,7 +64,7 @@ def _digits(n: int) -> Callable[[str], str | None]:
 
 
 def _identifier(value: str) -> str | None:
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         return _("lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters")
     return None
 
@@ -84,9 +84,9 @@ def _timezone(value: str) -> str | None:
 
 
 def _camera_url(value: str) -> str | None:
-    if re.match(r"^v4l2:/dev/video\d+$", value):
+    if re.fullmatch(r"v4l2:/dev/video\d+", value):
         return None
-    m = re.match(r"^(rtsp|rtsps|http|https)://(?:[^@/\s]*@)?([^/:\s]+)(?::(\d+))?(/\S*)?$", value)
+    m = re.fullmatch(r"(rtsp|rtsps|http|https)://(?:[^/\s]*@)?([^@/:\s]+)(?::(\d+))?(/\S*)?", value)
     if not m or (m.group(3) and not 0 < int(m.group(3)) < 65536):
         return _("rtsp://host[:port]/path (credentials allowed before the host) or v4l2:/dev/videoN")
     return None
@@ -100,7 +100,7 @@ def _onvif_url(value: str) -> str | None:
 
 
 def _resolution(value: str) -> str | None:
-    m = re.match(r"^(\d{2,5})x(\d{2,5})$", value)
+    m = re.fullmatch(r"(\d{2,5})x(\d{2,5})", value)
     return None if not value or m else _("WIDTHxHEIGHT, e.g. 1920x1080")
 
 
@@ -140,7 +140,7 @@ def _journal_location(value: str) -> str | None:
 
 
 def _version_spec(value: str) -> str | None:
-    if not value or _VERSION_SPEC.match(value):
+    if not value or _VERSION_SPEC.fullmatch(value):
         return None
     return _("a version constraint such as '>=5.0' or '>=1.2,<2'")
 
@@ -538,8 +538,11 @@ def _check_unique(validator: _Validator, section: str, raw_items: Any) -> None:
 
 def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
     """Validate TOML text against the schema; raise ConfigError listing every mistake."""
+    text = text.removeprefix("\ufeff")  # a byte order mark, as Windows Notepad writes it
     try:
         raw = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError([_("{where}: not valid TOML: nested too deeply").format(where=source)]) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", message)

@@ -61,7 +61,7 @@ def env(recorded, monkeypatch, tmp_path):
 
 
 def create(ppe, dest, key, *extra):
-    return ppe("archive", "create", "--exam", "today-math", "--to", dest, "--key", key, "--json", *extra)
+    return ppe("archive", "create", "--exam", "today-math", "--to", dest, "--mkdir", "--key", key, "--json", *extra)
 
 
 def test_create_then_verify_and_sha256sum(ppe, env):
@@ -163,7 +163,7 @@ def test_edited_manifest_is_caught(ppe, made):
 def test_sigkill_during_copy_then_rerun(ppe, env):
     tmp, key = env
     dest = tmp / "usb"
-    cmd = [sys.executable, "-m", "ppe_tech", "archive", "create", "--exam", "today-math", "--to", str(dest),
+    cmd = [sys.executable, "-m", "ppe_tech", "archive", "create", "--exam", "today-math", "--to", str(dest), "--mkdir",
            "--key", key]
     killed = False
     for _attempt in range(5):
@@ -285,6 +285,7 @@ def test_source_failing_mid_copy_becomes_a_gap(ppe, env, monkeypatch):
                 raise OSError(errno.EIO, "Input/output error")
             return super().readinto(memoryview(buffer)[:1000 * 188])
 
+    original = arc.open_source
     monkeypatch.setattr(arc, "open_source", Failing)
     r = create(ppe, tmp / "usb", key)
     assert r.code == 1 and r.json["unreadable"] == [victim], r.out + r.err
@@ -292,7 +293,7 @@ def test_source_failing_mid_copy_becomes_a_gap(ppe, env, monkeypatch):
     assert len(corr) == 2 and {f["camera"] for f in r.json["files"]} == {"corr-1", "ent-1"}
     assert any(g["camera"] == "corr-1" for g in r.json["gaps"])  # the lost segment is reported as a gap
     assert not list((tmp / "usb").rglob("*.partial"))
-    monkeypatch.undo()
+    monkeypatch.setattr(arc, "open_source", original)  # the data dir (the journal at hand) stays
     code, result = verify(ppe, r.json["dir"])
     assert code == 0 and result["files"] == 3, result
 
@@ -356,3 +357,138 @@ def test_the_passphrase_is_asked_once_before_the_copy(ppe, env, monkeypatch):
     assert len(asked) == 1 and copied_before_prompt == [False], asked
     entries = ppe("journal", "list", "--json").json["entries"]
     assert entries[-1]["action"] == "Копирование видеозаписей" and entries[-1]["number"] == r.json["journal_entry"]
+
+
+# -- trust and links: what `archive verify` must never pass -----------------------------------------
+
+def _resign(folder, manifest, keys_dir, key_id, passphrase=PASSPHRASE):
+    """Rewrite manifest.json, SHA256SUMS and manifest.sig as a forger with key `key_id` would."""
+    from journal import keystore
+    from ppe_tech import signatures
+
+    raw = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    (folder / "manifest.json").write_bytes(raw)
+    (folder / "SHA256SUMS").write_text(arc.sums_text([(f["name"], f["sha256"]) for f in manifest["files"]]),
+                                       encoding="utf-8")
+    key = keystore.find_key_file(keys_dir, key_id)
+    (folder / "manifest.sig").write_bytes(signatures.signature_doc(key, keystore.load_signer(key, passphrase), raw))
+
+
+def test_a_forged_archive_resigned_by_a_new_key_fails_with_or_without_the_journal(ppe, made, tmp_path, monkeypatch):
+    """The video cut to 1 MB, the manifest and sums rewritten, re-signed by a key made for it."""
+    import hashlib
+
+    real_data = os.environ["PPE_TECH_DATA"]
+    monkeypatch.setenv("PPE_TECH_DATA", str(tmp_path / "forger"))
+    forger = ppe("keys", "create", "--name", "Подделкин", "--position", "никто", "--json").json["key_id"]
+    manifest = json.loads((made / "manifest.json").read_text(encoding="utf-8"))
+    victim = made / manifest["files"][0]["name"]
+    victim.write_bytes(victim.read_bytes()[: 1 << 20])
+    manifest["files"][0].update(bytes=victim.stat().st_size, sha256=hashlib.sha256(victim.read_bytes()).hexdigest())
+    _resign(made, manifest, tmp_path / "forger" / "keys", forger)
+    for data_dir in (tmp_path / "nowhere", real_data):  # no journal at hand (the region), the ППЭ's own
+        monkeypatch.setenv("PPE_TECH_DATA", str(data_dir))
+        r = ppe("archive", "verify", made, "--json")
+        assert r.code == 1 and r.json["signature"] == "unknown key", (data_dir, r.out)
+        assert r.json["signer"]["key_id"] == forger
+        assert any(r.json["signer"]["fingerprint"] in p for p in r.json["problems"])
+    human = ppe("archive", "verify", made)
+    assert "SHA256:" in human.out and "unknown key" in human.out
+
+
+def test_without_the_journal_the_signer_is_trusted_only_through_trust(ppe, made, tmp_path, monkeypatch, env):
+    _tmp, key = env
+    bundle = tmp_path / "keys.json"
+    assert ppe("keys", "export", bundle).code == 0
+    monkeypatch.setenv("PPE_TECH_DATA", str(tmp_path / "elsewhere"))  # the regional centre: no journal of this ППЭ
+    r = ppe("archive", "verify", made, "--json")
+    assert r.code == 1 and r.json["signature"] == "unknown key" and r.json["signer"]["key_id"] == key
+    r = ppe("archive", "verify", made, "--trust", bundle, "--json")
+    assert r.code == 0 and r.json["ok"] and r.json["signature"] == "valid", r.out
+    act = subprocess.run(["pdftotext", str(made / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    assert r.json["signer"]["fingerprint"] in " ".join(act.split())  # the paper shows what verify compares
+    (tmp_path / "bad.json").write_text("[]", encoding="utf-8")
+    r = ppe("archive", "verify", made, "--trust", tmp_path / "bad.json")
+    assert r.code == 2 and len(r.err_lines()) == 1
+
+
+def test_a_video_replaced_by_a_link_is_not_the_file(ppe, made, tmp_path):
+    victim = sorted(p for p in made.iterdir() if p.suffix == ".ts")[0]
+    copy = tmp_path / "outside.ts"
+    shutil.copy(victim, copy)
+    victim.unlink()
+    victim.symlink_to(copy)  # same bytes, same hash: still not the archive's file
+    code, result = verify(ppe, made)
+    assert code == 1 and result["mismatched"] == [victim.name], result
+
+
+@pytest.mark.parametrize("kind", ["hidden file", "link", "dangling link", "fifo", "folder", "link to a folder",
+                                  "partial"])
+def test_anything_unlisted_is_extra(ppe, made, kind, tmp_path):
+    name = {"hidden file": ".hidden", "partial": ".x.ts.partial"}.get(kind, f"extra-{kind.replace(' ', '-')}")
+    path = made / name
+    if kind in ("hidden file", "partial"):
+        path.write_bytes(b"x")
+    elif kind == "link":
+        path.symlink_to(made / "manifest.json")
+    elif kind == "dangling link":
+        path.symlink_to(tmp_path / "nowhere")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path)
+    code, result = verify(ppe, made)
+    assert code == 1 and result["extra"] == [name], result
+
+
+@pytest.mark.parametrize("sums", ["", "../../etc/passwd", "garbage line", "bytes"])
+def test_emptied_or_extended_sha256sums_fails(ppe, made, sums):
+    path = made / "SHA256SUMS"
+    if sums == "":
+        path.write_bytes(b"")
+    elif sums == "bytes":
+        path.write_bytes(path.read_bytes() + b"\xff\xfe not utf-8\n")
+    elif sums == "garbage line":
+        path.write_text(path.read_text() + "garbage\n")
+    else:
+        path.write_text(path.read_text() + f"{'0' * 64}  {sums}\n")
+    code, result = verify(ppe, made)
+    assert code == 1 and result["problems"], result
+    assert all(p.startswith("SHA256SUMS") for p in result["problems"]), result
+
+
+def test_an_archive_interrupted_before_the_act_is_not_complete(ppe, made):
+    (made / "act.pdf").unlink()
+    code, result = verify(ppe, made)
+    assert code == 1 and any("act.pdf" in p for p in result["problems"]), result
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")
+def test_disk_full_during_copy_is_named_and_the_rerun_works(ppe, env, monkeypatch):
+    """The space check passed, then the disk filled (another writer): the error says the disk is
+    full and how much is needed, nothing half-written stays, and the same command works once
+    there is room."""
+    tmp, key = env
+    small = tmp / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)
+    try:
+        real_free = arc.disk_free
+        monkeypatch.setattr(arc, "disk_free", lambda path: 1 << 40)
+        r = create(ppe, small, key)
+        assert r.code == 3, r.err
+        assert len(r.err_lines()) == 1 and "full" in r.err and "MiB more are needed" in r.err, r.err
+        assert "internal error" not in r.err
+        assert not list(small.rglob("*.partial")) and not list(small.rglob("manifest.json"))
+        (next(small.iterdir()) / ".stale.ts.partial").write_bytes(b"x" * 1000)  # as a SIGKILL leaves one
+        monkeypatch.setattr(arc, "disk_free", real_free)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small)], check=True)  # space freed
+        r = create(ppe, small, key)
+        assert r.code == 0, r.err
+        assert not list(small.rglob("*.partial"))
+        code, result = verify(ppe, r.json["dir"])
+        assert code == 0, result
+    finally:
+        subprocess.run(["umount", str(small)], check=True)

@@ -21,7 +21,9 @@ import hashlib
 import json
 import os
 import queue
+import re
 import shutil
+import stat
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +32,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from ppe_tech.messages import M
+from ppe_tech.outputs import write_output
 from video import segments
 
 CHUNK = 4 << 20
@@ -299,7 +302,8 @@ def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
 
     def writer() -> None:
         try:
-            with open(out_path, "wb", buffering=0) as handle:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+            with open(os.open(out_path, flags, 0o644), "wb", buffering=0) as handle:  # never through a link
                 while True:
                     item = to_write.get()
                     if item is None:
@@ -308,9 +312,11 @@ def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
                     if not failure:
                         with memoryview(buffer) as whole:
                             view = whole[:n]
-                            while view:
-                                view = view[handle.write(view):]
-                            view.release()
+                            try:
+                                while view:
+                                    view = view[handle.write(view):]
+                            finally:  # a failed write (a full disk) must not keep the buffer exported
+                                view.release()
                     free.put(buffer)
                 if fsync and not failure:
                     os.fsync(handle.fileno())
@@ -370,7 +376,7 @@ def hash_file(path: Path, progress: Callable[[int], None] | None = None, *, unca
     flag = getattr(os, "O_DIRECT", 0)
     if flag:
         try:
-            fd = os.open(path, os.O_RDONLY | flag)
+            fd = os.open(path, os.O_RDONLY | flag | getattr(os, "O_NOFOLLOW", 0))
         except OSError as exc:
             if exc.errno != errno.EINVAL:  # EINVAL: this file system does not do direct I/O
                 raise
@@ -558,7 +564,7 @@ def write_run(folder: Path, name: str, run: Run, state: dict, progress: Callable
     partial = folder / f".{name}.partial"
     try:
         digest, size = join_to(run, partial, progress, rewrite)
-    except ArchiveError:
+    except BaseException:  # a failed source, a full disk: nothing half-written stays behind
         partial.unlink(missing_ok=True)
         raise
     back, back_size = hash_file(partial, uncached=True)
@@ -573,6 +579,19 @@ def write_run(folder: Path, name: str, run: Run, state: dict, progress: Callable
     return Written(name, run, digest, size, False)
 
 
+def remove_partials(folder: Path) -> int:
+    """Delete what an interrupted run left half-written (`.NAME.partial`); the bytes freed."""
+    freed = 0
+    for path in folder.glob(".*.partial"):
+        try:
+            st = path.lstat()
+            path.unlink()
+            freed += st.st_size
+        except OSError:
+            continue
+    return freed
+
+
 def load_state(folder: Path) -> dict:
     try:
         return json.loads((folder / STATE).read_text(encoding="utf-8"))
@@ -581,12 +600,7 @@ def load_state(folder: Path) -> dict:
 
 
 def save_state(folder: Path, state: dict) -> None:
-    tmp = folder / f"{STATE}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(state, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / STATE)
+    write_output(folder / STATE, json.dumps(state).encode("utf-8"))
 
 
 def sums_text(files: list[tuple[str, str]]) -> str:
@@ -604,6 +618,10 @@ def disk_free(path: Path) -> int:
 
 # -- verification ---------------------------------------------------------------------------------
 
+ACT = "act.pdf"  # written last: an archive without it was interrupted
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 @dataclass
 class Check:
     ok: bool
@@ -613,60 +631,129 @@ class Check:
     mismatched: list[str]
     signature: str  # valid | invalid | missing | unknown key
     problems: list  # of Msg
+    signer: dict | None = None  # key_id, name, position, fingerprint: what the act shows too
 
     def as_json(self) -> dict:
         return {"ok": self.ok, "files": self.files, "missing": self.missing, "extra": self.extra,
-                "mismatched": self.mismatched, "signature": self.signature,
+                "mismatched": self.mismatched, "signature": self.signature, "signer": self.signer,
                 "problems": [str(p) for p in self.problems]}
 
 
-def verify(folder: Path, check_signature: Callable[[bytes, dict], str],
+def parse_manifest(data: bytes) -> dict[str, dict]:
+    """The files a manifest lists, {name: {"sha256", "bytes", ...}}; ValueError naming what is wrong."""
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ValueError(M("not JSON")) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise ValueError(M("no list of files"))
+    listed: dict[str, dict] = {}
+    for i, entry in enumerate(manifest["files"]):
+        if not isinstance(entry, dict):
+            raise ValueError(M("file {n}: not an object", n=i + 1))
+        name, digest, size = entry.get("name"), entry.get("sha256"), entry.get("bytes")
+        if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name \
+                or name.startswith(".") or name in RESERVED:
+            raise ValueError(M("file {n}: the name must be a plain file name", n=i + 1))
+        if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+            raise ValueError(M("{name}: sha256 must be 64 hex digits", name=name))
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(M("{name}: bytes must be a whole number", name=name))
+        if name in listed:
+            raise ValueError(M("{name} is listed twice", name=name))
+        listed[name] = entry
+    return listed
+
+
+def parse_sums(data: bytes) -> dict[str, str]:
+    """`sha256sum` lines, {name: hex}; ValueError on a line that is not one."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(M("not UTF-8 text")) from None
+    sums: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        digest, sep, name = line.partition(" ")
+        name = name[1:] if name[:1] in (" ", "*") else name
+        if not sep or not _HEX64.fullmatch(digest) or not name:
+            raise ValueError(M("line {n} is not 'SHA-256, two spaces, name'", n=n))
+        if name in sums:
+            raise ValueError(M("{name} is listed twice", name=name))
+        sums[name] = digest
+    return sums
+
+
+RESERVED = (MANIFEST, SIGNATURE, SUMS, STATE, ACT)
+
+
+def verify(folder: Path, check_signature: Callable[[bytes], "object"],
            progress: Callable[[int], None] | None = None, workers: int = 2) -> Check:
-    """Presence, extra files, sizes, hashes (files hashed in parallel) and the manifest's signature."""
+    """Presence, extra entries, sizes, hashes (files hashed in parallel), SHA256SUMS against the
+    manifest, the act, and the manifest's signer (`check_signature(bytes)` -> signatures.Signer).
+
+    Only regular files count: a link is never taken as the file it points to, and anything
+    the manifest does not list (hidden files, links, FIFOs, folders) is extra."""
     from concurrent.futures import ThreadPoolExecutor
+
+    from ppe_tech.signatures import read_regular
 
     problems: list = []  # of Msg: shown in the chosen language
     try:
-        manifest_bytes = (folder / MANIFEST).read_bytes()
-        manifest = json.loads(manifest_bytes)
-        listed = {f["name"]: f for f in manifest["files"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return Check(False, 0, [MANIFEST], [], [], "missing", [M("{file} is missing or unreadable", file=MANIFEST)])
-    signature = check_signature(manifest_bytes, manifest)
-    if signature != "valid":
-        problems.append(M("{file}: signature {state}", file=MANIFEST, state=signature))
-    sums: dict[str, str] = {}
-    try:
-        for line in (folder / SUMS).read_text(encoding="utf-8").splitlines():
-            digest, _sep, name = line.partition("  ")
-            sums[name] = digest
+        manifest_bytes = read_regular(folder / MANIFEST)
+        listed = parse_manifest(manifest_bytes)
     except OSError:
-        problems.append(M("{file} is missing", file=SUMS))
-    for name, entry in listed.items():
-        if sums and sums.get(name) != entry["sha256"]:
-            problems.append(M("{sums} and {manifest} disagree about {name}", sums=SUMS, manifest=MANIFEST, name=name))
-    present = {p.name for p in folder.iterdir() if p.is_file()}
-    allowed = set(listed) | {MANIFEST, SIGNATURE, SUMS, STATE, "act.pdf"}
-    missing = sorted(n for n in listed if n not in present)
-    extra = sorted(n for n in present - allowed if not n.startswith("."))
-    partials = sorted(n for n in present if n.endswith(".partial"))
-    extra += partials
+        return Check(False, 0, [MANIFEST], [], [], "missing",
+                     [M("{file} is missing or not a regular file", file=MANIFEST)])
+    except ValueError as exc:
+        return Check(False, 0, [], [], [MANIFEST], "invalid", [M("{file}: {why}", file=MANIFEST, why=exc.args[0])])
+    signer = check_signature(manifest_bytes)
+    signature = signer.state
+    if signature == "unknown key":
+        problems.append(M("{file}: signed by an unknown key {fingerprint} ({key_id}, {name}): not in the journal "
+                          "here nor in --trust FILE", file=MANIFEST, fingerprint=signer.fingerprint,
+                          key_id=signer.key_id, name=signer.name or "?"))
+    elif signature != "valid":
+        problems.append(M("{file}: signature {state}", file=MANIFEST, state=signature))
+    entries: dict[str, os.stat_result] = {}
+    with os.scandir(folder) as it:
+        for entry in it:
+            entries[entry.name] = entry.stat(follow_symlinks=False)
+    regular = {name for name, st in entries.items() if stat.S_ISREG(st.st_mode)}
+    try:
+        sums = parse_sums(read_regular(folder / SUMS))
+        for name in sorted(set(sums) - set(listed)):
+            problems.append(M("{sums} lists {name}, which {manifest} does not", sums=SUMS, name=name,
+                              manifest=MANIFEST))
+        for name, entry in listed.items():
+            if sums.get(name) != entry["sha256"]:
+                problems.append(M("{sums} and {manifest} disagree about {name}", sums=SUMS, manifest=MANIFEST,
+                                  name=name))
+    except OSError:
+        problems.append(M("{file} is missing or not a regular file", file=SUMS))
+    except ValueError as exc:
+        problems.append(M("{file}: {why}", file=SUMS, why=exc.args[0]))
+    if ACT not in regular:
+        problems.append(M("{file} is missing: the archive was not finished", file=ACT))
+    missing = sorted(n for n in listed if n not in entries)
+    mismatched = sorted(n for n in listed if n in entries and n not in regular)
+    problems += [M("{name}: not a regular file (a link is never taken as the file)", name=n) for n in mismatched]
+    proof = {MANIFEST, SIGNATURE, SUMS, ACT} | ({STATE} if STATE in regular else set())
+    extra = sorted(n for n in entries if n not in listed and not (n in proof and n in regular))
 
     def check_one(name: str) -> tuple[str, M | None]:
         entry = listed[name]
-        path = folder / name
-        if path.stat().st_size != entry["bytes"]:
-            return name, M("{name}: size {size}, expected {want}", name=name, size=path.stat().st_size,
-                           want=entry["bytes"])
-        digest, _size = hash_file(path, progress)
+        size = entries[name].st_size
+        if size != entry["bytes"]:
+            return name, M("{name}: size {size}, expected {want}", name=name, size=size, want=entry["bytes"])
+        digest, _size = hash_file(folder / name, progress)
         return name, None if digest == entry["sha256"] else M("{name}: SHA-256 differs", name=name)
-    mismatched = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for name, problem in pool.map(check_one, [n for n in listed if n in present]):
+        for name, problem in pool.map(check_one, sorted(n for n in listed if n in regular)):
             if problem:
                 mismatched.append(name)
                 problems.append(problem)
     problems += [M("{name}: missing", name=n) for n in missing] + \
         [M("{name}: not in the manifest", name=n) for n in extra]
     ok = not (missing or extra or mismatched or problems)
-    return Check(ok, len(listed), missing, extra, sorted(mismatched), signature, problems)
+    return Check(ok, len(listed), missing, extra, sorted(mismatched), signature, problems,
+                 signer.as_json() if signer.key_id else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import sys
 from datetime import datetime, timedelta
@@ -56,6 +57,8 @@ def _locations(text: str) -> list[str]:
 @click.option("--exam", "exam_id", required=True, metavar="ID", help=_("The exam, by its id in the config."))
 @click.option("--to", "dest", required=True, type=click.Path(path_type=Path), metavar="DIR",
               help=_("Where to put the archive folder (e.g. a USB drive)."))
+@click.option("--mkdir", "make_dest", is_flag=True,
+              help=_("Create DIR if it does not exist (else a missing DIR, such as an unmounted USB drive, is refused)."))
 @click.option("--locations", default="corridor,entrance", show_default=True, help=_("Camera locations to archive."))
 @click.option("--margin", default="0s", show_default=True, metavar="DURATION",
               help=_("Extra time around the exam's recording window (record_before / record_after)."))
@@ -64,7 +67,7 @@ def _locations(text: str) -> list[str]:
 @passphrase_file_option
 @json_option
 @click.pass_obj
-def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_ref: str | None,
+def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str, margin: str, key_ref: str | None,
            passphrase_file: Path | None, as_json: bool) -> int:
     """Copy the exam's recordings to DIR/<region>_<ППЭ>_<date>_<exam>/ and prove the copy.
 
@@ -85,6 +88,9 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
         raise BadInput(f"--margin: {exc}") from None
     if dest.exists() and not dest.is_dir():
         raise BadInput(_("--to {dest} is a file, expected a folder").format(dest=dest))
+    if not dest.exists() and not make_dest:
+        raise BadInput(_("--to {dest} does not exist (is the drive mounted?); give --mkdir to create it").format(
+            dest=dest))
     cams = [c for c in app.config.cameras if c.location in places]
     if not cams:
         raise BadInput(_("no cameras at {places} in the config").format(places=", ".join(places)))
@@ -113,6 +119,7 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EnvironmentFailure(_("cannot create {folder}: {error}").format(folder=folder, error=exc.strerror)) from None
+    arc.remove_partials(folder)  # an interrupted run's half-written files: their space is for this one
     state = arc.load_state(folder)
     names = [arc.file_name(ppe.region, ppe.code, r, tz) for r in runs]
     todo = [r for r, n in zip(runs, names) if n not in state or not (folder / n).exists()]
@@ -149,13 +156,20 @@ def create(app: App, exam_id: str, dest: Path, locations: str, margin: str, key_
                     done += one((part, arc.file_name(ppe.region, ppe.code, part, tz)))
                 return done
             except OSError as exc:
-                return [(None, {"name": name, "error": exc.strerror or str(exc), "os": True})]
+                return [(None, {"name": name, "error": exc.strerror or str(exc), "os": True, "errno": exc.errno})]
         with ThreadPoolExecutor(max_workers=2) as pool:  # two files at once: both cores, deeper I/O
             outcomes = [o for batch in pool.map(one, zip(runs, names)) for o in batch]
     for done, problem in outcomes:
         if done is not None:
             written.append(done)
         elif problem.pop("os", False):
+            if problem.get("errno") in (errno.ENOSPC, errno.EDQUOT):
+                left = [r for r, n in zip(runs, names) if not (folder / n).exists()]
+                raise EnvironmentFailure(_(
+                    "the disk of {dest} is full: writing {name} failed; {need:.1f} MiB more are needed, "
+                    "{free:.1f} MiB are free. Free space and run the same command again: what is copied "
+                    "is kept").format(dest=dest, name=problem["name"], need=arc.free_space_needed(left) / 2**20,
+                                      free=arc.disk_free(folder) / 2**20))
             raise EnvironmentFailure(_("writing {name} to {dest} failed: {error}").format(
                 name=problem["name"], dest=dest, error=problem["error"]))
         else:
@@ -313,28 +327,35 @@ def _archive_folder(path: Path) -> Path:
 
 @archive.command("verify")
 @click.argument("folder", type=click.Path(path_type=Path), metavar="DIR")
+@click.option("--trust", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help=_("Public keys (from `keys export`) the manifest may be signed by, besides the journal's here."))
 @json_option
 @click.pass_obj
-def verify(app: App, folder: Path, as_json: bool) -> int:
-    """Check an archive: every file present, nothing extra, sizes, SHA-256, the manifest's signature.
+def verify(app: App, folder: Path, trust: Path | None, as_json: bool) -> int:
+    """Check an archive: every file present, nothing extra, sizes, SHA-256, the manifest's signer.
 
-    Exit 0 when everything matches; 1 naming every missing, extra or mismatched file.
+    The signer must be a key of the journal at hand or of --trust FILE; a link is never
+    taken as a file, and anything the manifest does not list is extra. Exit 0 when
+    everything matches; 1 naming every missing, extra or mismatched file or the unknown signer.
     """
     from video import archive as arc
 
     target = _archive_folder(folder)
     total = 0
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        total = sum(f["bytes"] for f in json.loads((target / arc.MANIFEST).read_text(encoding="utf-8"))["files"])
+    with contextlib.suppress(OSError, ValueError):
+        total = sum(f["bytes"] for f in arc.parse_manifest(signatures.read_regular(target / arc.MANIFEST)).values())
     with _bar(total, _("Verifying")) as step:
-        result = arc.verify(target, lambda data, _manifest: signatures.check(app, target / arc.SIGNATURE, data), step)
+        result = arc.verify(target, lambda data: signatures.check_signer(app, target / arc.SIGNATURE, data, trust),
+                            step)
     doc = {**result.as_json(), "dir": str(target)}
 
     def human() -> None:
+        if result.signer:
+            click.echo(_("Signed by {name} ({key_id}), key fingerprint {fingerprint}: compare it with the act.").format(
+                **result.signer))
         if result.ok:
             click.echo(_("Archive intact: {n} files, manifest signature valid ({dir}).").format(n=result.files, dir=target))
         for problem in result.problems:
             click.echo(_("PROBLEM: {p}").format(p=problem))
     emit(as_json, doc, human)
     return ExitCode.OK if result.ok else ExitCode.NEGATIVE
-

@@ -16,7 +16,7 @@ from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import example_warnings
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option, key_file_option
+from ppe_tech.options import OUTPUT_FILE, json_option, key_file_option, passphrase_file_option
 
 CHECK_ACTION = "Проверка работоспособности"
 BASELINE, BASELINE_SIG = "baseline.json", "baseline.sig"
@@ -70,6 +70,9 @@ def _select(only: tuple[str, ...]):
     if not only:
         return list(CHECKS)
     wanted = [x.strip() for item in only for x in item.split(",") if x.strip()]
+    if not wanted:
+        raise BadInput(_("--only {value!r} names no check: give check ids (see `ppe-tech check list`)").format(
+            value=",".join(only)))
     unknown = [x for x in wanted if x not in BY_ID]
     if unknown:
         raise BadInput(_("unknown check id {ids} (valid: {valid})").format(
@@ -110,9 +113,9 @@ def _style(word: str, status) -> str:
 @click.option("--only", multiple=True, metavar="ID", help=_("Run only these checks (repeat, or comma-separate)."))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
               help=_("Output format on stdout (or in --out)."))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--out", type=OUTPUT_FILE, metavar="FILE",
               help=_("Write the report in --format to FILE instead of stdout."))
-@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--pdf", type=OUTPUT_FILE, metavar="FILE",
               help=_("Also print the «Протокол проверки» to this PDF."))
 @click.option("--strict", is_flag=True, help=_("Warnings fail the run too (exit 1)."))
 @click.option("--verbose", "-v", is_flag=True, help=_("Show every check's details, not only the failures'."))
@@ -289,7 +292,7 @@ def baseline_create(app: App, key_ref: str | None, passphrase_file: Path | None,
         write_output(folder / BASELINE_SIG, signatures.signature_doc(signer[0], signer[1], raw))
     else:
         (folder / BASELINE_SIG).unlink(missing_ok=True)
-    result = {"path": str(folder / BASELINE), "files": len(files), "bytes": sum(f["size"] for f in files.values()),
+    result = {"path": str(folder / BASELINE), "files": len(files), "bytes": sum(f.get("size", 0) for f in files.values()),
               "signed_by": signer[0].key_id if signer else None, "unreadable": unreadable}
 
     def human() -> None:

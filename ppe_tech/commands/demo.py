@@ -183,7 +183,7 @@ def demo(app: App, folder: Path, seconds: int) -> int:
 
         _step(_("8. The archive of the corridors and the entrance, verified"))
         usb = folder / "usb"
-        made = json.loads(ppe("archive", "create", "--exam", exam_id, "--to", str(usb), "--key", specialist, *pf,
+        made = json.loads(ppe("archive", "create", "--exam", exam_id, "--to", str(usb), "--mkdir", "--key", specialist, *pf,
                               "--json", capture=True, ok=(0, 1)))
         ppe("archive", "verify", made["dir"])
 

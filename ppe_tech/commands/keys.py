@@ -13,7 +13,7 @@ from ppe_tech.app import App, emit, load_signer, read_input, write_output
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option, key_file_option
+from ppe_tech.options import OUTPUT_FILE, json_option, key_file_option, passphrase_file_option
 
 
 @click.group(cls=TrGroup)
@@ -127,7 +127,7 @@ def list_keys(app: App, as_json: bool) -> int:
 
 
 @keys.command("export")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path), metavar="PUBLIC_OUT")
+@click.argument("out", type=OUTPUT_FILE, metavar="PUBLIC_OUT")
 @click.option("--key", "key_refs", multiple=True, metavar="KEYID",
               help=_("Export only this key (repeatable) [default: every key not revoked]."))
 @json_option
