@@ -202,7 +202,7 @@ class Journal:
         names = self._holders(tx)
         confirmer = {"key_id": by, "name": names.get(by, "")}
         own = []
-        for doc in map(json.loads, tx.bodies("entry")):
+        for doc in map(json.loads, tx.entry_bodies(first, last)):
             number = doc.get("number")
             if isinstance(number, int) and first <= number <= last and same_person(
                     {"key_id": doc.get("by"), "name": names.get(doc.get("by"), "")}, confirmer):
