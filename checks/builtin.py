@@ -212,6 +212,8 @@ CHECKS: list[Check] = [
     Check("system.disk", "Disk space for recordings", "Свободное место для видеозаписи", system.disk),
     Check("system.power", "Power (battery, UPS)", "Электропитание (батарея, ИБП)", system.power),
     Check("system.time", "System clock", "Системное время", system.clock),
+    Check("system.process_args", "Camera passwords hidden from other users",
+          "Пароли камер скрыты от других пользователей", system.process_arguments),
     Check("software.required", "Required software", "Необходимое программное обеспечение", software.required),
     Check("software.forbidden", "Forbidden programs not running", "Отсутствие запрещённых программ",
           software.forbidden),

@@ -201,3 +201,38 @@ def clock(ctx, cmds: Commands) -> Outcome:
     return warned(M("the system clock is not synchronised ({how}); set checks.ntp_server to measure the offset", how=how))
 
 
+
+
+PROC_MOUNTS = "/proc/mounts"
+
+
+def proc_hidden(mounts_text: str) -> bool | None:
+    """Whether /proc hides other users' processes (hidepid=2 or =invisible); None if /proc is not listed."""
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[2] == "proc" and fields[1] == "/proc":
+            options = dict(o.partition("=")[::2] for o in fields[3].split(","))
+            return options.get("hidepid") in ("2", "invisible", "4", "noaccess")
+    return None
+
+
+def process_arguments(ctx, cmds: Commands, mounts: str = PROC_MOUNTS) -> Outcome:
+    """Camera passwords reach ffmpeg in its command line, which every local user can read in
+    /proc unless it is mounted with hidepid: warn on a station where that is so."""
+    from ppe_tech.secrets import passwords_in
+
+    if not sys.platform.startswith("linux"):
+        return skipped(M("only Linux shows other users' command lines in /proc"))
+    secret = [c.id for c in ctx.config.cameras if passwords_in(c.url)]
+    if not secret:
+        return passed(M("no camera URL holds a password"))
+    try:
+        with open(mounts, encoding="utf-8") as handle:
+            hidden = proc_hidden(handle.read())
+    except OSError:
+        hidden = None
+    if hidden:
+        return passed(M("/proc hides other users' processes (hidepid)"))
+    return warned(M("other local users can read the recorder's command line with the passwords of {n} cameras; "
+                    "mount /proc with hidepid=invisible (fstab: proc /proc proc defaults,hidepid=invisible 0 0)",
+                    n=len(secret)))

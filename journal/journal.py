@@ -177,6 +177,26 @@ class Journal:
                 keys[doc["key"]] = (keys[doc["key"]][0], True)
         return keys
 
+    @staticmethod
+    def _holders(tx: Tx) -> dict[str, str]:
+        """key id -> the holder's name, from the key records."""
+        return {doc["cert"]["key_id"]: doc["cert"]["name"]
+                for doc in map(json.loads, tx.bodies("key")) if doc.get("kind") == "key"}
+
+    def _own_entries(self, tx: Tx, by: str, first: int, last: int) -> list[int]:
+        """Numbers in first..last of the entries made by `by` or by another key of the same holder."""
+        from journal.custody import same_person
+
+        names = self._holders(tx)
+        confirmer = {"key_id": by, "name": names.get(by, "")}
+        own = []
+        for doc in map(json.loads, tx.entry_bodies(first, last)):
+            number = doc.get("number")
+            if isinstance(number, int) and first <= number <= last and same_person(
+                    {"key_id": doc.get("by"), "name": names.get(doc.get("by"), "")}, confirmer):
+                own.append(number)
+        return own
+
     def _require_signer(self, tx: Tx, key_id: str, roles: tuple[str, ...]) -> None:
         known = self._registry(tx).get(key_id)
         if known is None:
@@ -236,6 +256,13 @@ class Journal:
                 raise BadInput(_("--upto {n}: the journal has only {m} entries").format(n=upto, m=last_number))
             if last < first:
                 raise BadInput(_("nothing to confirm: entries up to {n} are confirmed already").format(n=first - 1))
+            own = self._own_entries(tx, by, first, last)
+            if own:
+                raise BadInput(_("entries {numbers} were made by the holder of key {key} ({name}); column 7 is "
+                                 "another person's confirmation: the head of the exam point (or the one "
+                                 "responsible for video surveillance) confirms them with their own key{upto}").format(
+                    numbers=", ".join(map(str, own)), key=by, name=self._holders(tx).get(by, ""),
+                    upto=_(", or confirm up to {n} with --upto").format(n=own[0] - 1) if own[0] > first else ""))
             span[:] = [first, last]
             return {"from": first, "upto": last, "by": by}
         self._append("confirm", build, signer)
@@ -263,15 +290,17 @@ def new_cert(signer: signing.Signer, *, name: str, position: str, role: str, cre
 
 
 def create_key(journal: Journal, keys_dir: Path, *, name: str, position: str, station: bool,
-               passphrase: str | None) -> KeyInfo:
-    """Make a key pair, store the private key (0600) and register the public key in the journal."""
+               passphrase: str | None, target: Path | None = None) -> KeyInfo:
+    """Make a key pair, store the private key (0600; in `keys_dir`, or at `target`, e.g. removable
+    media) and register the public key in the journal."""
     if not station and (passphrase is None or len(passphrase) < keystore.MIN_PASSPHRASE):
         raise BadInput(_("the passphrase must be at least {n} characters").format(n=keystore.MIN_PASSPHRASE))
     signer = signing.generate()
     cert, cert_sig = new_cert(signer, name=name, position=position, role=STATION if station else PERSON,
                               created=iso_utc(journal.clock()))
     path = keystore.write_private_key(keys_dir, signer, key_id=cert["key_id"], name=cert["name"],
-                                      position=cert["position"], role=cert["role"], passphrase=passphrase)
+                                      position=cert["position"], role=cert["role"], passphrase=passphrase,
+                                      target=target)
     try:
         appended = journal.register_key(cert, cert_sig)
     except BaseException:

@@ -44,9 +44,16 @@ def _kdf(salt: bytes, n: int, r: int, p: int) -> Scrypt:
 
 
 def write_private_key(directory: Path, signer: signing.Ed25519Signer, *, key_id: str, name: str, position: str,
-                      role: str, passphrase: str | None) -> Path:
-    """Write the key file atomically with mode 0600; refuse to overwrite."""
-    ensure_private_dir(directory)
+                      role: str, passphrase: str | None, target: Path | None = None) -> Path:
+    """Write the key file atomically with mode 0600; refuse to overwrite.
+
+    It goes to `directory`/<key id>.key, or to `target` (a file on removable media: its folder must exist)."""
+    if target is not None and target.is_dir():
+        target = target / f"{key_id}.key"
+    if target is None:
+        ensure_private_dir(directory)
+    elif not target.parent.is_dir():
+        raise BadInput(_("folder {path} does not exist").format(path=target.parent))
     doc: dict = {"format": FORMAT, "key_id": key_id, "algorithm": signer.algorithm, "name": name,
                  "position": position, "role": role, "public_key": signing.b64(signer.public_key)}
     raw = signer.private_bytes()
@@ -60,8 +67,10 @@ def write_private_key(directory: Path, signer: signing.Ed25519Signer, *, key_id:
         doc["protection"] = {"kind": "scrypt-aes256gcm", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
                              "salt": signing.b64(salt), "nonce": signing.b64(nonce)}
         doc["private_key"] = signing.b64(sealed)
-    path = directory / f"{key_id}.key"
-    tmp = directory / f".{key_id}.key.tmp"
+    path = target if target is not None else directory / f"{key_id}.key"
+    if path.is_symlink() or path.exists():
+        raise BadInput(_("key file {path} already exists").format(path=path))
+    tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(doc, handle, ensure_ascii=False, indent=2)
@@ -86,6 +95,22 @@ def _read(path: Path) -> dict:
     return doc
 
 
+def _key_file(doc: dict, path: Path) -> KeyFile:
+    return KeyFile(doc["key_id"], doc["algorithm"], doc.get("name", ""), doc.get("position", ""),
+                   doc.get("role", "person"), doc["protection"]["kind"] != "none", path)
+
+
+def read_key_file(path: Path) -> KeyFile:
+    """The private key file at `path` (`--key-file`, e.g. on a USB stick): missing or foreign is bad input."""
+    if not path.is_file():
+        raise BadInput(_("key file {path} does not exist or is not a file").format(path=path))
+    doc = _read(path)
+    try:
+        return _key_file(doc, path)
+    except (KeyError, TypeError):
+        raise BadInput(_("key file {path} is damaged").format(path=path)) from None
+
+
 def list_key_files(directory: Path) -> list[KeyFile]:
     out = []
     if not directory.is_dir():
@@ -95,8 +120,7 @@ def list_key_files(directory: Path) -> list[KeyFile]:
             doc = _read(path)
         except (BadInput, EnvironmentFailure):
             continue
-        out.append(KeyFile(doc["key_id"], doc["algorithm"], doc.get("name", ""), doc.get("position", ""),
-                           doc.get("role", "person"), doc["protection"]["kind"] != "none", path))
+        out.append(_key_file(doc, path))
     return out
 
 

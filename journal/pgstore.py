@@ -456,6 +456,12 @@ class PgTx:
             f"SELECT body FROM {SCHEMA}.records WHERE region = %s AND ppe = %s AND kind IN ({_kinds(*kinds)}) "
             "ORDER BY seq", self.key)]
 
+    def entry_bodies(self, first: int, last: int) -> list[bytes]:
+        """The entries numbered first..last (the unique index on number finds them)."""
+        return [bytes(r[0]) for r in self.conn.execute(
+            f"SELECT body FROM {SCHEMA}.records WHERE region = %s AND ppe = %s AND number BETWEEN %s AND %s "
+            "ORDER BY number", (*self.key, first, last))]
+
     def last_body(self, kind: str) -> bytes | None:
         r = self._one(f"SELECT body FROM {SCHEMA}.records WHERE region = %s AND ppe = %s AND kind IN ({_kinds(kind)}) "
                       "ORDER BY seq DESC LIMIT 1")

@@ -330,6 +330,11 @@ class Tx:
         return [bytes(r[0]) for r in self.conn.execute(
             f"SELECT body FROM records WHERE kind IN ({marks}) ORDER BY seq", kinds)]
 
+    def entry_bodies(self, first: int, last: int) -> list[bytes]:
+        """The entries numbered first..last."""
+        return [bytes(r[0]) for r in self.conn.execute(
+            "SELECT body FROM records WHERE number BETWEEN ? AND ? ORDER BY number", (first, last))]
+
     def last_body(self, kind: str) -> bytes | None:
         r = self.conn.execute("SELECT body FROM records WHERE kind = ? ORDER BY seq DESC LIMIT 1", (kind,)).fetchone()
         return None if r is None else bytes(r[0])

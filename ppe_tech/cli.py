@@ -71,13 +71,16 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
               help=_("Configuration file [env PPE_TECH_CONFIG; default ./ppe-tech.toml, else the user's config dir]."))
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="PPE_TECH_DATA",
               help=_("Where the journal, keys, recordings and state live [env PPE_TECH_DATA]."))
+@click.option("--rehearsal", is_flag=True, envvar="PPE_TECH_REHEARSAL",
+              help=_("Rehearse: a throwaway data dir beside the real one, the real config and cameras; "
+                     "nothing goes into the real journal; documents say «РЕПЕТИЦИЯ» [env PPE_TECH_REHEARSAL]."))
 @click.option("--debug", is_flag=True, help=_("Show the traceback of an internal error."))
 @click.option("--lang", type=click.Choice(LANGUAGES), expose_value=False, is_eager=True,
               help=_("Language of messages and help [env PPE_TECH_LANG; default: the locale's]."))
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help=_("Show the version and the commit it was built from, and exit."))
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, debug: bool) -> None:
+def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, rehearsal: bool, debug: bool) -> None:
     """ppe-tech: the technical specialist's toolkit for an exam point (ППЭ).
 
     \b
@@ -92,7 +95,13 @@ def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, debug: b
     Exit codes: 0 success, 1 a negative result (tampering found, a check failed),
     2 bad usage or input, 3 the environment stopped the command.
     """
-    ctx.obj = resolve_app(config, data_dir, debug)
+    ctx.obj = resolve_app(config, data_dir, debug, rehearsal)
+    if rehearsal:
+        from templates.render import mark_rehearsal
+
+        ctx.call_on_close(mark_rehearsal())
+        click.secho(_("REHEARSAL: data in {folder}; the real journal is not touched.").format(folder=ctx.obj.data_dir),
+                    fg="yellow", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,8 +36,11 @@ class LocalDateTime(datetime):
 
 
 def _opt(doc: str, *, check: Callable[[Any], str | None] | None = None, example: Any = None,
-         required: bool = False, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING):
-    meta = {"doc": doc, "check": check, "example": example, "required": required}
+         required: bool = False, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING,
+         placeholder: bool = False):
+    """A schema field. `placeholder`: its example is made up (a path, a host, a printer nobody has),
+    so a value still equal to it was left from `ppe-tech init`'s comments (see `example_values`)."""
+    meta = {"doc": doc, "check": check, "example": example, "required": required, "placeholder": placeholder}
     if factory is not dataclasses.MISSING:
         return field(default_factory=factory, metadata=meta)
     if default is dataclasses.MISSING and required:
@@ -177,14 +180,14 @@ class Camera:
     room: str = _opt("room number or place, as printed in the journal", check=_visible, example="коридор 2 этажа",
                      default="")
     url: str = _opt("rtsp://user:password@host:554/path, or a local device v4l2:/dev/videoN", check=_camera_url,
-                    example="rtsp://user:pass@192.0.2.11:554/stream1", required=True)
+                    example="rtsp://user:pass@192.0.2.11:554/stream1", required=True, placeholder=True)
     resolution: str = _opt("expected picture size; `cameras health` flags any other", check=_resolution,
                            example="1920x1080", default="")
     fps: int = _opt("expected frame rate; `cameras health` flags a lower one (0: not checked)",
                     check=_non_negative, example=15, default=0)
     onvif: str = _opt("the camera's ONVIF device service, for its clock and reboots (credentials: these, else "
                       "the url's)", check=_onvif_url, example="http://admin:pass@192.0.2.11/onvif/device_service",
-                      default="")
+                      default="", placeholder=True)
     broadcast: str = _opt("auditorium cameras: online (broadcast to the portal live) | offline (the recording is "
                           "uploaded after the exam, so `archive create` takes it)", check=_one_of(*BROADCASTS),
                           example="online", default="online")
@@ -304,8 +307,9 @@ class Minimums:
 class ChecksSection:
     """The pre-exam check."""
     exam_software: list[str] = _opt("folders: integrity baseline and antivirus scan",
-                                    example=["/opt/exam-station"], factory=list)
-    forbidden_processes: list[str] = _opt("added to the built-in list", example=["someapp"], factory=list)
+                                    example=["/opt/exam-station"], factory=list, placeholder=True)
+    forbidden_processes: list[str] = _opt("added to the built-in list", example=["someapp"], factory=list,
+                                          placeholder=True)
     timeout: timedelta = _opt("default per-check timeout", check=_positive, example="20s",
                               default=timedelta(seconds=20))
     room: str = _opt("where the station stands, as written in the journal for checks and watched changes", check=_visible,
@@ -319,15 +323,15 @@ class ChecksSection:
     min_battery: float = _opt("battery percent below which running on battery fails", check=_non_negative,
                               example=30.0, default=30.0)
     ntp_server: str = _opt("NTP server to measure the clock against (host or host:port); empty: ask the OS",
-                           example="ntp.msk.ru", default="")
+                           example="ntp.msk.ru", default="", placeholder=True)
     clock_warn: timedelta = _opt("clock offset that gives a warning", check=_positive, example="1s",
                                  default=timedelta(seconds=1))
     clock_fail: timedelta = _opt("clock offset that fails the check", check=_positive, example="5s",
                                  default=timedelta(seconds=5))
     printers: list[str] = _opt("printers that must be ready (CUPS or Windows names)", example=["HP_LaserJet_Pro"],
-                               factory=list)
+                               factory=list, placeholder=True)
     hosts: list[str] = _opt("host:port that must answer on TCP", check=_host_port, example=["192.0.2.1:443"],
-                            factory=list)
+                            factory=list, placeholder=True)
     connect_timeout: timedelta = _opt("TCP connect timeout per host", check=_positive, example="3s",
                                       default=timedelta(seconds=3))
     camera_clock_max_offset: timedelta = _opt("a camera clock further than this from the station's fails "
@@ -372,7 +376,8 @@ class JournalSection:
 class RegionSection:
     """The regional centre's database (РЦОИ): where `journal push` sends and `region verify` reads."""
     db: str = _opt("postgresql:// URL; the password is better kept in PGPASSWORD or ~/.pgpass",
-                   check=_postgres_url, example="postgresql://ppe_0123@rcoi.example/journals", default="")
+                   check=_postgres_url, example="postgresql://ppe_0123@rcoi.example/journals", default="",
+                   placeholder=True)
 
 
 @dataclass(frozen=True)
@@ -683,11 +688,69 @@ def _section_lines(cls: type, header: str, values: dict[str, Any], commented: bo
         if dataclasses.is_dataclass(typing.get_args(hints[f.name])[0] if typing.get_origin(hints[f.name]) is list else hints[f.name]):
             continue
         value = values.get(f.name, f.metadata.get("example"))
-        if value in (None, "", []) and not f.metadata.get("required") and f.name not in values:
+        if f.name not in values and not f.metadata.get("required") and (
+                value in (None, "", []) or not _example_is_default(f, hints[f.name])):
+            # an example nobody chose stays a comment: only defaults and the user's own values are live
             lines.append(f"# {f.name} = {_toml_value(value if value is not None else '')}    # {f.metadata['doc']}")
             continue
         lines.append(f"{prefix}{f.name} = {_toml_value(value)}    # {f.metadata['doc']}")
     return lines
+
+
+def _default_of(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None if f.default is dataclasses.MISSING else f.default
+
+
+def _example_is_default(f: dataclasses.Field, hint: Any) -> bool:
+    """Whether writing the field's example live would only restate its default."""
+    example = f.metadata.get("example")
+    parse = _PARSERS.get(hint)
+    if parse is not None and isinstance(example, str) and example:
+        try:
+            example = parse(example)
+        except ValueError:
+            return False
+    if hint is float and isinstance(example, (int, float)):
+        example = float(example)
+    return example == _default_of(f)
+
+
+def holds_passwords(config: Config) -> bool:
+    """Whether a camera URL, an ONVIF address or the region's URL carries a password."""
+    urls = [c.url for c in config.cameras] + [c.onvif for c in config.cameras] + [config.region.db, config.journal.path]
+    return any(mask_url(u) != u for u in urls if u)
+
+
+def example_values(config: Config) -> list[tuple[str, Any]]:
+    """Settings still equal to a made-up example of `ppe-tech init` (a path, host or printer
+    nobody chose): (dotted key, value) in schema order, e.g. ("checks.printers", ["HP_LaserJet_Pro"])."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(obj: Any, path: tuple) -> None:
+        for f in dataclasses.fields(obj):
+            if f.name == "source":
+                continue
+            value = getattr(obj, f.name)
+            if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+                for index, item in enumerate(value):
+                    walk(item, path + (f.name, index))
+            elif dataclasses.is_dataclass(value):
+                walk(value, path + (f.name,))
+            elif f.metadata.get("placeholder") and value == f.metadata.get("example"):
+                found.append((_dotted(path + (f.name,)), value))
+
+    walk(config, ())
+    return found
+
+
+def example_warnings(config: Config) -> list[str]:
+    """One line per setting left at `init`'s example, naming the file and the key."""
+    where = config.source or "ppe-tech.toml"
+    return [_("Warning: {path}: {key} = {value} is the example from `ppe-tech init`, not a setting of this "
+              "exam point; put the real value or remove the line.").format(path=where, key=key, value=mask_url(_show(value)))
+            for key, value in example_values(config)]
 
 
 def render_init(ppe: dict[str, str]) -> str:

@@ -16,8 +16,18 @@ passphrase_file_option = click.option(
     "--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
     help=_("Read the key's passphrase from this file (unattended use); else PPE_TECH_PASSPHRASE, else a prompt."))
 
-key_option = click.option("--key", "key_ref", required=True, metavar="KEYID",
-                          help=_("Your key id, or its first digits (see `ppe-tech keys list`)."))
+key_option = click.option("--key", "key_ref", metavar="KEYID",
+                          help=_("Your key id, or its first digits (see `ppe-tech keys list`); or --key-file."))
+
+
+def _remember_key_file(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_root().obj.key_file = value
+
+
+key_file_option = click.option(
+    "--key-file", type=click.Path(dir_okay=False, path_type=Path), expose_value=False, callback=_remember_key_file,
+    metavar="PATH", help=_("Sign with the private key in this file (kept on removable media) instead of --key."))
 
 
 def _parsed(parse: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, str | None], Any]:

@@ -8,6 +8,7 @@ operations, so the total page count is known when footers are drawn, and a
 from __future__ import annotations
 
 import functools
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -150,11 +151,15 @@ class Sheet:
             self.space(gap)
 
     def render(self, out: Path, *, title: str, footer: Callable[[Canvas, int, int], None]) -> int:
-        """Draw every page with its footer into `out`; return the page count."""
+        """Draw every page with its footer into `out`; return the page count. In a rehearsal
+        (`mark_rehearsal`) every page also carries «РЕПЕТИЦИЯ» across it and in its top line."""
         register_fonts()
         rl_config.invariant = 1  # no timestamps or random ids: the same input gives the same bytes
         total = len(self.pages)
         canvas = Canvas(str(out), pagesize=self.size, pageCompression=1, initialFontName=REGULAR, initialFontSize=9)
+        if _REHEARSAL.get():
+            title = f"{REHEARSAL_WORD}: {title}"
+            footer = _with_rehearsal_marks(self, footer)
         canvas.setTitle(title)
         canvas.setAuthor("ppe-tech")
         canvas.setCreator("ppe-tech")
@@ -165,6 +170,34 @@ class Sheet:
             canvas.showPage()
         canvas.save()
         return total
+
+
+REHEARSAL_WORD = "РЕПЕТИЦИЯ"
+_REHEARSAL: ContextVar[bool] = ContextVar("ppe_tech_rehearsal", default=False)
+
+
+def mark_rehearsal() -> Callable[[], None]:
+    """From now on documents are marked «РЕПЕТИЦИЯ»; returns the function that ends it."""
+    token = _REHEARSAL.set(True)
+    return lambda: _REHEARSAL.reset(token)
+
+
+def _with_rehearsal_marks(sheet: "Sheet", footer: Callable[[Canvas, int, int], None]) -> Callable[[Canvas, int, int], None]:
+    def marked(c: Canvas, number: int, total: int) -> None:
+        footer(c, number, total)
+        width, height = sheet.size
+        c.saveState()
+        c.setFont(BOLD, 9)
+        c.setFillGray(0.25)
+        c.drawCentredString(width / 2, height - sheet.margin / 2 - 3,
+                            f"{REHEARSAL_WORD} — не является официальным документом")
+        c.setFillColorRGB(0.5, 0.5, 0.5, alpha=0.2)  # translucent: the text under it stays readable
+        c.setFont(BOLD, 72)
+        c.translate(width / 2, height / 2)
+        c.rotate(30)
+        c.drawCentredString(0, 0, REHEARSAL_WORD)
+        c.restoreState()
+    return marked
 
 
 def sheet_footer(sheet: "Sheet", left: str) -> Callable[[Canvas, int, int], None]:

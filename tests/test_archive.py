@@ -333,6 +333,34 @@ def test_the_act_shows_each_gap_in_its_files_row_and_in_minutes_and_seconds():
     shown = [g for row in rows for g in row]
     assert all(g in shown for g in gaps)  # every gap of the paragraph stands in some row
 
+
+def test_the_passphrase_is_asked_once_before_the_copy(ppe, env, monkeypatch):
+    """Issue 14.2: an unattended copy of hours must not wait at a second prompt after it."""
+    import ppe_tech.app as app_module
+
+    tmp, key = env
+    monkeypatch.delenv("PPE_TECH_PASSPHRASE")
+    asked = []
+    copied_before_prompt = []
+
+    def prompt(what, confirm):
+        copied_before_prompt.append(any((tmp / "usb").rglob("*.mp4")) if (tmp / "usb").exists() else False)
+        asked.append(what)
+        return PASSPHRASE
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(app_module, "_prompt", prompt)
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    r = create(ppe, tmp / "usb", key)
+    assert r.code == 0, r.err
+    assert len(asked) == 1 and copied_before_prompt == [False], asked
+    entries = ppe("journal", "list", "--json").json["entries"]
+    assert entries[-1]["action"] == "Копирование видеозаписей" and entries[-1]["number"] == r.json["journal_entry"]
+
+
 # -- trust and links: what `archive verify` must never pass -----------------------------------------
 
 def _resign(folder, manifest, keys_dir, key_id, passphrase=PASSPHRASE):

@@ -22,6 +22,7 @@ def configured(home, simulator):
     (home / "ppe-tech.toml").write_text(
         '[ppe]\ncode = "0123"\nname = "ГБОУ Школа № 1"\n' + simulator.config(resolution="1280x720", fps=15),
         encoding="utf-8")
+    (home / "ppe-tech.toml").chmod(0o600)  # it holds the secured camera's password, as `init` writes it
     return simulator
 
 

@@ -312,6 +312,25 @@ def test_clock_against_an_sntp_server(ppe, home, skew, status):
     assert ("behind" if skew > 0 else "ahead of") in check["message"] or skew == 0
 
 
+def test_proc_without_hidepid_is_a_warning_when_camera_urls_hold_passwords(home, tmp_path):
+    assert system.proc_hidden("proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n") is False
+    assert system.proc_hidden("proc /proc proc rw,relatime,hidepid=invisible 0 0\n") is True
+    assert system.proc_hidden("proc /proc proc rw,relatime,hidepid=2,gid=27 0 0\n") is True
+    assert system.proc_hidden("sysfs /sys sysfs rw 0 0\n") is None
+    cfg = config_of(home, '[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nurl = "rtsp://admin:s3cret@127.0.0.1:9/a"\n')
+    ctx = Context(config=cfg, data_dir=home / "data", recordings_dir=home / "data" / "recordings")
+    open_proc = tmp_path / "mounts-open"
+    open_proc.write_text("proc /proc proc rw,relatime 0 0\n")
+    hidden = tmp_path / "mounts-hidden"
+    hidden.write_text("proc /proc proc rw,relatime,hidepid=invisible 0 0\n")
+    outcome = system.process_arguments(ctx, Commands(), mounts=str(open_proc))
+    assert outcome.status == Status.WARN and "hidepid" in str(outcome.message) and "s3cret" not in str(outcome.message)
+    assert system.process_arguments(ctx, Commands(), mounts=str(hidden)).status == Status.PASS
+    plain = config_of(home, '[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nurl = "rtsp://127.0.0.1:9/a"\n')
+    ctx = Context(config=plain, data_dir=home / "data", recordings_dir=home / "data" / "recordings")
+    assert system.process_arguments(ctx, Commands(), mounts=str(open_proc)).status == Status.PASS
+
+
 def test_w32tm_status_is_read():
     synced, how = system.parse_w32tm((DATA / "w32tm-status.txt").read_text(encoding="utf-8"))
     assert synced is True and "ntp.msk.ru" in how

@@ -61,7 +61,7 @@ def test_add_confirm_list_verify_print_export(ppe, people, home):
     spec, head, station = people["specialist"], people["head"], people["station"]
     assert add(ppe, spec, "Проверка работоспособности", start="08:00", end="08:15", date="2026-06-01") == 1
     assert add(ppe, station, "Начало записи", start="08:20", date="2026-06-01", room="Аудитории 0001–0017") == 2
-    r = ppe("journal", "confirm", "--key", head[:6], "--json")
+    r = ppe("journal", "confirm", "--key", head[:6], "--yes", "--json")
     assert r.code == 0, r.err
     assert r.json == {"from": 1, "upto": 2, "key_id": head}
     assert add(ppe, spec, "Корректировка ракурса", start="09:40", date="2026-06-02") == 3
@@ -112,13 +112,13 @@ def test_csv_neutralises_formulas(ppe, people, home):
 
 def test_confirm_nothing_left_and_station_cannot_confirm(ppe, people):
     add(ppe, people["specialist"], "Начало записи")
-    assert ppe("journal", "confirm", "--key", people["head"]).code == 0
-    r = ppe("journal", "confirm", "--key", people["head"])
+    assert ppe("journal", "confirm", "--key", people["head"], "--yes").code == 0
+    r = ppe("journal", "confirm", "--key", people["head"], "--yes")
     assert r.code == 2 and "nothing to confirm" in r.err
     add(ppe, people["specialist"], "Отключение средства видеозаписи")
-    r = ppe("journal", "confirm", "--key", people["station"])
+    r = ppe("journal", "confirm", "--key", people["station"], "--yes")
     assert r.code == 2 and "station" in r.err
-    r = ppe("journal", "confirm", "--key", people["head"], "--upto", "7")
+    r = ppe("journal", "confirm", "--key", people["head"], "--upto", "7", "--yes")
     assert r.code == 2 and "only 2 entries" in r.err
 
 

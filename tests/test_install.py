@@ -66,7 +66,7 @@ def journal_round_trip(cli: list[str], env: dict, cwd: Path, pdf: Path) -> None:
     head = json.loads(run("keys", "create", "--name", HEAD[0], "--position", HEAD[1], "--json").stdout)
     assert json.loads(run("journal", "add", "--room", "0101", "--action", "Проверка работоспособности",
                           "--start", "08:00", "--end", "08:15", "--key", spec["key_id"], "--json").stdout)["number"] == 1
-    run("journal", "confirm", "--key", head["key_id"])
+    run("journal", "confirm", "--key", head["key_id"], "--yes")
     verdict = json.loads(run("journal", "verify", "--json").stdout)
     assert verdict["ok"] is True and verdict["entries"] == 1
     run("journal", "print", "--out", str(pdf))

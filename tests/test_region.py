@@ -264,7 +264,7 @@ def test_journal_kept_in_postgres(home, ppe, db, monkeypatch):
     head = r.json["key_id"]
     for n in range(1, 6):
         assert ppe("journal", "add", "--room", "0101", "--action", f"Начало записи {n}", "--key", spec).code == 0
-    assert ppe("journal", "confirm", "--key", head).code == 0
+    assert ppe("journal", "confirm", "--key", head, "--yes").code == 0
     assert ppe("journal", "checkpoint", "--key", head, "--out", home / "cp.json").code == 0
     r = ppe("journal", "verify", "--checkpoint", home / "cp.json", "--json")
     assert r.code == 0 and r.json["entries"] == 5 and r.json["confirmed"] == 5, r.out + r.err

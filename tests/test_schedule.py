@@ -262,7 +262,7 @@ def test_due_runs_the_readiness_check_the_day_before(ppe, home):
     assert kept["stage"] == "readiness" and kept["full"] and kept["ready"]
     r = ppe("schedule", "due", "--exam", "tomorrow", "--stage", "readiness", "--json")
     assert r.json["exams"] == [{"exam": "tomorrow", "stage": "readiness", "at": row["readiness"]["at"],
-                                "state": "done"}]  # not twice
+                                "state": "done", "protocol_dir": str(home / "data" / "checks")}]  # not twice
     r = ppe("schedule", "due", "--exam", "tomorrow")
     assert "tomorrow: technical preparation made already" in r.out and "tomorrow: the check is due at" in r.out
     # the day's plan: the technical preparation done, the pre-check still ahead

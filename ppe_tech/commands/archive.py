@@ -17,7 +17,7 @@ from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import LOCATIONS
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 from ppe_tech.timeutil import parse_duration
 
 COPY_ACTION = "Копирование видеозаписей"
@@ -71,6 +71,7 @@ def _locations(text: str) -> list[str]:
 @click.option("--margin", default="0s", show_default=True, metavar="DURATION",
               help=_("Extra time around the exam's recording window (record_before / record_after)."))
 @click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the manifest and the journal entry [default: the station's key]."))
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -94,7 +95,7 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str |
     from video import segments
     from video.mpegts import SdtRewriter
 
-    exam = app.config.exam(exam_id)
+    exam = app.require_config().exam(exam_id)
     ids = [x.strip() for x in (camera_ids or "").split(",") if x.strip()]
     if camera_ids is not None and not ids:
         raise BadInput(_("--cameras {value!r}: expected camera ids separated by commas").format(value=camera_ids))
@@ -248,7 +249,7 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str |
     if logged.get("files") == copied and all(w.reused for w in written):
         number = logged.get("entry")  # a rerun that copied nothing new is not another copying
     else:
-        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file)
+        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file, signer=signer)
         state[arc.JOURNALED] = {"entry": number, "files": copied}
         arc.save_state(folder, state)
     result = {"dir": str(folder), "files": [{"path": str(folder / f["name"]), "camera": f["camera"], "bytes": f["bytes"],

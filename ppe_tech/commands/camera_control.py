@@ -10,13 +10,13 @@ from urllib.parse import quote, urlsplit
 
 import click
 
-from ppe_tech.app import App, emit, journal_action
+from ppe_tech.app import App, emit, journal_action, load_signer
 from ppe_tech.commands.cameras import _seconds, _status_line, camera_ids, select
 from ppe_tech.commands.recording import cameras, journal_key_option
 from ppe_tech.config import Camera
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 from ppe_tech.secrets import read_passphrase_file
 
 CLOCK_ACTION = "Установка времени камер (ONVIF)"
@@ -229,6 +229,7 @@ def _clock_lines(reports, max_offset: float) -> None:
 @click.option("--max-offset", callback=_seconds, metavar="DURATION",
               help=_("Largest offset that is fine [default: checks.camera_clock_max_offset, 2s]."))
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -247,9 +248,7 @@ def clock(app: App, camera_ids: tuple[str, ...], do_set: bool, max_offset: float
     chosen = onvif_cameras(app, camera_ids)
     limit = _max_offset(app, max_offset)
     signer = None
-    if do_set and key_ref:
-        from ppe_tech.app import load_signer
-
+    if do_set and (key_ref or app.key_file):
         signer = load_signer(app, key_ref, passphrase_file)  # a wrong passphrase stops before any camera is touched
     tz = camera_clock.posix_tz(app.config.ppe.timezone)
     if do_set:
@@ -377,6 +376,7 @@ def _reboot_one(app: App, camera: Camera, wait: float, limit: float) -> dict:
 @cameras.command("reboot")
 @click.argument("camera_ids", nargs=-1, required=True, metavar="CAMERA...")
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -391,9 +391,7 @@ def reboot(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphras
 
     chosen = onvif_cameras(app, camera_ids)
     signer = None
-    if key_ref:
-        from ppe_tech.app import load_signer
-
+    if key_ref or app.key_file:
         signer = load_signer(app, key_ref, passphrase_file)
     limit = app.config.checks.camera_clock_max_offset.total_seconds()
     wait = app.config.onvif.reboot_wait.total_seconds()
@@ -463,6 +461,7 @@ def _osd_one(app: App, camera: Camera, do_set: bool) -> dict:
 @camera_ids
 @click.option("--set", "do_set", is_flag=True, help=_("Set date and time and the text where they are missing."))
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -475,6 +474,7 @@ def osd(app: App, camera_ids: tuple[str, ...], do_set: bool, key_ref: str | None
     from video.parallel import in_parallel
 
     chosen = onvif_cameras(app, camera_ids)
+    signer = load_signer(app, key_ref, passphrase_file) if do_set and (key_ref or app.key_file) else None  # asked before any camera
     results = in_parallel(chosen, lambda c: _osd_one(app, c, do_set))
     number = None
     changed = [r for r in results if r["set"]]
@@ -482,7 +482,7 @@ def osd(app: App, camera_ids: tuple[str, ...], do_set: bool, key_ref: str | None
         rooms = {c.id: c.room or c.id for c in chosen}
         number = journal_action(app, _fit(f"{OSD_ACTION}: ", [r["id"] for r in changed]),
                                 _fit("", list(dict.fromkeys(rooms[r["id"]] for r in changed)), 200), key_ref,
-                                passphrase_file)
+                                passphrase_file, signer=signer)
 
     def human() -> None:
         for r in results:

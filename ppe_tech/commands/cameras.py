@@ -22,7 +22,7 @@ camera_ids = click.argument("camera_ids", nargs=-1, metavar="[CAMERA]...")
 
 def select(app: App, ids: tuple[str, ...]) -> list[Camera]:
     """The cameras named (all when none is), in config order; an unknown id is bad input."""
-    cameras = app.config.cameras
+    cameras = app.require_config().cameras
     if not cameras:
         raise BadInput(_("no cameras configured: add [[cameras]] blocks to {config}").format(
             config=app.config.source or "ppe-tech.toml"))
@@ -78,7 +78,7 @@ def list_cameras(app: App, as_json: bool) -> int:
     """The configured cameras (passwords masked)."""
     items = [{"id": c.id, "location": c.location, "room": c.room, "url": mask_url(c.url),
               "onvif": mask_url(c.onvif) if c.onvif else None, "resolution": c.resolution or None,
-              "fps": c.fps or None} for c in app.config.cameras]
+              "fps": c.fps or None} for c in app.require_config().cameras]
 
     def human() -> None:
         if not items:

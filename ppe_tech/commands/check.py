@@ -13,9 +13,10 @@ import click
 from ppe_tech import signatures
 from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_person_signer, write_output
 from ppe_tech.clicktr import TrGroup
+from ppe_tech.config import example_warnings
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import OUTPUT_FILE, json_option, passphrase_file_option
+from ppe_tech.options import OUTPUT_FILE, json_option, key_file_option, passphrase_file_option
 
 CHECK_ACTION = "Проверка работоспособности"
 BASELINE, BASELINE_SIG = "baseline.json", "baseline.sig"
@@ -166,6 +167,7 @@ def _style(word: str, status) -> str:
 @click.option("--verbose", "-v", is_flag=True, help=_("Show every check's details, not only the failures'."))
 @click.option("--key", "key_ref", metavar="KEYID",
               help=_("Who ran the check: signs the journal entry [default: the station's key]."))
+@key_file_option
 @click.option("--no-journal", is_flag=True, help=_("Do not record this run in the journal."))
 @passphrase_file_option
 @json_option
@@ -189,10 +191,16 @@ def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | No
     profile = profile_of(app, profile_name)
     chosen = _select(only, profile)
     exam = current_exam(app, exam_id)
+    if not app.config_found():
+        click.echo(_("Warning: no configuration found (looked for {where}): checking with the defaults, "
+                     "without this exam point's cameras, exams and software").format(
+            where=", ".join(str(p) for p in app.config_candidates())), err=True)
+    for line in example_warnings(app.config):
+        click.echo(line, err=True)
     stage = stage or stage_of(exam, app.now_local())
     ctx = context(app, exam, profile)
     signer = None
-    if key_ref:  # unlock before the checks run: a wrong passphrase is bad input, found at once
+    if key_ref or app.key_file:  # unlock before the checks run: a wrong passphrase is bad input, found at once
         signer = station_or_person_signer(app, key_ref, passphrase_file)
     started = app.clock()
     if sys.stderr.isatty() and fmt == "text" and not out:
@@ -219,7 +227,9 @@ def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | No
     doc = report.as_json(results, meta)
     saved = _keep(app, doc, started, exam)
     if pdf:
+        pdf = free_name(pdf)
         _protocol(app, pdf, results, exam, started, host, signer, number, profile, meta)
+        click.echo(_("Protocol: {path}").format(path=pdf), err=True)
     if fmt == "json":
         payload = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     elif fmt == "junit":
@@ -242,6 +252,19 @@ def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | No
         click.echo(payload.decode("utf-8"), nl=False)
     bad = verdict in (Status.FAIL, Status.ERROR) or bool(required_skipped) or (strict and verdict == Status.WARN)
     return ExitCode.NEGATIVE if bad else ExitCode.OK
+
+
+def free_name(path: Path) -> Path:
+    """`path`, or when a file is there already (an earlier protocol, perhaps a failed one that
+    must stay), the first free `name-2.pdf`, `name-3.pdf`, … beside it: a rerun never replaces it."""
+    if not (path.exists() or path.is_symlink()):
+        return path
+    n = 2
+    while True:
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not (candidate.exists() or candidate.is_symlink()):
+            return candidate
+        n += 1
 
 
 def kept_reports(app: App) -> list[dict]:
@@ -326,6 +349,7 @@ def baseline() -> None:
 
 @baseline.command("create")
 @click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the baseline [default: the station's key]."))
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -393,6 +417,7 @@ def baseline_verify(app: App, as_json: bool) -> int:
 @click.option("--exam", "exam_id", metavar="ID", help=_("Watch until this exam's end [default: today's exam]."))
 @click.option("--for", "duration", metavar="DURATION", help=_("Watch this long (e.g. 4h) instead."))
 @click.option("--key", "key_ref", metavar="KEYID", help=_("Who signs the journal entries [default: the station's key]."))
+@key_file_option
 @click.option("--no-journal", is_flag=True, help=_("Only print the changes (and keep the log)."))
 @passphrase_file_option
 @click.pass_obj

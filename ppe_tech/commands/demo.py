@@ -203,7 +203,7 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         ppe("archive", "verify", made["dir"])
 
         _step(_("10. The head of the exam point confirms the day (column 7) and keeps a checkpoint"))
-        ppe("journal", "confirm", "--key", head, *pf)
+        ppe("journal", "confirm", "--key", head, "--yes", *pf)
         cp = folder / "checkpoint.json"
         ppe("journal", "checkpoint", "--key", head, "--out", str(cp), *pf)
 

@@ -13,6 +13,7 @@ from ppe_tech.app import App, emit
 from ppe_tech.commands.check import kept_reports
 from ppe_tech.commands.journal import pushes_made
 from ppe_tech.clicktr import TrGroup
+from ppe_tech.config import example_values, example_warnings
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import json_option
@@ -33,6 +34,7 @@ def exam() -> None:
 def _chosen(app: App, exam_id: str | None):
     from ppe_tech.day import choose_exam
 
+    app.require_config()
     if exam_id:
         return app.config.exam(exam_id)
     chosen = choose_exam(app.config.exams, app.now_local())
@@ -149,7 +151,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     from checks.builtin import Context
     from checks.system import assumed_text, recording_need
 
-    chosen = _chosen(app, exam_id) if app.config.exams else None
+    chosen = _chosen(app, exam_id) if app.require_config().exams else None
     problems: list[str] = []
     running, cams = _recording(app)
     stale = [c["id"] for c in cams if running and not c["recording"]]
@@ -185,7 +187,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
               "last_check": last, "journal": journal,
               "disk": {"free": free, "need": need, "path": str(where), "estimate": estimate.as_json()},
               "archive": archived[-1] if archived else None, "region": pushes[-1] if pushes else None,
-              "camera_clocks": clocks,
+              "camera_clocks": clocks, "example_settings": [key for key, _value in example_values(app.config)],
               "problems": problems, "ok": not problems}
 
     def human() -> None:
@@ -214,4 +216,63 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
         for problem in problems:
             click.secho(_("ATTENTION: {p}").format(p=problem), fg="red", err=True)
     emit(as_json, result, human)
+    for line in example_warnings(app.config):
+        click.echo(line, err=True)
     return ExitCode.NEGATIVE if problems else ExitCode.OK
+
+
+@exam.command("rehearse")
+@click.option("--reset", is_flag=True, help=_("Throw the rehearsal's data away (the real data is not touched)."))
+@json_option
+@click.pass_obj
+def rehearse(app: App, reset: bool, as_json: bool) -> int:
+    """Try the exam day out without touching the official records.
+
+    \b
+    Every command run with the global --rehearsal works in a throwaway data dir beside the
+    real one, with the real config and cameras: its own journal (holding the real public
+    keys, so everybody signs with their own key), recordings, reports and archive state.
+    Printed documents say «РЕПЕТИЦИЯ» on every page. journal push, schedule sync|remove and
+    keys create are refused in a rehearsal.
+    \b
+      ppe-tech exam rehearse                     # where the rehearsal is, and what it holds
+      ppe-tech --rehearsal check run --pdf p.pdf # the day, step by step, with --rehearsal
+      ppe-tech --rehearsal cameras start
+      ppe-tech exam rehearse --reset             # throw it away
+    """
+    from ppe_tech import rehearsal as rh
+
+    real = app.real_data_dir or app.data_dir
+    folder = rh.folder_for(real)
+    removed = False
+    if reset:
+        if folder.exists() and not rh.is_rehearsal_folder(folder):
+            raise BadInput(_("{folder} is not a rehearsal folder; nothing removed").format(folder=folder))
+        if folder.exists():
+            from video import recorder
+
+            if recorder.alive((recorder.read_state(folder / "recorder") or {}).get("pid")):
+                raise BadInput(_("the rehearsal is still recording: `ppe-tech --rehearsal cameras stop` first"))
+            shutil.rmtree(folder)
+            removed = True
+    entries = 0
+    if not reset and (folder / "journal.sqlite").exists():
+        from journal.journal import Journal
+
+        with Journal.open(folder / "journal.sqlite", readonly=True) as journal:
+            entries = len(journal.state().entries)
+    result = {"dir": str(folder), "exists": folder.exists(), "removed": removed, "journal_entries": entries,
+              "real_data_dir": str(real)}
+
+    def human() -> None:
+        if removed:
+            click.echo(_("Rehearsal removed: {folder}.").format(folder=folder))
+            return
+        click.echo(_("Rehearsal data: {folder} ({state}); the real data stays in {real}.").format(
+            folder=folder, real=real,
+            state=_("journal entries: {n}").format(n=entries)
+            if folder.exists() else _("not started")))
+        click.echo(_("Run the day with `ppe-tech --rehearsal COMMAND …`; throw it away with "
+                     "`ppe-tech exam rehearse --reset`."))
+    emit(as_json, result, human)
+    return ExitCode.OK

@@ -40,6 +40,6 @@ def init(app: App, target: Path | None, region: str, region_name: str, code: str
     text = render_init({"region": region, "region_name": region_name, "code": code, "name": name,
                         "address": address, "timezone": timezone})
     parse_config(text, str(path))  # what init writes must load: bad --region/--code fail here
-    write_output(path, text.encode("utf-8"))
+    write_output(path, text.encode("utf-8"), mode=0o600)  # it will hold camera passwords
     click.echo(_("Wrote {path}. Fill in [ppe], add [[cameras]] and [[exams]], then run `ppe-tech keys create`.").format(path=path))
     return 0

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
 import click
 
-from ppe_tech.app import App, atomic_output, emit, load_signer, progress, read_input, write_output
+from ppe_tech.app import App, atomic_output, emit, find_key, load_signer, progress, read_input, write_output
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import OUTPUT_FILE, date_option, json_option, key_option, passphrase_file_option, time_option
+from ppe_tech.options import (OUTPUT_FILE, date_option, json_option, key_file_option, key_option, passphrase_file_option,
+                               time_option)
 
 
 @click.group(cls=TrGroup)
@@ -33,6 +35,7 @@ def journal() -> None:
 @time_option("--end", _("End of the action, HH:MM."))
 @date_option("--date", _("Date of the action [default: today]."))
 @key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -51,8 +54,8 @@ def add(app: App, room: str, action: str, start: str | None, end: str | None, da
                            --start 08:00 --end 08:15 --key 1a2b
     """
     now = app.now_local()
+    key_file, signer = load_signer(app, key_ref, passphrase_file)  # the prompt comes before the journal is locked
     with app.open_journal() as j:
-        key_file, signer = load_signer(app, key_ref, passphrase_file)
         appended = j.add(date=(date or now.date()).isoformat(), room=room, start=start or now.strftime("%H:%M"),
                          end=end, action=action, by=key_file.key_id, signer=signer)
     emit(as_json, {"number": appended.number, "record": appended.seq, "recorded_at": appended.ts},
@@ -62,14 +65,46 @@ def add(app: App, room: str, action: str, start: str | None, end: str | None, da
 
 @journal.command("confirm")
 @key_option
+@key_file_option
 @click.option("--upto", type=click.IntRange(min=1), metavar="N", help=_("Confirm entries only up to number N."))
+@click.option("--yes", is_flag=True, help=_("Sign without showing the entries and asking (scripts)."))
 @passphrase_file_option
 @json_option
 @click.pass_obj
-def confirm(app: App, key_ref: str, upto: int | None, passphrase_file: Path | None, as_json: bool) -> int:
-    """The responsible person signs the entries not yet confirmed (column 7)."""
+def confirm(app: App, key_ref: str | None, upto: int | None, yes: bool, passphrase_file: Path | None,
+            as_json: bool) -> int:
+    """The responsible person signs the entries not yet confirmed (column 7).
+
+    It shows the entries it is about to sign and asks, unless --yes (without a terminal,
+    --yes is needed). Entries made by the confirming person themself are refused: column 7
+    is another person's confirmation.
+    """
+    from journal import custody
+
+    key = find_key(app, key_ref)
+    with app.open_journal(readonly=True) as j:
+        state = j.state()
+        pending = [e.as_json(state.keys) for e in state.entries]
+    pending = [e for e in pending if not e["confirmed_by"] and (upto is None or e["number"] <= upto)]
+    own = [e["number"] for e in pending if custody.same_person(e["actor"], {"key_id": key.key_id, "name": key.name})]
+    if own:
+        raise BadInput(_("entries {numbers} were made by {name} (key {key}) themself; column 7 is another "
+                         "person's confirmation: the head of the exam point confirms them with their own key").format(
+            numbers=", ".join(map(str, own)), name=key.name, key=key.key_id))
+    if not yes and pending:
+        click.echo(_("About to sign column 7 of {n} entries as {name}, {position} (key {key}):").format(
+            n=len(pending), name=key.name, position=key.position, key=key.key_id), err=True)
+        for e in pending:
+            when = e["start"] + (f"–{e['end']}" if e["end"] else "")
+            click.echo(f"  {e['number']:>4}  {e['date']} {when:<11} {e['room']}: {e['action']} — {e['actor']['name']}",
+                       err=True)
+        if not (sys.stdin is not None and sys.stdin.isatty()):
+            raise BadInput(_("journal confirm asks before signing; with no terminal to ask, give --yes"))
+        if not click.confirm(_("Sign these entries?"), default=False, err=True):
+            click.echo(_("Nothing signed."), err=True)
+            return ExitCode.NEGATIVE
+    key_file, signer = load_signer(app, key_ref, passphrase_file)
     with app.open_journal() as j:
-        key_file, signer = load_signer(app, key_ref, passphrase_file)
         first, last = j.confirm(by=key_file.key_id, signer=signer, upto=upto)
     emit(as_json, {"from": first, "upto": last, "key_id": key_file.key_id},
          lambda: click.echo(_("Confirmed entries {a}–{b} as {name}.").format(a=first, b=last, name=key_file.name)))
@@ -110,15 +145,18 @@ def list_entries(app: App, as_json: bool, **dates) -> int:
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
               help=_("A checkpoint kept off the machine (or the QR text of a printout) to check truncation and rollback against."))
 @click.option("--full", is_flag=True, help=_("Check every page of the file and every index (slower), not only the quick check."))
+@click.option("--strict", is_flag=True, help=_("Findings (entries confirmed by their own author) fail too (exit 1)."))
 @json_option
 @click.pass_obj
-def verify(app: App, checkpoint_file: Path | None, full: bool, as_json: bool) -> int:
+def verify(app: App, checkpoint_file: Path | None, full: bool, strict: bool, as_json: bool) -> int:
     """Check the file and every record: chain, signatures, keys, numbering, confirmations.
 
     Exit 0 when intact; 1 naming the first entry that fails and why, or what of the
-    file is damaged.
+    file is damaged. An entry whose column 7 was signed by its own author (which earlier
+    versions allowed) is a finding: named on stderr and in "findings", exit 0 — the chain
+    proves nothing was changed — or 1 with --strict.
     """
-    from journal import checkpoint, printing
+    from journal import checkpoint, custody, printing
     from journal.store import JournalDamaged
     witness = checkpoint.parse(read_input(checkpoint_file, _("checkpoint file")), str(checkpoint_file)) \
         if checkpoint_file else None
@@ -137,6 +175,12 @@ def verify(app: App, checkpoint_file: Path | None, full: bool, as_json: bool) ->
                                                           "by": witness.get("by")}}
     if problem:
         result.update(problem.as_json())
+    own = custody.self_confirmed([e.as_json(state.keys) for e in state.entries]) if problem is None else []
+    result["findings"] = [{"kind": "self_confirmed", "entries": own, "message": _(
+        "entries {numbers}: column 7 was signed by the entry's own author, not by another person; "
+        "they are not confirmed").format(numbers=", ".join(map(str, own)))}] if own else []
+    for finding in result["findings"]:
+        click.echo(_("Finding: {message}").format(message=finding["message"]), err=True)
 
     def human() -> None:
         if problem is None:
@@ -153,11 +197,14 @@ def verify(app: App, checkpoint_file: Path | None, full: bool, as_json: bool) ->
             where = _("entry {n}").format(n=problem.first_bad) if problem.first_bad else _("journal")
             click.echo(_("TAMPERING FOUND at {where}: {reason}").format(where=where, reason=problem.message))
     emit(as_json, result, human)
-    return ExitCode.OK if problem is None else ExitCode.NEGATIVE
+    if problem is not None or (strict and result["findings"]):
+        return ExitCode.NEGATIVE
+    return ExitCode.OK
 
 
 @journal.command("checkpoint")
 @key_option
+@key_file_option
 @click.option("--out", required=True, type=OUTPUT_FILE, help=_("The checkpoint file to write."))
 @passphrase_file_option
 @json_option
@@ -165,8 +212,8 @@ def verify(app: App, checkpoint_file: Path | None, full: bool, as_json: bool) ->
 def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | None, as_json: bool) -> int:
     """Sign the journal's current size and head hash; keep the file off this machine."""
     from journal import checkpoint
+    key_file, signer = load_signer(app, key_ref, passphrase_file)
     with app.open_journal() as j:
-        key_file, signer = load_signer(app, key_ref, passphrase_file)
         key = j.state().keys.get(key_file.key_id)
         if key is None:
             raise BadInput(_("key {key} is not registered in this journal").format(key=key_file.key_id))
@@ -297,6 +344,8 @@ def push(app: App, url: str | None, batch: int, as_json: bool) -> int:
 def push_now(app: App, url: str, batch: int = 5000):
     """Push this ППЭ's journal to `url` and note it for `exam plan|status`; the PushResult."""
     from journal import region
+
+    app.not_in_rehearsal("journal push")
     from ppe_tech.secrets import mask_url
     with app.open_journal(readonly=True) as j, late_progress(_("Sending")) as (begin, step):
         result = region.push(j, url, batch=batch, progress=step, total=begin)

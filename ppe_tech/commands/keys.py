@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from journal import keystore
+from journal import custody, keystore
 from journal.journal import Journal, create_key, export_public, import_public
 from journal.model import KeyInfo
 from ppe_tech.app import App, emit, load_signer, read_input, write_output
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
-from ppe_tech.options import OUTPUT_FILE, json_option, passphrase_file_option
+from ppe_tech.options import OUTPUT_FILE, json_option, key_file_option, passphrase_file_option
 
 
 @click.group(cls=TrGroup)
@@ -43,10 +43,13 @@ def _find(journal: Journal, key_ref: str) -> KeyInfo:
 @click.option("--position", help=_("Должность: one of the known positions below, or another as given."))
 @click.option("--station", is_flag=True, help=_("The station's key for unattended actions (no passphrase by default)."))
 @click.option("--protect", is_flag=True, help=_("With --station: protect the station's key with a passphrase too."))
+@click.option("--out", type=click.Path(path_type=Path), metavar="PATH",
+              help=_("Write the private key here (a file or a folder on removable media) instead of <data dir>/keys; "
+                     "sign with it by --key-file PATH."))
 @passphrase_file_option
 @json_option
 @click.pass_obj
-def create(app: App, name: str | None, position: str | None, station: bool, protect: bool,
+def create(app: App, name: str | None, position: str | None, station: bool, protect: bool, out: Path | None,
            passphrase_file: Path | None, as_json: bool) -> int:
     """Make an Ed25519 key pair for a person and register it in the journal.
 
@@ -67,17 +70,25 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
     """
     from journal.positions import KNOWN_POSITIONS, is_known
 
+    app.not_in_rehearsal("keys create")
     if station:
         name = name or (f"Станция ППЭ {app.config.ppe.code}" if app.config.ppe.code else "Станция ППЭ")
         position = position or "автоматические действия"
     elif not name or not position:
         raise BadInput(_("--name and --position are required for a person's key (or use --station)"))
+    if out is not None and (out.is_symlink() or (out.exists() and not out.is_dir())):
+        raise BadInput(_("--out {path} exists; a key file is never overwritten").format(path=out))
     passphrase = None
     if not station or protect:
         passphrase = app.passphrases(passphrase_file).get(f"the new key of {name}", confirm=True)
     with app.open_journal(create=True) as journal:
-        key = create_key(journal, app.keys_dir, name=name, position=position, station=station, passphrase=passphrase)
-    path = app.keys_dir / f"{key.key_id}.key"
+        key = create_key(journal, app.keys_dir, name=name, position=position, station=station, passphrase=passphrase,
+                         target=out)
+    if out is not None:
+        path = (out / f"{key.key_id}.key" if out.is_dir() else out).resolve()
+        custody.remember(app.keys_dir, key.key_id, path)
+    else:
+        path = app.keys_dir / f"{key.key_id}.key"
     if not station and not is_known(position):
         click.echo(_("Note: the position {position!r} is not one of the known positions ({known}); it is kept as "
                      "given.").format(position=position, known="; ".join(KNOWN_POSITIONS)), err=True)
@@ -102,7 +113,11 @@ def list_keys(app: App, as_json: bool) -> int:
             registered = list(journal.state().keys.values())
     else:
         registered = []
-    items = [{**_key_json(k), "private_key_here": k.key_id in local} for k in registered]
+    items = []
+    for k in registered:
+        place = custody.where(app.keys_dir, k.key_id, local)
+        items.append({**_key_json(k), "private_key_here": place["place"] == "here",
+                      "private_key": place})
 
     def human() -> None:
         if not items:
@@ -111,6 +126,15 @@ def list_keys(app: App, as_json: bool) -> int:
             state = _("revoked") if k["revoked"] else (_("station") if k["role"] == "station" else _("person"))
             here = "*" if k["private_key_here"] else " "
             click.echo(f"{here} {k['key_id']}  {state:<8} {k['name']}, {k['position']}")
+            place = k["private_key"]
+            if place["place"] == "here":
+                text = _("private key: on this machine, {path}").format(path=place["path"])
+            elif place["place"] == "removable":
+                text = _("private key: on removable media, {path} ({state})").format(
+                    path=place["path"], state=_("plugged in") if place["present"] else _("not plugged in"))
+            else:
+                text = _("private key: not on this machine (kept by its holder)")
+            click.echo(f"      {text}")
         if items:
             click.echo(_("(* = the private key is on this machine)"))
     emit(as_json, {"keys": items}, human)
@@ -172,6 +196,7 @@ def import_(app: App, file: Path, as_json: bool) -> int:
 @keys.command("revoke")
 @click.argument("key_ref", metavar="KEYID")
 @click.option("--key", "signer_ref", metavar="SIGNER", help=_("Who signs the revocation [default: the key itself]."))
+@key_file_option
 @click.option("--reason", default="ключ скомпрометирован или утерян", show_default=True, help=_("Why."))
 @passphrase_file_option
 @json_option
@@ -181,7 +206,7 @@ def revoke(app: App, key_ref: str, signer_ref: str | None, reason: str, passphra
     """Revoke KEYID: entries it signs from now on fail verification; earlier ones stay valid."""
     with app.open_journal() as journal:
         target = _find(journal, key_ref)
-        key_file, signer = load_signer(app, signer_ref or target.key_id, passphrase_file)
+        key_file, signer = load_signer(app, signer_ref or (None if app.key_file else target.key_id), passphrase_file)
         appended = journal.revoke(target.key_id, key_file.key_id, signer, reason)
     emit(as_json, {"key_id": target.key_id, "revoked": appended.ts, "by": key_file.key_id},
          lambda: click.echo(_("Revoked key {id} ({name}).").format(id=target.key_id, name=target.name)))

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
-from ppe_tech.app import App, emit, journal_action
+from ppe_tech.app import App, emit, journal_action, station_or_person_signer
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.commands.cameras import camera_ids, cameras, select
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 
 START_ACTION = "Начало записи"
 STOP_ACTION = "Отключение средства видеозаписи"
@@ -99,7 +99,6 @@ def begin_recording(app: App, chosen, *, by: str, exam: str | None = None, key_r
                     passphrase_file: Path | None = None) -> dict:
     """Start recording `chosen`, remember that it is meant to run, journal «Начало записи».
     The journal key is unlocked first, so nobody is asked for a passphrase once recording runs."""
-    from ppe_tech.app import station_or_person_signer
     from video import intent
 
     pid = running_pid(app)
@@ -117,7 +116,6 @@ def begin_recording(app: App, chosen, *, by: str, exam: str | None = None, key_r
 def end_recording(app: App, *, by: str, key_ref: str | None = None, passphrase_file: Path | None = None) -> dict:
     """Stop recording on purpose: the intent says so first (a cut during the stop is not
     resumed), then the supervisor finalises every segment; «Отключение средства видеозаписи»."""
-    from ppe_tech.app import station_or_person_signer
     from video import intent, recorder
 
     before = recorder.read_state(app.recorder_dir) or {}
@@ -144,6 +142,7 @@ def end_recording(app: App, *, by: str, key_ref: str | None = None, passphrase_f
 @cameras.command("start")
 @camera_ids
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -166,6 +165,7 @@ def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase
 
 @cameras.command("stop")
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -318,7 +318,6 @@ def recorder_resume(app: App, as_json: bool) -> int:
     known = {c.id: c for c in app.config.cameras}
     chosen = [known[i] for i in meant.cameras if i in known] or list(app.config.cameras)
     cut = _cut_time(app, state, meant)
-    from ppe_tech.app import station_or_person_signer
 
     signer = station_or_person_signer(app, None, None)
     pid = launch(app, chosen, interrupted=cut.isoformat())
@@ -483,6 +482,7 @@ RECENT_SECONDS = 300  # a segment written to in the last five minutes may still 
 @click.option("--force", is_flag=True, help=_("Also delete segments that no verified archive holds."))
 @click.option("--camera", multiple=True, metavar="CAMERA", help=_("Only this camera (repeatable)."))
 @journal_key_option
+@key_file_option
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -500,6 +500,7 @@ def prune(app: App, before: str | None, yes: bool, force: bool, camera: tuple[st
     from video import segments
 
     chosen = select(app, camera)
+    signer = station_or_person_signer(app, key_ref, passphrase_file) if yes else None  # asked before deleting
     tz = app.tz
     today = app.now_local().date()
     if before is not None:
@@ -539,7 +540,7 @@ def prune(app: App, before: str | None, yes: bool, force: bool, camera: tuple[st
                 pass
         number = journal_action(app, f"{PRUNE_ACTION}: {len(delete)} файлов, {total / 2**30:.2f} ГиБ "
                                      f"(записи до {(cutoff_date or 'срока хранения')})",
-                                _rooms(chosen), key_ref, passphrase_file)
+                                _rooms(chosen), key_ref, passphrase_file, signer=signer)
     result = {"dry_run": not yes, "delete": [str(p) for p, _s in delete], "bytes": total,
               "kept_unarchived": kept_unarchived, "kept": kept, "journal_entry": number}
 

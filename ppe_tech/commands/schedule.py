@@ -92,7 +92,8 @@ def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_js
     """
     from checks import schedule as sch
 
-    jobs = sch.jobs_for(app.config.exams, app.tz, app.clock(), push=bool(app.config.region.db))
+    app.not_in_rehearsal("schedule sync")
+    jobs = sch.jobs_for(app.require_config().exams, app.tz, app.clock(), push=bool(app.config.region.db))
     command = _command(app)
     commands: list[list[str]] = []  # what is run, in order (printed by --dry-run)
     if sys.platform == "win32":
@@ -223,6 +224,8 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
     """Remove ppe-tech's jobs (all, or the named exams')."""
     from checks import schedule as sch
 
+    app.not_in_rehearsal("schedule remove")
+
     wanted = {sch.KIND_PREFIX[kind] + e for e in exam_ids for kind in sch.KIND_PREFIX}
     removed: list[str] = []
     if sys.platform == "win32":
@@ -253,7 +256,10 @@ def _due_check(ctx: click.Context, exam, stage: str, at, until, now, made: bool)
     from checks import schedule as sch
 
     state = sch.due_state(at, until, now, made)
-    row = {"exam": exam.id, "stage": stage, "at": at.isoformat(), "state": state, "code": ExitCode.OK}
+    from ppe_tech.commands.check import checks_dir
+
+    row = {"exam": exam.id, "stage": stage, "at": at.isoformat(), "state": state, "code": ExitCode.OK,
+           "protocol_dir": str(checks_dir(ctx.obj))}
     if state == "due":
         row.update(_run_check(ctx, exam, stage))
         row["code"] = ExitCode(row["exit"])
@@ -264,12 +270,13 @@ def _due_check(ctx: click.Context, exam, stage: str, at, until, now, made: bool)
 
 def _run_check(ctx: click.Context, exam, stage: str) -> dict:
     """A full check of the profile for `exam` now, with its protocol: {"state", "exit", "pdf"}."""
-    from ppe_tech.commands.check import checks_dir, run
+    from ppe_tech.commands.check import checks_dir, free_name, run
 
     app: App = ctx.obj
     folder = checks_dir(app)
     folder.mkdir(parents=True, exist_ok=True)
-    pdf = folder / (f"readiness_{exam.id}.pdf" if stage == "readiness" else f"protocol_{exam.id}.pdf")
+    # a rerun keeps the earlier protocol: protocol_math.pdf, protocol_math-2.pdf, …
+    pdf = free_name(folder / (f"readiness_{exam.id}.pdf" if stage == "readiness" else f"protocol_{exam.id}.pdf"))
     outcome = ctx.invoke(run, exam_id=exam.id, profile_name=None, stage=stage, only=(), fmt="text",
                          out=folder / f"last_{stage}_{exam.id}.txt", pdf=pdf, strict=False, verbose=False,
                          key_ref=None, no_journal=False, passphrase_file=None, as_json=False)
@@ -380,10 +387,9 @@ def due(ctx: click.Context, exam_id: str | None, stage: str | None, as_json: boo
     where there is no systemd: `*/5 * * * * ppe-tech schedule due`.
     """
     from checks import schedule as sch
-    from ppe_tech.commands.check import checks_dir, run
 
     app: App = ctx.obj
-    exams = [app.config.exam(exam_id)] if exam_id else list(app.config.exams)
+    exams = [app.require_config().exam(exam_id)] if exam_id else list(app.require_config().exams)
     now = app.clock()
     rows, code = [], ExitCode.OK
     for exam in exams:
@@ -428,7 +434,8 @@ def due(ctx: click.Context, exam_id: str | None, stage: str | None, as_json: boo
                         "ran": _("{exam}: technical preparation checked now (exit {exit}), protocol {pdf}"),
                         "missed": _("{exam}: MISSED: the technical preparation was due on {day} at {at}")}[row["state"]]
             else:
-                text = {"early": _("{exam}: the check is due at {at}"), "done": _("{exam}: checked already"),
+                text = {"early": _("{exam}: the check is due at {at}; its protocol will be in {protocol_dir}"),
+                        "done": _("{exam}: checked already"),
                         "ran": _("{exam}: checked now (exit {exit}), protocol {pdf}"),
                         "missed": _("{exam}: MISSED: the check was due at {at} and the exam has started")}[row["state"]]
             click.echo(text.format(**{**row, "at": row["at"][11:16], "day": f"{row['at'][8:10]}.{row['at'][5:7]}"}))
