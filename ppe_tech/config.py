@@ -109,6 +109,24 @@ def _share(value: float) -> str | None:
     return None if 0 <= value <= 1 else _("a share between 0 and 1")
 
 
+def _clamd_address(value: str) -> str | None:
+    """clamd's address: tcp://host:port or host:port, or the absolute path of its local socket
+    (not on Windows, whose Python has no local sockets)."""
+    import socket
+
+    from checks.antivirus import POSIX_DEFAULT_CLAMD, WINDOWS_CLAMD, clamd_endpoint
+
+    try:
+        kind, _where = clamd_endpoint(value)
+    except ValueError:
+        return _("tcp://host:port with a port from 1 to 65535, such as '{example}'").format(example=WINDOWS_CLAMD)
+    if kind == "unix" and not hasattr(socket, "AF_UNIX") and value != POSIX_DEFAULT_CLAMD:
+        return _("clamd on Windows listens on TCP: '{example}'").format(example=WINDOWS_CLAMD)
+    if kind == "unix" and not value.startswith("/"):
+        return _("tcp://host:port or the absolute path of clamd's local socket")
+    return None
+
+
 def _positive(value: timedelta) -> str | None:
     return None if value.total_seconds() > 0 else _("a duration above zero")
 
@@ -301,7 +319,9 @@ class AntivirusSection:
     """The antivirus the pre-check asks."""
     engine: str = _opt("auto | clamav | defender | kaspersky | drweb", check=_one_of(*ENGINES),
                        example="auto", default="auto")
-    clamd_socket: str = _opt("clamd's local socket", example="/run/clamav/clamd.ctl", default="/run/clamav/clamd.ctl")
+    clamd_socket: str = _opt("clamd's local socket, or tcp://host:port (Windows: tcp://127.0.0.1:3310, "
+                             "which the default means there)", check=_clamd_address,
+                             example="/run/clamav/clamd.ctl", default="/run/clamav/clamd.ctl")
     max_signature_age: timedelta = _opt("signatures older than this are outdated", check=_positive,
                                         example="7d", default=timedelta(days=7))
     database: str = _opt("ClamAV's database folder (default: from clamd.conf, else /var/lib/clamav)",

@@ -58,3 +58,88 @@ def test_make_utf8_keeps_a_capable_terminal_and_fixes_a_pipe(tmp_path):
     assert (tmp_path / "out").read_bytes() == "✓ Ёлка\\udcff\n".encode("utf-8")
     captured = io.StringIO()
     assert make_utf8(captured) is captured  # not a real stream (pytest's capture): untouched
+
+
+# --- 2. clamd over TCP: Windows CPython has no AF_UNIX, clamd on Windows listens on TCP ---------
+
+def test_clamd_endpoint_forms():
+    from checks.antivirus import clamd_endpoint
+
+    assert clamd_endpoint("tcp://127.0.0.1:3310") == ("tcp", ("127.0.0.1", 3310))
+    assert clamd_endpoint("127.0.0.1:3310") == ("tcp", ("127.0.0.1", 3310))
+    assert clamd_endpoint("tcp://[::1]:3310") == ("tcp", ("::1", 3310))
+    assert clamd_endpoint("localhost:3310") == ("tcp", ("localhost", 3310))
+    assert clamd_endpoint("/run/clamav/clamd.ctl") == ("unix", "/run/clamav/clamd.ctl")
+    for bad in ("tcp://127.0.0.1", "tcp://127.0.0.1:70000", "tcp://:3310"):
+        with pytest.raises(ValueError):
+            clamd_endpoint(bad)
+
+
+@pytest.fixture(scope="module")
+def tcp_clamd(tmp_path_factory):
+    from checks import localclam
+
+    if localclam.clamd_program() is None:
+        pytest.fail("clamd is not installed: `make test` installs clamav-daemon (scripts/bootstrap.sh)")
+    base = tmp_path_factory.mktemp("clamd-tcp")
+    with localclam.LocalClamd(base, localclam.eicar_database(base / "db"), timeout=60, tcp=True) as daemon:
+        yield daemon
+
+
+def test_real_clamd_over_tcp_finds_eicar(ppe, home, tcp_clamd, tmp_path):
+    """The check as on Windows: clamd_socket = "tcp://127.0.0.1:PORT", a real clamd there."""
+    from checks.localclam import EICAR_BODY
+
+    assert tcp_clamd.address.startswith("tcp://127.0.0.1:")
+    exam = tmp_path / "exam"
+    exam.mkdir()
+    (exam / "clean.dll").write_bytes(b"\0" * 4096)
+    (exam / "update.com").write_bytes(b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + EICAR_BODY + b"!$H+H*")
+    (home / "ppe-tech.toml").write_text(
+        f"[ppe]\nregion = \"77\"\ncode = \"0123\"\n[checks]\nexam_software = ['{exam}']\n"
+        f"[antivirus]\nengine = \"clamav\"\nclamd_socket = \"{tcp_clamd.address}\"\n"
+        f"database = '{tcp_clamd.database}'\n", encoding="utf-8")
+    r = ppe("check", "run", "--only", "antivirus.scan", "--json", "--no-journal")
+    check = r.json["checks"][0]
+    assert r.code == 1 and check["data"]["method"] == "clamd MULTISCAN", check
+    assert [name for _path, name in check["data"]["infected"]] == ["Ppe-Eicar-Test.UNOFFICIAL"]
+    r = ppe("check", "run", "--only", "antivirus.status", "--json", "--no-journal")
+    assert f"clamd answers on {tcp_clamd.address}" in json_text(r.json), r.json
+    # INSTREAM (what the check streams when clamd may not read a file) over TCP too
+    from checks.antivirus import Clamd
+
+    assert Clamd(tcp_clamd.address).instream(exam / "update.com").endswith("Ppe-Eicar-Test.UNOFFICIAL FOUND")
+
+
+def json_text(data) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)
+
+
+def test_without_af_unix_the_default_means_tcp_and_a_path_is_refused(monkeypatch, home, ppe, tcp_clamd):
+    """Windows CPython: socket has no AF_UNIX. The POSIX default socket becomes clamd's TCP
+    default, a path in the config is bad input naming TCP, and no AttributeError escapes."""
+    import socket
+
+    from checks.antivirus import WINDOWS_CLAMD, Clamd
+
+    monkeypatch.delattr(socket, "AF_UNIX")
+    assert Clamd("/run/clamav/clamd.ctl").address == WINDOWS_CLAMD
+    with pytest.raises(OSError, match="TCP"):
+        Clamd("/some/clamd.sock")._connect(1)
+    assert Clamd("/some/clamd.sock").ping() is False
+    assert Clamd(tcp_clamd.address).ping() is True
+    (home / "ppe-tech.toml").write_text('[ppe]\nregion = "77"\ncode = "0123"\n'
+                                        '[antivirus]\nclamd_socket = "/var/run/clamd.sock"\n', encoding="utf-8")
+    r = ppe("check", "run", "--only", "antivirus.status", "--json", "--no-journal")
+    assert r.code == 2 and "clamd_socket" in r.err and WINDOWS_CLAMD in r.err, r.err
+
+
+@pytest.mark.parametrize("value", ["tcp://127.0.0.1", "tcp://127.0.0.1:99999", "clamd.sock"])
+def test_bad_clamd_address_is_one_line(home, ppe, value):
+    (home / "ppe-tech.toml").write_text(f'[ppe]\nregion = "77"\ncode = "0123"\n'
+                                        f'[antivirus]\nclamd_socket = "{value}"\n', encoding="utf-8")
+    r = ppe("check", "run", "--only", "antivirus.status", "--json", "--no-journal")
+    assert r.code == 2 and len(r.err_lines()) == 1 and "antivirus.clamd_socket" in r.err, r.err
+    assert "tcp://" in r.err
