@@ -143,3 +143,50 @@ def test_bad_clamd_address_is_one_line(home, ppe, value):
     r = ppe("check", "run", "--only", "antivirus.status", "--json", "--no-journal")
     assert r.code == 2 and len(r.err_lines()) == 1 and "antivirus.clamd_socket" in r.err, r.err
     assert "tcp://" in r.err
+
+
+# --- 3. filter option values escaped as ffmpeg's filtergraph syntax says -------------------
+
+def test_filter_option_follows_the_ffmpeg_filters_manual():
+    from video.ffmpeg import filter_option
+
+    # the example of ffmpeg-filters(1), "Notes on filtergraph escaping"
+    text = "this is a 'string': may contain one, or more, special characters"
+    assert filter_option(text) == r"this is a \\\'string\\\'\\: may contain one\, or more\, special characters"
+    assert filter_option(r"Z:\work\fonts\DejaVu.ttf") == r"Z\\:\\\\work\\\\fonts\\\\DejaVu.ttf"
+    assert filter_option("a[b];c") == r"a\[b\]\;c"
+    assert filter_option("plain/path.ttf") == "plain/path.ttf"
+
+
+def test_real_ffmpeg_reads_a_font_path_with_colon_backslash_and_quote(tmp_path):
+    """What Windows paths do to drawtext (`Z:\\...`), done on Linux with a folder whose name
+    has ':', '\\', "'" and ','; ffmpeg fails on the raw path and draws with the escaped one."""
+    import shutil
+
+    from video.ffmpeg import filter_option
+    from video.simulator import FONT
+
+    folder = tmp_path / "Z:\\fonts,it's"
+    folder.mkdir()
+    font = folder / "DejaVu.ttf"
+    shutil.copy(FONT, font)
+
+    def draw(fontfile: str) -> subprocess.CompletedProcess:
+        chain = f"drawtext=fontfile={fontfile}:text=ППЭ 0123:fontsize=40:fontcolor=white:x=10:y=10"
+        return subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "color=black:size=160x90",
+                               "-vf", chain, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                              capture_output=True, timeout=60)
+
+    raw = draw(str(font))
+    assert raw.returncode != 0
+    drawn = draw(filter_option(str(font)))
+    assert drawn.returncode == 0, drawn.stderr.decode(errors="replace")
+    assert len(drawn.stdout) == 160 * 90 and max(drawn.stdout) > 200  # white text on black
+
+
+def test_simulator_escapes_its_font_path(monkeypatch):
+    from video import simulator
+
+    monkeypatch.setattr(simulator, "FONT", simulator.Path(r"Z:\work\templates\fonts\DejaVu.ttf"))
+    _source, chain = simulator._filters(simulator.CameraSpec(name="cam-1"))
+    assert r"drawtext=fontfile=Z\\:\\\\work\\\\templates" in chain
