@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import json
 import re
+import sys
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -560,6 +561,10 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
         m = re.search(r"\(at line (\d+), column (\d+)\)", message)
         where = f"{source}:{m.group(1)}" if m else source
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        line = text.splitlines()[int(m.group(1)) - 1] if m and int(m.group(1)) <= len(text.splitlines()) else ""
+        if _BACKSLASH_IN_DOUBLE_QUOTES.search(line):
+            raise ConfigError([_("{where}: not valid TOML: {message}: a Windows path in double quotes; "
+                                 "use single quotes, as in 'C:\\Exam\\Station'").format(where=where, message=message)]) from None
         raise ConfigError([_("{where}: not valid TOML: {message}").format(where=where, message=message)]) from None
     validator = _Validator(source, _Locator(text))
     config = validator.build(Config, raw, ())
@@ -600,6 +605,20 @@ def load_config(path: Path | None, *, explicit: bool) -> Config:
 
 # -- writing the commented file -----------------------------------------------------------
 
+# a double-quoted string holding a backslash: a Windows path written as on Linux
+_BACKSLASH_IN_DOUBLE_QUOTES = re.compile(r'"[^"\n]*\\[^"\n]*"')
+# what a TOML literal ('single-quoted') string may hold: anything but ' and control characters
+_LITERAL_OK = re.compile(r"[^'\x00-\x08\x0a-\x1f\x7f]*")
+
+
+def toml_string(value: str) -> str:
+    """`value` as TOML: a literal 'string' when it holds backslashes (Windows paths, which
+    the user then edits without doubling them), else a basic "string"."""
+    if "\\" in value and _LITERAL_OK.fullmatch(value):
+        return f"'{value}'"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -607,7 +626,7 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+    return toml_string(str(value))
 
 
 def _section_lines(cls: type, header: str, values: dict[str, Any], commented: bool) -> list[str]:
@@ -626,8 +645,21 @@ def _section_lines(cls: type, header: str, values: dict[str, Any], commented: bo
     return lines
 
 
-def render_init(ppe: dict[str, str]) -> str:
-    """The commented ppe-tech.toml that `ppe-tech init` writes."""
+# what `init` writes on Windows where the example is a POSIX path
+WINDOWS_EXAMPLES = {
+    ("checks", "exam_software"): ["C:\\Program Files\\ExamStation"],
+    ("antivirus", "clamd_socket"): "tcp://127.0.0.1:3310",
+}
+
+
+def render_init(ppe: dict[str, str], platform: str | None = None) -> str:
+    """The commented ppe-tech.toml that `ppe-tech init` writes (for `platform`, default this one:
+    on win32 the example paths are Windows paths, written as TOML literal strings)."""
+    windows = (platform or sys.platform) == "win32"
+
+    def examples(section: str) -> dict[str, Any]:
+        return {key: value for (where, key), value in WINDOWS_EXAMPLES.items() if windows and where == section}
+
     out = ["# ppe-tech configuration. Times are local to the exam point; see `ppe-tech --help`.",
            "# Unknown keys and wrong types are reported with their line when a command loads this file.",
            ""]
@@ -639,10 +671,10 @@ def render_init(ppe: dict[str, str]) -> str:
     out += _section_lines(OnvifSection, "[onvif]", {}, False) + [""]
     out += ["# Exams: one [[exams]] block per exam. Remove the '# ' to enable the example."]
     out += _section_lines(Exam, "[[exams]]", {}, True) + [""]
-    out += _section_lines(ChecksSection, "[checks]", {}, False) + [""]
+    out += _section_lines(ChecksSection, "[checks]", examples("checks"), False) + [""]
     out += ["# Required software: one [[checks.required]] block per program."]
     out += _section_lines(RequiredSoftware, "[[checks.required]]", {}, True) + [""]
-    out += _section_lines(AntivirusSection, "[antivirus]", {}, False) + [""]
+    out += _section_lines(AntivirusSection, "[antivirus]", examples("antivirus"), False) + [""]
     out += _section_lines(JournalSection, "[journal]", {}, False) + [""]
     out += _section_lines(RegionSection, "[region]", {}, False)
     return "\n".join(out) + "\n"

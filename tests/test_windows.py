@@ -190,3 +190,41 @@ def test_simulator_escapes_its_font_path(monkeypatch):
     monkeypatch.setattr(simulator, "FONT", simulator.Path(r"Z:\work\templates\fonts\DejaVu.ttf"))
     _source, chain = simulator._filters(simulator.CameraSpec(name="cam-1"))
     assert r"drawtext=fontfile=Z\\:\\\\work\\\\templates" in chain
+
+
+# --- 4. Windows paths in TOML ---------------------------------------------------------------
+
+def test_toml_string_writes_windows_paths_as_literal_strings():
+    import tomllib
+
+    from ppe_tech.config import toml_string
+
+    for value in (r"C:\Program Files\ExamStation", r"\\server\share\новая папка", r"D:\temp\x"):
+        written = toml_string(value)
+        assert written == f"'{value}'"
+        assert tomllib.loads(f"a = {written}")["a"] == value
+    assert toml_string("/opt/exam-station") == '"/opt/exam-station"'
+    assert toml_string("it's C:\\x") == '"it\'s C:\\\\x"'  # a quote inside: a basic string, escaped
+    assert tomllib.loads(f"a = {toml_string(chr(92) + 'n' + chr(10))}")["a"] == "\\n\n"
+
+
+def test_init_on_windows_writes_windows_paths_that_load():
+    from ppe_tech.config import parse_config, render_init
+
+    text = render_init({"region": "77", "code": "0123"}, platform="win32")
+    assert "exam_software = ['C:\\Program Files\\ExamStation']" in text
+    assert 'clamd_socket = "tcp://127.0.0.1:3310"' in text
+    config = parse_config(text, "ppe-tech.toml")
+    assert config.checks.exam_software == [r"C:\Program Files\ExamStation"]
+    assert config.antivirus.clamd_socket == "tcp://127.0.0.1:3310"
+    assert "/opt/exam-station" in render_init({"region": "77", "code": "0123"}, platform="linux")
+
+
+@pytest.mark.parametrize("line", ['exam_software = ["C:\\Program Files\\Exam"]',
+                                  'exam_software = ["C:\\users\\exam"]'])
+def test_windows_path_in_double_quotes_says_use_single_quotes(home, ppe, line):
+    (home / "ppe-tech.toml").write_text(f'[ppe]\nregion = "77"\ncode = "0123"\n[checks]\n{line}\n',
+                                        encoding="utf-8")
+    r = ppe("check", "run", "--only", "system.resources", "--json", "--no-journal")
+    assert r.code == 2 and len(r.err_lines()) == 1, r.err
+    assert "ppe-tech.toml:5: not valid TOML" in r.err and "use single quotes" in r.err
