@@ -14,6 +14,7 @@ from ppe_tech.app import atomic_output
 from ppe_tech.config import parse_config
 from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
+from ppe_tech.winacl import make_private
 
 
 def add_cameras(path: Path, blocks: list[dict], comments: list[str]) -> None:
@@ -43,10 +44,10 @@ def add_cameras(path: Path, blocks: list[dict], comments: list[str]) -> None:
     secret = any(":" in _userinfo(str(v)) for b in blocks for v in b.values()) or _secret_before(path)
     with atomic_output(path) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
+        if secret:
+            make_private(tmp)  # 0600, or on Windows an ACL of the current user alone
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(result)
-        if secret:
-            os.chmod(tmp, 0o600)
 
 
 def _userinfo(url: str) -> str:

@@ -228,3 +228,72 @@ def test_windows_path_in_double_quotes_says_use_single_quotes(home, ppe, line):
     r = ppe("check", "run", "--only", "system.resources", "--json", "--no-journal")
     assert r.code == 2 and len(r.err_lines()) == 1, r.err
     assert "ppe-tech.toml:5: not valid TOML" in r.err and "use single quotes" in r.err
+
+
+# --- 5. key files private on Windows: an ACL of the current user alone --------------------
+
+ICACLS = __import__("pathlib").Path(__file__).parent / "data" / "icacls"
+WIN_KEY = r"C:\Users\ivanov\AppData\Local\ppe-tech\keys\.abc.key.tmp"
+
+
+def test_icacls_output_is_read_and_judged():
+    from ppe_tech.winacl import judge, parse_icacls
+
+    inherited = parse_icacls((ICACLS / "inherited.txt").read_text(encoding="utf-8"), WIN_KEY)
+    assert inherited == [("NT AUTHORITY\\SYSTEM", "(I)(F)"), ("BUILTIN\\Administrators", "(I)(F)"),
+                         ("PPE-01\\ivanov", "(I)(F)")]
+    assert judge(inherited, "PPE-01\\ivanov") is False
+    private = parse_icacls((ICACLS / "private.txt").read_text(encoding="utf-8"), WIN_KEY)
+    assert private == [("PPE-01\\ivanov", "(F)")]
+    assert judge(private, "PPE-01\\ivanov") is True and judge(private, "PPE-01\\petrov") is False
+    assert judge(parse_icacls("", WIN_KEY), "PPE-01\\ivanov") is None  # Wine's stub: nothing to judge
+
+
+@pytest.fixture
+def fake_windows(monkeypatch, tmp_path):
+    """sys.platform = win32 and an `icacls` on PATH that logs its arguments and prints the
+    recorded ACL named by $ICACLS_SHOWS after a restricting call."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "icacls.log"
+    script = bin_dir / "icacls"
+    script.write_text(f"#!{sys.executable}\nimport os, sys\n"
+                      f"open({str(log)!r}, 'a').write(repr(sys.argv[1:]) + '\\n')\n"
+                      "if len(sys.argv) == 2:\n"
+                      "    sys.stdout.write(open(os.environ['ICACLS_SHOWS'], encoding='utf-8').read()"
+                      ".replace(" + repr(WIN_KEY) + ", sys.argv[1]))\n"
+                      "else:\n    print('processed file: ' + sys.argv[1])\n"
+                      "    print('Successfully processed 1 files; Failed processing 0 files')\n", encoding="utf-8")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("USERDOMAIN", "PPE-01")
+    monkeypatch.setenv("USERNAME", "ivanov")
+    monkeypatch.setattr(sys, "platform", "win32")
+    return log
+
+
+def test_make_private_on_windows_sets_and_reads_back_the_acl(fake_windows, tmp_path, monkeypatch):
+    from ppe_tech.errors import EnvironmentFailure
+    from ppe_tech.winacl import make_private
+
+    key = tmp_path / "k.key"
+    key.write_text("{}", encoding="utf-8")
+    monkeypatch.setenv("ICACLS_SHOWS", str(ICACLS / "private.txt"))
+    assert make_private(key) is True
+    calls = fake_windows.read_text().splitlines()
+    assert calls == [repr([str(key), "/inheritance:r", "/grant:r", "PPE-01\\ivanov:(F)"]), repr([str(key)])]
+    monkeypatch.setenv("ICACLS_SHOWS", str(ICACLS / "inherited.txt"))
+    with pytest.raises(EnvironmentFailure, match="readable by others"):
+        make_private(key)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("ICACLS_SHOWS", str(empty))
+    assert make_private(key) is None  # Wine: not verified, not trusted
+
+
+def test_keys_create_restricts_the_key_file(ppe, home, fake_windows, monkeypatch):
+    monkeypatch.setenv("ICACLS_SHOWS", str(ICACLS / "private.txt"))
+    r = ppe("keys", "create", "--station", "--json")
+    assert r.code == 0, r.err
+    first = fake_windows.read_text().splitlines()[0]
+    assert "/inheritance:r" in first and ".key.tmp" in first
