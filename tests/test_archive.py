@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
+from conftest import HARD_KILL, IS_ROOT, host_tool, PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
 from video import archive as arc
 
 TZ = ZoneInfo("Europe/Moscow")
@@ -99,7 +98,7 @@ def test_create_then_verify_and_sha256sum(ppe, env):
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["exam"]["id"] == "today-math" and manifest["ppe"] == "0123"
     assert {f["room"] for f in manifest["files"]} == {"коридор 2 этажа", "вход"}
-    act = subprocess.run(["pdftotext", str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    act = subprocess.run([host_tool("pdftotext"), str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
     for needle in ("Акт передачи видеозаписей", "коридор 2 этажа", "вход", "Технический специалист", "Член ГЭК",
                    manifest["files"][0]["sha256"], "Лист 1 из"):
         assert needle in act, needle
@@ -172,7 +171,7 @@ def test_sigkill_during_copy_then_rerun(ppe, env):
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             if dest.exists() and any(p.name.endswith(".partial") for d in dest.iterdir() for p in d.iterdir()):
-                proc.send_signal(signal.SIGKILL)
+                proc.send_signal(HARD_KILL)
                 killed = True
                 break
             time.sleep(0.001)
@@ -189,7 +188,7 @@ def test_sigkill_during_copy_then_rerun(ppe, env):
     assert code == 0 and result["files"] == 2
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")
+@pytest.mark.skipif(sys.platform != "linux" or not IS_ROOT, reason="mounting a small filesystem needs Linux and root (CI runs as root)")
 def test_destination_too_small(ppe, env):
     tmp, key = env
     small = tmp / "small"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ppe_tech.secrets import mask_url
-from conftest import subprocess_env
+from conftest import IS_ROOT, subprocess_env
 
 
 def dump(path):
@@ -142,14 +142,14 @@ def test_internal_error_is_one_line_with_traceback_on_debug(ppe, journal_with_en
 def run_as_other_user(folder: Path, *args: str) -> subprocess.CompletedProcess:
     """`ppe-tech --data-dir FOLDER ARGS` in a fresh process; as root, run as nobody so permissions bite."""
     cmd = [sys.executable, "-m", "ppe_tech", "--data-dir", str(folder), *args]
-    kwargs = {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
+    kwargs = {"user": 65534, "group": 65534} if IS_ROOT else {}
     return subprocess.run(cmd, capture_output=True, text=True, cwd=folder, **kwargs,
                           env=subprocess_env(HOME=str(folder), XDG_CONFIG_HOME=str(folder)))
 
 
 @pytest.fixture
 def public_folder():
-    folder = Path(tempfile.mkdtemp(prefix="ppe-perm-", dir="/tmp"))
+    folder = Path(tempfile.mkdtemp(prefix="ppe-perm-", dir="/tmp" if sys.platform != "win32" else None))
     os.chmod(folder, 0o755)  # reachable by everyone
     yield folder
     os.chmod(folder, 0o755)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import Simulator, wait_for
+from conftest import HARD_KILL, Simulator, wait_for
 from video import recorder, segments
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -64,7 +63,7 @@ def power_cut(home) -> float:
     pids = [doc["pid"], *(c["ffmpeg_pid"] for c in doc["cameras"].values() if c.get("ffmpeg_pid"))]
     cut = time.time()
     for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, HARD_KILL)
     for pid in pids:  # reap our child (the supervisor); the ffmpegs are its children
         try:
             os.waitpid(pid, 0)

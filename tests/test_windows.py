@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import subprocess_env
+from conftest import UNDER_WINE, host_tool, subprocess_env
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -52,7 +52,7 @@ def test_make_utf8_keeps_a_capable_terminal_and_fixes_a_pipe(tmp_path):
     assert can_encode("utf-8") and can_encode("cp866") is False and can_encode("cp1251") is False
     assert can_encode("no-such-codec") is False
     raw = open(tmp_path / "out", "wb")
-    stream = io.TextIOWrapper(raw, encoding="cp1252")
+    stream = io.TextIOWrapper(raw, encoding="cp1252", newline="\n")
     make_utf8(stream).write("✓ Ёлка\udcff\n")
     stream.close()
     assert (tmp_path / "out").read_bytes() == "✓ Ёлка\\udcff\n".encode("utf-8")
@@ -79,6 +79,7 @@ def test_clamd_endpoint_forms():
 def tcp_clamd(tmp_path_factory):
     from checks import localclam
 
+    host_tool("clamd")
     if localclam.clamd_program() is None:
         pytest.fail("clamd is not installed: `make test` installs clamav-daemon (scripts/bootstrap.sh)")
     base = tmp_path_factory.mktemp("clamd-tcp")
@@ -251,6 +252,8 @@ def test_icacls_output_is_read_and_judged():
 
 @pytest.fixture
 def fake_windows(monkeypatch, tmp_path):
+    if sys.platform == "win32":
+        pytest.skip("the fake icacls is a POSIX script; on Windows (Wine) see test_make_private_under_wine")
     """sys.platform = win32 and an `icacls` on PATH that logs its arguments and prints the
     recorded ACL named by $ICACLS_SHOWS after a restricting call."""
     bin_dir = tmp_path / "bin"
@@ -297,3 +300,14 @@ def test_keys_create_restricts_the_key_file(ppe, home, fake_windows, monkeypatch
     assert r.code == 0, r.err
     first = fake_windows.read_text().splitlines()[0]
     assert "/inheritance:r" in first and ".key.tmp" in first
+
+
+@pytest.mark.skipif(not UNDER_WINE, reason="Wine's icacls: only under Wine")
+def test_make_private_under_wine_is_not_verified(tmp_path):
+    """Wine's icacls is a silent stub (exit 0, no output): the ACL cannot be read back, and
+    make_private says so (None) instead of claiming the file is private."""
+    from ppe_tech.winacl import make_private
+
+    key = tmp_path / "k.key"
+    key.write_text("{}", encoding="utf-8")
+    assert make_private(key) is None
