@@ -169,6 +169,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     installed copy (tests/test_install.py proves which copy was imported)."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env.pop("PYTHONUTF8", None)  # make test-windows sets it for pytest alone: children get the code page
     env["PYTHONSAFEPATH"] = "1"
     env.update(extra)
     return env

@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from conftest import host_tool
+
 
 def pdf_text(path: Path) -> str:
     return subprocess.run([host_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout

@@ -16,7 +16,10 @@ bash scripts/windows/wine.sh python -m pip install -q --disable-pip-version-chec
     --force-reinstall "$(echo "$PWD/$wheel" | sed 's|^|Z:|; s|/|\\|g')" 2>&1 | grep -v -e "^WARNING: Location" -e "not on PATH" -e "Consider adding" >&2 || true
 echo "test-windows: environment ready in $((ready - start)) s; running the suite under Wine" >&2
 set +e
-PYTHONSAFEPATH=1 PPE_TECH_UNDER_WINE=1 timeout "${PPE_WINDOWS_TIMEOUT:-2400}" \
+# PYTHONUTF8=1 for pytest only: it reads the children's output (UTF-8 when redirected, as the
+# CLI guarantees) with text=True; subprocess_env() drops it, so every ppe-tech the tests start
+# runs in the ANSI code page as on a real Windows.
+PYTHONSAFEPATH=1 PYTHONUTF8=1 timeout "${PPE_WINDOWS_TIMEOUT:-2400}" \
     bash scripts/windows/wine.sh python -m pytest -p no:cacheprovider ${PYTEST_ARGS:--q -ra} tests
 code=$?
 set -e

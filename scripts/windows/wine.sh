@@ -11,6 +11,9 @@ ROOT_DIR=$PWD
 CACHE=$(realpath -m "${PPE_WINDOWS_CACHE:-build/windows}")
 CHROOT=$CACHE/chroot
 [ -f "$CHROOT/.ppe-wine-ready" ] || { echo "wine.sh: run scripts/windows/setup.sh first" >&2; exit 3; }
+# one Wine at a time per cache: a second wine.sh would share the wineserver and kill it at its end
+exec 9>"$CACHE/.wine.lock"
+flock -w "${PPE_WINE_LOCK_WAIT:-3600}" 9 || { echo "wine.sh: another wine.sh holds $CACHE/.wine.lock" >&2; exit 3; }
 mounted=()
 cleanup() {
     chroot "$CHROOT" env WINEPREFIX="$CACHE/prefix" wineserver -k >/dev/null 2>&1 || true
