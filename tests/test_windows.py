@@ -311,3 +311,13 @@ def test_make_private_under_wine_is_not_verified(tmp_path):
     key = tmp_path / "k.key"
     key.write_text("{}", encoding="utf-8")
     assert make_private(key) is None
+
+
+def test_ffmpeg_exe_error_numbers_are_named():
+    """ffmpeg.exe prints socket errors as numbers (MSVC errno.h): they read as the Linux words."""
+    from video.health import _describe_error
+
+    assert _describe_error("[tcp @ 0000] Connection to tcp://127.0.0.1:1 failed: Error number -107 occurred") \
+        == "connection refused"
+    assert _describe_error("rtsp://127.0.0.1:9/x: Error number -138 occurred") == "no answer (timed out)"
+    assert _describe_error("Connection to tcp://127.0.0.1:1 failed: Connection refused") == "connection refused"
