@@ -163,7 +163,7 @@ def main(out: Path, argv: list[str]) -> None:
     dest = work / "usb"
 
     def create() -> None:
-        subprocess.run([*cli, "archive", "create", "--exam", "bench", "--to", str(dest), "--json"], env=env, cwd=ROOT,
+        subprocess.run([*cli, "archive", "create", "--exam", "bench", "--to", str(dest), "--mkdir", "--json"], env=env, cwd=ROOT,
                        check=True, capture_output=True)
     t_base, t_create = compare(("cp then cat", cp_then_cat, lambda: fresh("cp")),
                                ("archive create", create, lambda: fresh("usb")))

@@ -32,7 +32,10 @@ from datetime import datetime, timezone
 from typing import Any
 from pathlib import Path
 
-from checks.model import Commands, M
+from checks.model import N_, Commands, Foreign, M
+
+_CLAMD = Foreign("clamd", N_("the ClamAV service"))
+_CLAMONACC = Foreign("clamonacc", N_("the ClamAV monitor"))
 
 @dataclass
 class AvStatus:
@@ -232,21 +235,21 @@ class ClamAV:
         st = AvStatus(self.name)
         if self.clamd.ping():
             st.version, st.signatures = clam_version_date(self.clamd.command("VERSION", timeout=5))
-            st.notes.append(M("clamd answers on {address}", address=self.clamd.address))
+            st.notes.append(M("{daemon} answers on {address}", daemon=_CLAMD, address=self.clamd.address))
         else:
             code, out, _err = cmds.run(["clamscan", "--version"], timeout=20)
             if code != 0:
                 raise AvError("clamscan --version failed")
             st.version, st.signatures = clam_version_date(out)
-            st.notes.append(M("clamd does not answer on {address}", address=self.clamd.address))
+            st.notes.append(M("{daemon} does not answer on {address}", daemon=_CLAMD, address=self.clamd.address))
         if st.signatures is None:
             st.signatures = clam_database_date(self._database_dir())
         import psutil
 
         onacc = any((p.info.get("name") or "").startswith("clamonacc") for p in psutil.process_iter(["name"]))
         st.realtime = onacc
-        st.realtime_note = M("on-access scanning (clamonacc) is running") if onacc else \
-            M("on-access scanning (clamonacc) is not running")
+        st.realtime_note = M("on-access scanning ({tool}) is running", tool=_CLAMONACC) if onacc else \
+            M("on-access scanning ({tool}) is not running", tool=_CLAMONACC)
         return st
 
     def scan(self, paths: list[Path], cmds: Commands) -> ScanReport:

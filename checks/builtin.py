@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from checks import antivirus, integrity, network, software, system
-from checks.model import Check, Commands, Join, M, Outcome, errored, failed, passed, skipped, warned
+from checks import antivirus, associations, display, integrity, minimums, network, software, software_list, system
+from checks.model import N_, Check, Commands, Foreign, Join, M, Outcome, errored, failed, passed, skipped, warned
 
 
 @dataclass
@@ -22,6 +22,9 @@ class Context:
     baseline_path: Path | None = None
     check_baseline_signature: Callable[[bytes], str] | None = None  # "valid" | "missing" | a problem
     probe_camera: Callable[[str, str, float], Any] | None = None
+    minimums: Any = None  # config Minimums: the profile's, over which [checks.minimums] sets keys
+    software_list: Path | None = None  # the region's list of programs (software.list)
+    file_types: list[str] = field(default_factory=list)  # files.open
 
     @property
     def tz(self):
@@ -41,7 +44,8 @@ def antivirus_status(ctx: Context, cmds: Commands) -> Outcome:
     try:
         st = engine.status(cmds)
     except antivirus.AvError as exc:
-        return errored(M("{product}: {error}", product=engine.name, error=str(exc)))
+        return errored(M("{product}: {error}", product=engine.name, error=Foreign(exc, N_("the product gave no answer "
+                                                                                        "(see the JSON report)"))))
     limit = settings.max_signature_age
     data: dict[str, Any] = {"product": st.product, "version": st.version, "realtime": st.realtime}
     details = [f"{st.product} {st.version}".strip(), st.realtime_note, *st.notes]
@@ -88,13 +92,15 @@ def antivirus_scan(ctx: Context, cmds: Commands) -> Outcome:
     report = engine.scan(present, cmds)
     data = {"product": engine.name, "method": report.method, "infected": [list(i) for i in report.infected],
             "scanned": report.scanned}
-    details = [f"{path}: {name}" for path, name in report.infected] + report.errors + \
+    details = [f"{path}: {name}" for path, name in report.infected] + \
+        [Foreign(e, N_("a file could not be scanned (see the JSON report)")) for e in report.errors] + \
         [M("{folder}: folder missing", folder=m) for m in missing]
     if report.infected:
         names = ", ".join(Path(p).name for p, _n in report.infected[:5]) + ("…" if len(report.infected) > 5 else "")
         return failed(M("{n} infected: {names}", n=len(report.infected), names=names), details, **data)
     if report.errors:
-        return errored(M("{product} could not scan everything: {error}", product=engine.name, error=report.errors[0]))
+        return errored(M("{product} could not scan everything: {error}", product=engine.name,
+                         error=Foreign(report.errors[0], N_("see the JSON report"))))
     if missing:
         return failed(M("exam software folders missing: {folders}", folders=", ".join(missing)), details, **data)
     if report.scanned is not None:
@@ -109,12 +115,13 @@ def integrity_baseline(ctx: Context, cmds: Commands) -> Outcome:
         return skipped(M("no exam software folders configured (checks.exam_software)"))
     path = ctx.baseline_path
     if path is None or not path.exists():
-        return warned(M("no baseline yet: run `ppe-tech check baseline create` after installing the exam software"))
+        return warned(M("no baseline yet: run {command} after installing the exam software",
+                        command=Foreign("`ppe-tech check baseline create`", N_("the command that creates it"))))
     raw = path.read_bytes()
     try:
         doc = integrity.load(path)
     except (ValueError, KeyError) as exc:
-        return failed(M("{path}: {error}", path=str(path), error=str(exc)))
+        return failed(M("{path}: {error}", path=str(path), error=Foreign(exc, N_("the file is damaged"))))
     signature = ctx.check_baseline_signature(raw) if ctx.check_baseline_signature else "missing"
     if signature not in ("valid", "missing"):
         return failed(M("the baseline itself was altered: signature {state}", state=signature))
@@ -157,7 +164,7 @@ def cameras(ctx: Context, cmds: Commands) -> Outcome:
             lines.append(f"{cam.id}: {res.codec} {res.width}x{res.height} {res.fps or 0:.0f} fps")
         else:
             down.append(cam.id)
-            lines.append(f"{cam.id}: {res.error}")
+            lines.append(M("{camera}: {error}", camera=cam.id, error=Foreign(res.error, N_("does not answer"))))
     if down:
         return failed(M("{n} of {total} cameras do not answer: {ids}", n=len(down), total=len(cams),
                         ids=", ".join(down)), lines)
@@ -218,5 +225,11 @@ CHECKS: list[Check] = [
     Check("network", "Hosts reachable", "Доступность узлов сети", network.hosts),
     Check("cameras", "Cameras answer", "Камеры видеонаблюдения", cameras),
     Check("cameras.clock", "Camera clocks", "Время на камерах видеонаблюдения", camera_clocks),
+    Check("system.minimums", "Station minimums (cores, memory, disk, OS)",
+          "Минимальные требования к станции (процессор, память, диск, ОС)", minimums.minimums),
+    Check("display.screens", "Monitors and resolution", "Мониторы и разрешение экрана", display.screens),
+    Check("software.list", "Programs of the region's list", "Программы регионального перечня", software_list.check),
+    Check("files.open", "Exam file types open", "Открытие файлов заданий (.ods, .odt, .txt)", associations.file_types),
+    Check("network.isolated", "No internet connection", "Отсутствие доступа в интернет", network.isolated),
 ]
 BY_ID = {c.id: c for c in CHECKS}

@@ -1,4 +1,5 @@
-"""The integrity baseline of the exam software folders: every file's size and SHA-256.
+"""The integrity baseline of the exam software folders: every file's size and SHA-256, and
+every symbolic link's target (a new link, to a file or a folder, is a change like a new file).
 
 `create` walks the folders and writes a JSON baseline (signed by the station key
 when there is one, so a baseline edited to hide a change is caught); `compare` walks
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -27,7 +29,8 @@ def _hash(path: Path) -> str:
 
 def walk(folders: list[str], progress: Callable[[int], None] | None = None,
          previous: dict | None = None) -> tuple[dict[str, dict], list[str]]:
-    """{path: {"size", "mtime_ns", "sha256"}} of every regular file, and unreadable paths.
+    """{path: {"size", "mtime_ns", "sha256"}} of every regular file, {path: {"link": target}} of
+    every symbolic link (never followed), and unreadable paths.
 
     With `previous`, a file whose size and mtime are unchanged keeps its hash (fast path
     for `compare`); pass previous=None to hash everything.
@@ -40,11 +43,14 @@ def walk(folders: list[str], progress: Callable[[int], None] | None = None,
             continue
         for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: unreadable.append(str(e.filename))):
             dirnames.sort()
-            for name in sorted(filenames):
+            for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
                 path = Path(dirpath) / name
                 try:
                     st = path.lstat()
-                    if not path.is_file() or path.is_symlink():
+                    if stat.S_ISLNK(st.st_mode):
+                        files[str(path)] = {"link": os.readlink(path)}
+                        continue
+                    if not stat.S_ISREG(st.st_mode):
                         continue
                     key = str(path)
                     old = (previous or {}).get(key)
@@ -84,9 +90,15 @@ def compare(baseline: dict, *, trust_mtime: bool = False) -> Difference:
     diff = Difference(unreadable=unreadable)
     diff.added = sorted(set(now) - set(before))
     diff.removed = sorted(set(before) - set(now))
-    diff.changed = sorted(p for p in set(now) & set(before)
-                          if now[p]["sha256"] != before[p]["sha256"] or now[p]["size"] != before[p]["size"])
+    diff.changed = sorted(p for p in set(now) & set(before) if _identity(now[p]) != _identity(before[p]))
     return diff
+
+
+def _identity(entry: dict) -> tuple:
+    """What must stay the same: a link's target, a file's size and hash."""
+    if "link" in entry:
+        return ("link", entry["link"])
+    return ("file", entry.get("size"), entry.get("sha256"))
 
 
 def load(path: Path) -> dict:

@@ -11,7 +11,32 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ppe_tech.messages import Join, M, Msg, render  # noqa: F401 (checks write their messages with M)
+import errno as _errno
+import socket as _socket
+
+from ppe_tech.messages import N_, Foreign, Join, M, Msg, render  # noqa: F401 (checks write their messages with M)
+from ppe_tech.secrets import mask_url
+
+_OS_ERRORS = {
+    _errno.ECONNREFUSED: N_("connection refused"), _errno.ETIMEDOUT: N_("no answer in time"),
+    _errno.EHOSTUNREACH: N_("host unreachable"), _errno.ENETUNREACH: N_("network unreachable"),
+    _errno.ECONNRESET: N_("connection reset"), _errno.ENOENT: N_("no such file or folder"),
+    _errno.EACCES: N_("access denied"), _errno.EPERM: N_("operation not permitted"),
+    _errno.EADDRNOTAVAIL: N_("address not available"), _errno.EIO: N_("input/output error"),
+}
+
+
+def describe_os_error(exc: BaseException) -> Msg:
+    """An OS or network error in words of the catalogue (Russian in documents), never the
+    system's own English text or an Errno number."""
+    if isinstance(exc, _socket.gaierror):
+        return M("host name not resolved")
+    if isinstance(exc, (TimeoutError, _socket.timeout)):
+        return M("no answer in time")
+    code = getattr(exc, "errno", None)
+    if code in _OS_ERRORS:
+        return M(_OS_ERRORS[code])
+    return M("system error {detail}", detail=Foreign(getattr(exc, "strerror", None) or exc, N_("(see the JSON report)")))
 
 
 class Status(str, enum.Enum):
@@ -65,6 +90,11 @@ class Result:
     data: dict[str, Any] = field(default_factory=dict)
     message_ru: str = ""  # for the printed protocol, which is always Russian
     details_ru: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:  # every report of a check (terminal, JSON, JUnit, PDF) is masked here
+        self.message, self.message_ru = mask_url(self.message), mask_url(self.message_ru)
+        self.details = [mask_url(d) for d in self.details]
+        self.details_ru = [mask_url(d) for d in self.details_ru]
 
     def as_json(self) -> dict:
         return {"id": self.id, "title": self.title, "status": self.status.value, "message": self.message,

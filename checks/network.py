@@ -9,7 +9,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from checks.model import Commands, M, Outcome, failed, passed, skipped, warned
+from checks.model import N_, Commands, Foreign, M, Outcome, describe_os_error, failed, passed, skipped, warned
 
 # -- printers ---------------------------------------------------------------------------------
 
@@ -38,11 +38,18 @@ def parse_lpstat(output: str) -> dict[str, str]:
 
 # Get-Printer's PrinterStatus: 0 Normal (idle), 1 Paused, 2 Error, 3 PendingDeletion, 4 PaperJam,
 # 5 PaperOut, 6 ManualFeed, 7 PaperProblem, 8 Offline, 9 IOActive, 10 Busy, 11 Printing, ...
-_WIN_STATUS = {0: "idle", 1: "paused", 2: "error", 3: "pending deletion", 4: "paper jam", 5: "paper out",
-               6: "manual feed", 7: "paper problem", 8: "offline", 9: "printing", 10: "busy", 11: "printing",
-               12: "output bin full", 13: "not available", 14: "waiting", 15: "processing", 16: "initializing",
-               17: "warming up", 18: "toner low", 19: "no toner", 20: "page punt", 21: "user intervention",
-               22: "out of memory", 23: "door open", 24: "server unknown", 25: "power save"}
+_WIN_STATUS = {0: "idle", 1: N_("paused"), 2: N_("error"), 3: N_("pending deletion"), 4: N_("paper jam"),
+               5: N_("paper out"), 6: N_("manual feed"), 7: N_("paper problem"), 8: N_("offline"), 9: N_("printing"),
+               10: N_("busy"), 11: "printing", 12: N_("output bin full"), 13: N_("not available"), 14: N_("waiting"),
+               15: N_("processing"), 16: N_("initializing"), 17: N_("warming up"), 18: N_("toner low"),
+               19: N_("no toner"), 20: N_("page punt"), 21: N_("user intervention"), 22: N_("out of memory"),
+               23: N_("door open"), 24: N_("server unknown"), 25: N_("power save"), -1: N_("disabled")}
+_KNOWN_STATES = set(_WIN_STATUS.values())
+
+
+def _state(state: str):
+    """A printer's state in words of the catalogue; an unknown one as the system said it."""
+    return M(state) if state in _KNOWN_STATES else Foreign(state, N_("unknown state"))
 _WIN_TEXT = {"normal": "idle", "printing": "printing", "paused": "paused", "offline": "offline", "error": "error"}
 
 
@@ -80,9 +87,10 @@ def printers(ctx, cmds: Commands, states=None) -> Outcome:
     try:
         have = states if states is not None else printer_states(cmds)
     except FileNotFoundError:
-        return failed(M("no print system found (lpstat is missing)"))
+        return failed(M("no print system found ({tool} is missing)",
+                        tool=Foreign("lpstat", N_("the print system's program"))))
     except OSError as exc:
-        return failed(M("the print system did not answer: {error}", error=str(exc)))
+        return failed(M("the print system did not answer: {error}", error=Foreign(exc, N_("see the JSON report"))))
     lines, bad, busy = [], [], []
     for name in wanted:
         state = have.get(name)
@@ -93,10 +101,10 @@ def printers(ctx, cmds: Commands, states=None) -> Outcome:
             lines.append(M("{name}: ready", name=name))
         elif state in ("printing", "busy", "processing", "warming up", "initializing", "power save"):
             busy.append(name)
-            lines.append(f"{name}: {state}")
+            lines.append(M("{name}: {state}", name=name, state=_state(state)))
         else:
             bad.append(name)
-            lines.append(f"{name}: {state}")
+            lines.append(M("{name}: {state}", name=name, state=_state(state)))
     if bad:
         return failed(M("not ready: {names}", names=", ".join(bad)), lines)
     if busy:
@@ -123,18 +131,40 @@ def reach(target: str, timeout: float) -> tuple[str, bool, str]:
     except socket.timeout:
         return target, False, M("{target}: no answer within {s:g} s", target=target, s=timeout)
     except OSError as exc:
-        return target, False, f"{target}: {exc.strerror or exc}"
+        return target, False, M("{target}: {error}", target=target, error=describe_os_error(exc))
+
+
+def reach_all(targets: list[str], timeout: float, cmds: Commands) -> list[tuple[str, bool, object]]:
+    """`reach` for every target at once, each within `timeout` and the check's deadline."""
+    limit = max(0.2, min(timeout, cmds.remaining() - 0.2))
+    with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
+        return list(pool.map(lambda t: reach(t, limit), targets))
 
 
 def hosts(ctx, cmds: Commands) -> Outcome:
     targets = ctx.config.checks.hosts
     if not targets:
         return skipped(M("no hosts configured (checks.hosts)"))
-    timeout = max(0.2, min(ctx.config.checks.connect_timeout.total_seconds(), cmds.remaining() - 0.2))
-    with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
-        answers = list(pool.map(lambda t: reach(t, timeout), targets))
+    answers = reach_all(targets, ctx.config.checks.connect_timeout.total_seconds(), cmds)
     down = [t for t, ok, _line in answers if not ok]
     lines = [line for _t, _ok, line in answers]
     if down:
         return failed(M("unreachable: {names}", names=", ".join(down)), lines)
     return passed(M("{n} reachable", n=len(targets)), lines)
+
+
+# -- no internet where there must be none ------------------------------------------------------
+
+def isolated(ctx, cmds: Commands) -> Outcome:
+    """Fails when any internet probe (host:port) accepts a TCP connection: the station is online.
+    A refused connection, a timeout or a name that does not resolve is no answer."""
+    targets = ctx.config.checks.internet_probes
+    if not targets:
+        return skipped(M("no internet probes configured (checks.internet_probes)"))
+    answers = reach_all(targets, ctx.config.checks.probe_timeout.total_seconds(), cmds)
+    answered = [t for t, ok, _line in answers if ok]
+    lines = [line for _t, _ok, line in answers]
+    if answered:
+        return failed(M("the internet is reachable: {names} answered", names=", ".join(answered)), lines,
+                      answered=answered)
+    return passed(M("none of {n} internet addresses answers", n=len(targets)), lines)

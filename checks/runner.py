@@ -13,7 +13,7 @@ import time
 import traceback
 from typing import Any, Callable
 
-from checks.model import Check, CheckTimeout, Commands, M, Outcome, Result, Status, errored, render
+from checks.model import Check, CheckTimeout, Commands, Foreign, M, N_, Outcome, Result, Status, errored, render
 
 
 def run_checks(checks: list[Check], context: Any, default_timeout: float,
@@ -33,14 +33,17 @@ def run_checks(checks: list[Check], context: Any, default_timeout: float,
             try:
                 outcome = slot["check"].func(context, commands(slot["deadline"]))
             except CheckTimeout as exc:
-                outcome = errored(M("timed out after {s:g} s (waiting for {what})", s=slot["limit"], what=str(exc)))
+                outcome = errored(M("timed out after {s:g} s (waiting for {what})", s=slot["limit"],
+                                    what=Foreign(exc, N_("an external program"))))
             except FileNotFoundError as exc:
-                outcome = errored(M("program not found: {name}", name=str(exc.filename or exc)))
+                outcome = errored(M("a program the check needs is missing: {name}",
+                                    name=Foreign(exc.filename or exc, N_("see the JSON report"))))
             except Exception as exc:  # a broken check is an error verdict, not a crashed run
                 last = traceback.extract_tb(exc.__traceback__)[-1]
                 where = f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
-                outcome = errored(M("the check broke: {error} ({where})", error=f"{type(exc).__name__}: {exc}",
-                                    where=where))
+                outcome = errored(M("the check broke: {error} ({where})",
+                                    error=Foreign(f"{type(exc).__name__}: {exc}", N_("an internal error")),
+                                    where=Foreign(where, N_("see the JSON report"))))
             slot["ms"] = int((time.monotonic() - begin) * 1000)
             slot["outcome"] = outcome
             slot["done"].set()
@@ -71,9 +74,9 @@ def _result(slot: dict) -> Result:
         ms = slot["ms"]
     if not isinstance(outcome.status, Status):
         outcome = errored(M("bad verdict {status!r}", status=outcome.status))
-    from ppe_tech.messages import _, language, translator
+    from ppe_tech.messages import _, document_translator, language
 
-    russian = translator("ru")
+    russian = document_translator()
     title = check.title_ru if language() == "ru" else check.title
     return Result(check.id, title, outcome.status, render(outcome.message, _), ms,
                   [render(d, _) for d in outcome.details], outcome.data, render(outcome.message, russian),

@@ -28,13 +28,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 PREFIX = "ppe-tech-check-"
+READY_PREFIX = "ppe-tech-ready-"
 PUSH_PREFIX = "ppe-tech-push-"
 RECORD_START_PREFIX = "ppe-tech-record-start-"
 RECORD_STOP_PREFIX = "ppe-tech-record-stop-"
 RESUME = "ppe-tech-resume"  # the boot job: one per machine, not per exam
 PUSH_AFTER = timedelta(minutes=30)  # after the exam's end: recording stopped, the archive made, the day confirmed
-PREFIXES = (PREFIX, PUSH_PREFIX, RECORD_START_PREFIX, RECORD_STOP_PREFIX, RESUME)
-KIND_PREFIX = {"check": PREFIX, "push": PUSH_PREFIX, "record-start": RECORD_START_PREFIX,
+PRECHECK_EARLY = timedelta(hours=1)  # a full check this long before the pre-check's time is the pre-check
+PREFIXES = (PREFIX, READY_PREFIX, PUSH_PREFIX, RECORD_START_PREFIX, RECORD_STOP_PREFIX, RESUME)
+KIND_PREFIX = {"check": PREFIX, "readiness": READY_PREFIX, "push": PUSH_PREFIX, "record-start": RECORD_START_PREFIX,
                "record-stop": RECORD_STOP_PREFIX}
 TASK_FOLDER = "\\ppe-tech\\"
 TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
@@ -44,9 +46,11 @@ TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 class Job:
     exam_id: str
     subject: str
-    at: datetime  # aware, in the ППЭ's zone: when the job runs
+    at: datetime  # aware, in the ППЭ's zone: when the job runs (a check: start - precheck_before;
+    #               readiness: start - readiness_before; a push: end + PUSH_AFTER; recording: a window's edge)
     start: datetime  # aware: until when it may still run (a check: the exam's start; a window: its end)
-    kind: str = "check"  # check | push | record-start | record-stop
+    kind: str = "check"  # check | readiness | push | record-start | record-stop
+    ends: datetime | None = None  # a readiness check's end boundary: the pre-check's window (else the start)
 
     @property
     def name(self) -> str:
@@ -55,11 +59,15 @@ class Job:
     @property
     def action(self) -> list[str]:
         """The ppe-tech words the job runs."""
-        return ["journal", "push"] if self.kind == "push" else ["schedule", "due", "--exam", self.exam_id]
+        if self.kind == "push":
+            return ["journal", "push"]
+        stage = {"readiness": "readiness", "check": "precheck"}.get(self.kind, "recording")
+        return ["schedule", "due", "--exam", self.exam_id, "--stage", stage]
 
     @property
     def what(self) -> str:
         kind = {"push": "journal push to the regional centre after", "check": "pre-exam check for",
+                "readiness": "technical preparation (full check the day before) for",
                 "record-start": "start of recording for", "record-stop": "stop of recording after"}[self.kind]
         return f"ppe-tech {kind} {self.exam_id}" + (f" ({self.subject})" if self.subject else "")
 
@@ -71,8 +79,12 @@ def jobs_for(exams, tz: ZoneInfo, now: datetime, *, push: bool = False) -> list[
     out = []
     for exam in exams:
         start = exam.start.replace(tzinfo=tz)
+        check_at = start - exam.precheck_before
+        if check_at - PRECHECK_EARLY > now:  # the day-before check's window is still open
+            out.append(Job(exam.id, exam.subject, start - exam.readiness_before, start, "readiness",
+                           check_at - PRECHECK_EARLY))
         if start > now:
-            out.append(Job(exam.id, exam.subject, start - exam.precheck_before, start))
+            out.append(Job(exam.id, exam.subject, check_at, start))
         opens, closes = exam.recording_window(tz)
         if opens > now:
             out.append(Job(exam.id, exam.subject, opens, closes, "record-start"))
@@ -96,7 +108,7 @@ def systemd_units(job: Job, command: list[str], tz_name: str) -> dict[str, str]:
     what = job.what
     retry = job.kind == "push"  # until the regional database answers
     # `schedule due` may start the recording supervisor, which must outlive this oneshot service
-    keep_children = job.kind != "push"
+    keep_children = job.kind in ("record-start", "record-stop")
     service = (f"[Unit]\nDescription={what}\nDocumentation=https://github.com/ppe-tech/ppe-tech\n"
                + ("StartLimitIntervalSec=0\n" if retry else "") + "\n"
                "[Service]\nType=oneshot\n"
@@ -161,8 +173,8 @@ def task_xml(job: Job, command: list[str]) -> bytes:
     of recording at the window's end (EndBoundary), so a late machine does not run them; a
     missed start runs when available; a push is retried every 10 minutes."""
     bounds = {"StartBoundary": job.at.isoformat(timespec="seconds")}
-    if job.kind in ("check", "record-start"):
-        bounds["EndBoundary"] = job.start.isoformat(timespec="seconds")
+    if job.kind in ("check", "readiness", "record-start"):  # a check after its window is no such check
+        bounds["EndBoundary"] = (job.ends or job.start).isoformat(timespec="seconds")
     return _task(job.name, job.what, command, job.action, ("TimeTrigger", bounds),
                  ("PT10M", 36) if job.kind == "push" else None)
 

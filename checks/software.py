@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 
 from checks import versions
-from checks.model import CheckTimeout, Commands, Join, M, Outcome, failed, passed, skipped, warned
+from checks.model import N_, CheckTimeout, Commands, Foreign, Join, M, Outcome, failed, passed, skipped, warned
 
 # Remote-access tools and messengers that must not run on an exam station. Matched against
 # the process name without extension, lower case; a trailing "*" matches a prefix.
@@ -106,13 +106,15 @@ def find_one(item, cmds: Commands, registry=None) -> tuple[str, M]:
         try:
             code, out, err = cmds.run(list(item.command), timeout=min(10.0, max(0.1, cmds.remaining())))
         except FileNotFoundError:
-            return "fail", M("{name}: not found ({program} is not on PATH)", name=item.name, program=item.command[0])
+            return "fail", M("{name}: not found ({program} is not on PATH)", name=item.name,
+                             program=Foreign(item.command[0], N_("its program")))
         except CheckTimeout:
             raise
         if code != 0 and not (out or err):
-            return "fail", M("{name}: {program} exited with {code}", name=item.name, program=item.command[0], code=code)
+            return "fail", M("{name}: {program} exited with {code}", name=item.name,
+                             program=Foreign(item.command[0], N_("its program")), code=code)
         version = versions.find_version(out + "\n" + err)
-        how = " ".join(item.command)
+        how = Foreign(" ".join(item.command), N_("found by its version command"))
     elif item.path:
         path = Path(os.path.expandvars(item.path)).expanduser()
         if not path.exists():

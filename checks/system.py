@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import psutil
 
-from checks.model import Commands, M, Outcome, failed, passed, skipped, warned
+from checks.model import N_, Commands, Foreign, M, Outcome, describe_os_error, failed, passed, skipped, warned
 
 GiB = 2**30
 
@@ -141,14 +141,18 @@ def os_sync_status(cmds: Commands) -> tuple[bool | None, object]:
     """Whether the OS says its clock is synchronised: (yes/no/unknown, how we know)."""
     if sys.platform == "win32":
         code, out, _err = cmds.run(["w32tm", "/query", "/status"], timeout=5)
-        return parse_w32tm(out) if code == 0 else (None, M("w32tm failed"))
+        return parse_w32tm(out) if code == 0 else (None, M("{tool} failed", tool=_W32TM))
     try:
         code, out, _err = cmds.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], timeout=5)
     except FileNotFoundError:
-        return None, M("timedatectl not found")
+        return None, M("{tool} not found", tool=_TIMEDATECTL)
     if code != 0:
-        return None, M("timedatectl gave no answer")
-    return out.strip() == "yes", "timedatectl"
+        return None, M("{tool} gave no answer", tool=_TIMEDATECTL)
+    return out.strip() == "yes", _TIMEDATECTL
+
+
+_TIMEDATECTL = Foreign("timedatectl", N_("the time service of the system"))
+_W32TM = Foreign("w32tm", N_("the time service of the system"))
 
 
 def parse_w32tm(output: str) -> tuple[bool | None, object]:
@@ -160,9 +164,9 @@ def parse_w32tm(output: str) -> tuple[bool | None, object]:
             fields[key.strip().lower()] = value.strip()
     source = fields.get("source") or fields.get("источник")
     if source is None:
-        return None, "w32tm"
+        return None, _W32TM
     unsynced = source.lower() in ("local cmos clock", "free-running system clock") or not source
-    return (not unsynced), M("w32tm, source {source}", source=source)
+    return (not unsynced), M("{tool}, source {source}", tool=_W32TM, source=source)
 
 
 def clock(ctx, cmds: Commands) -> Outcome:
@@ -174,7 +178,8 @@ def clock(ctx, cmds: Commands) -> Outcome:
             offset, delay = sntp_offset(host, port, timeout=min(3.0, max(0.5, cmds.remaining())))
         except (OSError, ValueError) as exc:
             synced, how = os_sync_status(cmds)
-            text = M("NTP server {server} did not answer ({error})", server=settings.ntp_server, error=str(exc))
+            error = describe_os_error(exc) if isinstance(exc, OSError) else Foreign(exc, N_("not a valid answer"))
+            text = M("NTP server {server} did not answer ({error})", server=settings.ntp_server, error=error)
             if synced:
                 return warned(M("{text}; the system says its clock is synchronised ({how})", text=text, how=how))
             if synced is False:

@@ -32,7 +32,7 @@ def satisfies(version: str, constraint: str) -> bool:
     """Whether `version` meets every comma-separated clause of `constraint` (empty: any)."""
     have = parse(version)
     for clause in filter(None, (c.strip() for c in constraint.split(","))):
-        match = _CLAUSE.match(clause)
+        match = _CLAUSE.fullmatch(clause)
         if not match:
             raise ValueError(f"bad version constraint {clause!r}")
         op, want_text = match.group(1) or "==", match.group(2)

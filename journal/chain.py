@@ -28,7 +28,7 @@ SIG_BATCH = 1024  # signatures per task of the verifying threads
 
 @dataclass(frozen=True)
 class Problem:
-    code: str  # edited | removed | inserted | reordered | signature | unknown_key | revoked_key | truncated | rewritten | time | format
+    code: str  # edited | removed | inserted | reordered | signature | unknown_key | revoked_key | truncated | rewritten | time | format | damaged
     seq: int | None
     first_bad: int | None
     message: str

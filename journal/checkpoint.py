@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from journal import canonical, signing
 from journal.chain import Problem, Replay
 from journal.model import Head, KeyInfo
-from ppe_tech.errors import BadInput
+from ppe_tech.errors import BadInput, Tampered
 from ppe_tech.messages import _
 
 FORMAT = "ppe-tech-checkpoint/1"
@@ -41,7 +41,7 @@ def parse(data: bytes, source: str) -> dict:
     """Read a checkpoint file (or the text of a printout's QR code); check its form and signature."""
     try:
         doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadInput(_("{source} is not a ppe-tech checkpoint").format(source=source)) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BadInput(_("{source} is not a ppe-tech checkpoint").format(source=source))
@@ -54,10 +54,10 @@ def parse(data: bytes, source: str) -> dict:
             public = signing.unb64(doc["public_key"])
             ok = (signing.key_id(doc["algorithm"], public) == doc.get("by")
                   and signing.verifier(doc["algorithm"], public).verify(signing.unb64(doc["sig"]), canonical.encode(body)))
-        except (KeyError, ValueError, TypeError):
+        except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
             ok = False
         if not ok:
-            raise BadInput(_("{source}: the checkpoint's signature is invalid (the file was altered)").format(source=source))
+            raise Tampered(_("{source}: the checkpoint's signature is invalid (the file was altered)").format(source=source))
     return doc
 
 

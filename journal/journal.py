@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,13 +21,15 @@ from typing import Callable
 from journal import canonical, chain, checkpoint, keystore, signing
 from journal.chain import KEY_CERT_TYPE, Problem, Replay, check_cert
 from journal.model import PERSON, STATION, KeyInfo, State
-from journal.store import Store, Tx
-from ppe_tech.errors import BadInput
+from journal.store import JournalDamaged, Store, Tx, damaged, translate
+from ppe_tech.errors import BadInput, Tampered
 from ppe_tech.messages import _
 from ppe_tech.timeutil import iso_utc, utc_now
 
 PUBLIC_FORMAT = "ppe-tech-public-keys/1"
 MAX_TEXT = {"room": 200, "action": 500, "name": 200, "position": 200, "reason": 500}
+from ppe_tech.text import invisible  # noqa: E402 (shared with the config's checks)
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -37,6 +40,10 @@ def clean_text(field: str, value: str) -> str:
         raise BadInput(_("{field} must not be empty").format(field=field))
     if _CONTROL.search(text):
         raise BadInput(_("{field} must be one line without control characters").format(field=field))
+    hidden = invisible(text)
+    if hidden:
+        raise BadInput(_("{field} holds a character that is not shown or changes how text reads ({chars}): "
+                         "type it again without it").format(field=field, chars=", ".join(hidden)))
     limit = MAX_TEXT.get(field, 500)
     if len(text) > limit:
         raise BadInput(_("{field} is {n} characters long; at most {limit} are allowed").format(field=field, n=len(text), limit=limit))
@@ -75,8 +82,10 @@ class Journal:
     def __enter__(self) -> "Journal":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
+        if isinstance(exc, sqlite3.Error):  # whatever a command did with the file: named, never a crash
+            raise translate(exc, Path(str(self.store.path))) from None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -87,16 +96,32 @@ class Journal:
     def replay(self, progress: Callable[[int], None] | None = None) -> Replay:
         return chain.replay(self.store.raw_rows, progress)
 
-    def verify(self, witness: dict | None = None,
-               progress: Callable[[int], None] | None = None) -> tuple[Replay, Problem | None]:
-        """Replay every record; then the checkpoints stored here and `witness`, if given."""
+    def verify(self, witness: dict | None = None, progress: Callable[[int], None] | None = None, *,
+               full: bool = False) -> tuple[Replay, Problem | None]:
+        """The file's own pages (SQLite's quick check, or the full integrity check), then every
+        record replayed; then the checkpoints stored here and `witness`, if given. A damaged
+        file is a failed verification, as tampering is."""
+        damage = self.store.check_file(full)
+        try:
+            if not damage:
+                return self._verify(witness, progress)
+        except JournalDamaged as exc:
+            damage = [exc.message.rpartition(": ")[2]]
+        except sqlite3.DatabaseError as exc:
+            damage = [str(exc)]
+        lines = [" ".join(line.split()) for d in damage for line in d.replace("*** in database main ***", "").splitlines()]
+        lines = [line for line in lines if line]
+        what = "; ".join(lines[:3]) + (_(" (and {n} more)").format(n=len(lines) - 3) if len(lines) > 3 else "")
+        return Replay(), Problem("damaged", None, None, damaged(Path(str(self.store.path)), what).message)
+
+    def _verify(self, witness: dict | None, progress: Callable[[int], None] | None) -> tuple[Replay, Problem | None]:
         replay = self.replay(progress)
         problem = replay.problem
         if problem is None:
             for doc in self.store.checkpoints():
                 try:
                     stored = checkpoint.parse(doc, "stored checkpoint")
-                except BadInput as exc:
+                except (BadInput, Tampered) as exc:
                     return replay, Problem("edited", None, None, exc.message)
                 problem = checkpoint.check(replay, stored)
                 if problem:
@@ -264,27 +289,34 @@ def export_public(keys: list[KeyInfo]) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def import_public(journal: Journal, data: bytes, source: str) -> tuple[list[KeyInfo], list[str]]:
-    """Register the public keys of a file written by `keys export`: (registered, already known ids).
-
-    Every certificate is checked before any is registered, so a bad file changes nothing.
-    """
+def read_public(data: bytes, source: str) -> list[KeyInfo]:
+    """The keys of a file written by `keys export`, every certificate checked (bad input otherwise)."""
     try:
         doc = json.loads(data.decode("utf-8"))
         if not isinstance(doc, dict) or doc.get("format") != PUBLIC_FORMAT or not isinstance(doc.get("keys"), list):
             raise ValueError
         items = [(item["cert"], signing.unb64(item["cert_sig"])) for item in doc["keys"]]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
         raise BadInput(_("{source} is not a ppe-tech public key file").format(source=source)) from None
     checked = []
     for cert, cert_sig in items:
         result = check_cert(cert, cert_sig)
         if isinstance(result, str):
             raise BadInput(_("{source}: {why}").format(source=source, why=result))
-        checked.append((cert, cert_sig, result))
+        checked.append(result)
+    return checked
+
+
+def import_public(journal: Journal, data: bytes, source: str) -> tuple[list[KeyInfo], list[str]]:
+    """Register the public keys of a file written by `keys export`: (registered, already known ids).
+
+    Every certificate is checked before any is registered, so a bad file changes nothing.
+    """
+    checked = read_public(data, source)
     known = journal.state().keys if journal.size() else {}
     registered, skipped = [], []
-    for cert, cert_sig, info in checked:
+    for info in checked:
+        cert, cert_sig = info.cert, info.cert_sig
         if info.key_id in known:
             skipped.append(info.key_id)
             continue

@@ -241,18 +241,27 @@ def _psycopg():
 
 
 def clean_error(exc: Exception, url: str) -> str:
-    """One line of a driver error, with any password in it masked."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    password = urlsplit(url).password
-    if password:
-        text = text.replace(password, "***")
-    return mask_url(text)
+    """One line of a driver error, with any password in it (or in `url`) masked."""
+    return mask_url(" ".join(str(exc).split()) or type(exc).__name__, known=url)
+
+
+def libpq_url(url: str) -> str:
+    """`url` as libpq must read it: the userinfo is what precedes the authority's last '@'
+    (as urllib and ffmpeg read it), so every '@' inside it is encoded as %40. libpq splits at
+    the first '@', and would otherwise send the rest of a password to the resolver as a host."""
+    scheme, sep, rest = url.partition("://")
+    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    userinfo, at, host = authority.rpartition("@")
+    if not sep or not at or "@" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.replace('@', '%40')}@{host}{tail}"
 
 
 def connect(url: str, *, autocommit: bool = False):
     psycopg = _psycopg()
     try:
-        return psycopg.connect(url, autocommit=autocommit, connect_timeout=15,
+        return psycopg.connect(libpq_url(url), autocommit=autocommit, connect_timeout=15,
                                application_name="ppe-tech")
     except psycopg.Error as exc:
         raise EnvironmentFailure(_("cannot connect to {url}: {error}").format(url=mask_url(url),
@@ -348,6 +357,10 @@ class PgStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def check_file(self, full: bool = False) -> list[str]:
+        """Nothing to check here: the server keeps its own pages sound."""
+        return []
 
     def __enter__(self) -> "PgStore":
         return self

@@ -35,9 +35,15 @@ def ru_date(iso: str) -> str:
 
 
 def select(entries: list[Entry], date_from: date | None, date_to: date | None) -> list[Entry]:
-    lo = date_from.isoformat() if date_from else ""
-    hi = date_to.isoformat() if date_to else "9999"
-    return [e for e in entries if lo <= e.date <= hi]
+    """The entries dated within the bounds, compared as dates (never as strings); an entry
+    whose date cannot be read is kept, never silently left out."""
+    def within(entry: Entry) -> bool:
+        try:
+            day = date.fromisoformat(entry.date)
+        except (TypeError, ValueError):
+            return True
+        return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+    return [e for e in entries if within(e)]
 
 
 def _signer_cell(key: KeyInfo | None, key_id: str, ts: str, tz: ZoneInfo, *, wet: bool) -> str:

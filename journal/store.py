@@ -4,6 +4,10 @@ One file, WAL, `synchronous=FULL`; every append is one `BEGIN IMMEDIATE`
 transaction that reads the head and inserts the next record, so processes appending
 at once are serialised by SQLite and never fork the chain or reuse a number. The
 file is recognised by its application id; any other file is refused untouched.
+
+Every SQLite error becomes one of ours, naming the file (`translate`): a damaged file
+(exit 1, like any failed verification), a full disk, a read-only file or folder, a lock
+held too long (exit 3). `check_file` is SQLite's own check of the file's pages.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ppe_tech.errors import BadInput, EnvironmentFailure
+from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode, PpeError
 from ppe_tech.messages import _
 
 APPLICATION_ID = 0x50504554  # "PPET"
@@ -52,6 +56,70 @@ CREATE VIEW journal_entries AS
 
 
 _COLUMNS = "seq, kind, number, ts, body, sig, hash"
+_HEADER = b"SQLite format 3\x00"
+
+
+class JournalDamaged(PpeError):
+    """The journal's file itself is damaged (pages overwritten, truncated): a failed verification."""
+
+    exit_code = ExitCode.NEGATIVE
+
+
+def damaged(path: Path, what: str) -> JournalDamaged:
+    return JournalDamaged(_("the journal file {path} is damaged: {what}").format(path=path, what=what),
+                          hint=_("restore it from a copy; `ppe-tech journal verify --full` names what is damaged"))
+
+
+def translate(exc: sqlite3.Error, path: Path) -> PpeError:
+    """An SQLite error as one of ours, naming the file and the cause."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    text = str(exc)
+    if code in (11, 26) or "malformed" in text or "not a database" in text:  # SQLITE_CORRUPT, SQLITE_NOTADB
+        return damaged(path, text)
+    if code in (10, 14):  # SQLITE_IOERR, SQLITE_CANTOPEN: SQLite does not say why; the file system does
+        code = _file_system_cause(path) or code
+    if code == 13 or "is full" in text:  # SQLITE_FULL
+        return EnvironmentFailure(_("cannot write the journal {path}: the disk is full").format(path=path))
+    if code == 8 or "readonly" in text:  # SQLITE_READONLY
+        return EnvironmentFailure(_("cannot write the journal {path}: the file or its folder is read-only").format(
+            path=path))
+    if code in (5, 6) or "locked" in text:  # SQLITE_BUSY, SQLITE_LOCKED
+        return EnvironmentFailure(_("the journal {path} is locked by another process: gave up after {s} s").format(
+            path=path, s=BUSY_TIMEOUT_MS // 1000))
+    return EnvironmentFailure(_("journal {path}: {error}").format(path=path, error=text))
+
+
+def _file_system_cause(path: Path) -> int | None:
+    """13 (full) or 8 (read-only) when the journal's file system is so; None when it is neither."""
+    folder = Path(path).parent
+    try:
+        fs = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return None
+    if fs.f_flag & getattr(os, "ST_RDONLY", 1):
+        return 8
+    if fs.f_bavail * fs.f_frsize < (1 << 20) or fs.f_favail == 0:
+        return 13
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        return 8
+    return None
+
+
+def _looks_like_ours(path: Path) -> bool:
+    """The first page's header says SQLite and our application id (offset 68), whatever follows."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return False
+    return len(header) >= 72 and header.startswith(_HEADER) and int.from_bytes(header[68:72], "big") == APPLICATION_ID
+
+
+def waiting_notice(message: str) -> None:
+    """Where the wait for another process's lock is announced (stderr; tests may replace it)."""
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -118,6 +186,8 @@ class Store:
         try:
             conn = _connect(path, readonly and exists)
         except sqlite3.DatabaseError as exc:  # the probe of a read-only open read a file that is no database
+            if _looks_like_ours(path):
+                raise damaged(path, str(exc)) from None
             raise BadInput(_("{path} is not a ppe-tech journal ({error})").format(path=path, error=exc)) from None
         try:
             app_id, version, tables = cls._identity(conn)
@@ -134,9 +204,9 @@ class Store:
                 conn.execute("PRAGMA synchronous = FULL" if durable else "PRAGMA synchronous = OFF")
         except sqlite3.DatabaseError as exc:
             conn.close()
-            if "not a database" in str(exc) or "malformed" in str(exc):
+            if ("not a database" in str(exc) or "malformed" in str(exc)) and not _looks_like_ours(path):
                 raise BadInput(_("{path} is not a ppe-tech journal ({error})").format(path=path, error=exc)) from None
-            raise EnvironmentFailure(_("cannot open journal {path}: {error}").format(path=path, error=exc)) from None
+            raise translate(exc, path) from None
         except BaseException:
             conn.close()
             raise
@@ -176,6 +246,15 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------
 
+    def check_file(self, full: bool = False) -> list[str]:
+        """What SQLite finds wrong with the file's pages ([] when sound): `PRAGMA quick_check`,
+        or the slower `integrity_check` (indexes against tables too) with `full`."""
+        try:
+            rows = [r[0] for r in self.conn.execute("PRAGMA integrity_check(20)" if full else "PRAGMA quick_check(20)")]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        return [] if rows == ["ok"] else rows
+
     def rows(self, *, after_seq: int = 0) -> Iterator[Row]:
         for r in self.conn.execute(f"SELECT {_COLUMNS} FROM records WHERE seq > ? ORDER BY seq", (after_seq,)):
             yield Row.of(r)  # type: ignore[misc]
@@ -198,13 +277,28 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------
 
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE; when another process holds the lock, say so and how long it waits."""
+        self.conn.execute("PRAGMA busy_timeout = 200")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        waiting_notice(_("The journal {path} is locked by another process; waiting up to {s} s…").format(
+            path=self.path, s=BUSY_TIMEOUT_MS // 1000))
+        self.conn.execute("BEGIN IMMEDIATE")
+
     @contextmanager
     def transaction(self) -> Iterator["Tx"]:
         """BEGIN IMMEDIATE ... COMMIT: the head read inside cannot change until commit."""
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise EnvironmentFailure(_("journal {path} is busy or read-only: {error}").format(path=self.path, error=exc)) from None
+            self._begin()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
         try:
             yield Tx(self.conn)
             self.conn.execute("COMMIT")

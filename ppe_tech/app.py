@@ -21,7 +21,8 @@ from ppe_tech import paths
 from ppe_tech.config import Config, load_config
 from ppe_tech.errors import BadInput, EnvironmentFailure
 from ppe_tech.messages import _
-from ppe_tech.secrets import PassphraseSource
+from ppe_tech.outputs import atomic_output, check_output, describe_os_error, write_output  # noqa: F401 (commands take them from here)
+from ppe_tech.secrets import PassphraseSource, mask_url
 from ppe_tech.timeutil import utc_now, zone
 
 
@@ -95,9 +96,9 @@ class App:
 
 
 def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
-    """Print the result: one JSON document on stdout with --json, else the human form."""
+    """Print the result: one JSON document on stdout with --json (secrets masked), else the human form."""
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(mask_url(json.dumps(data, ensure_ascii=False, indent=2)))
     else:
         human()
 
@@ -110,38 +111,6 @@ def read_input(path: Path, what: str) -> bytes:
         raise BadInput(_("{what} {path} does not exist or is not a file").format(what=what, path=path)) from None
     except OSError as exc:
         raise EnvironmentFailure(_("cannot read {what} {path}: {error}").format(what=what, path=path, error=exc.strerror)) from None
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path`; on success it is fsynced and renamed onto `path`.
-
-    A reader never sees a half-written file under the final name, and a failure leaves
-    whatever was there before.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise BadInput(_("{path} is a folder; give a file name").format(path=path))
-    if not path.parent.exists():
-        raise BadInput(_("folder {path} does not exist").format(path=path.parent))
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise EnvironmentFailure(_("cannot write {path}: {error}").format(path=path, error=exc.strerror)) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_output(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write a result file atomically (temp file, fsync, rename)."""
-    with atomic_output(path) as tmp:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
 
 
 def resolve_app(config: Path | None, data_dir: Path | None, debug: bool) -> App:

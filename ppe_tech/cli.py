@@ -122,6 +122,11 @@ def run(argv: list[str] | None = None) -> int:
         return _run(args)
 
 
+def _print_traceback() -> None:
+    """The traceback of the exception being handled, on stderr, with every secret masked."""
+    click.echo(mask_url(traceback.format_exc()).rstrip("\n"), err=True)
+
+
 def _run(args: list[str]) -> int:
     debug = "--debug" in args
     try:
@@ -134,35 +139,37 @@ def _run(args: list[str]) -> int:
         code = ExitCode.INTERRUPTED
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "ppe-tech"
-        message = " ".join(exc.format_message().split())
+        message = mask_url(" ".join(exc.format_message().split()))
         click.echo(_("{where}: {message} (see '{where} --help')").format(where=where, message=message), err=True)
         code = ExitCode.USAGE
     except click.ClickException as exc:
-        click.echo(f"ppe-tech: {' '.join(exc.format_message().split())}", err=True)
+        click.echo(mask_url(f"ppe-tech: {' '.join(exc.format_message().split())}"), err=True)
         code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
     except ConfigError as exc:
         for problem in exc.problems:
-            click.echo(f"ppe-tech: {problem}", err=True)
+            click.echo(f"ppe-tech: {mask_url(problem)}", err=True)
         code = exc.exit_code
     except PpeError as exc:
         click.echo(f"ppe-tech: {mask_url(exc.message)}", err=True)
         if exc.hint:
-            click.echo(f"  {exc.hint}", err=True)
+            click.echo(f"  {mask_url(exc.hint)}", err=True)
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         code = exc.exit_code
     except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
         sys.stdout = open(os.devnull, "w")
         code = ExitCode.NEGATIVE
     except OSError as exc:  # the environment: a file, a folder, a disk that would not cooperate
         if debug:
-            traceback.print_exc()
+            _print_traceback()
+        from ppe_tech.outputs import describe_os_error
+
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"ppe-tech: {exc.strerror or exc}{where}", err=True)
+        click.echo(mask_url(f"ppe-tech: {describe_os_error(exc)}{where}"), err=True)
         code = ExitCode.ENVIRONMENT
     except Exception as exc:  # an internal error: one line, the traceback on request
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         click.echo(_("ppe-tech: internal error: {error} (run again with --debug for the traceback)").format(
             error=mask_url(f"{type(exc).__name__}: {exc}")), err=True)
         code = ExitCode.ENVIRONMENT

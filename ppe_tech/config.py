@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +52,9 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _VERSION_SPEC = re.compile(r"^\s*(==|!=|>=|<=|>|<|~=)?\s*\d+(\.\d+)*\s*(,\s*(==|!=|>=|<=|>|<|~=)?\s*\d+(\.\d+)*\s*)*$")
 LOCATIONS = ("auditorium", "corridor", "entrance", "hq")
 ENGINES = ("auto", "clamav", "defender", "kaspersky", "drweb")
+# well-known public resolvers and sites: any of them answering means the station is on the internet
+DEFAULT_PROBES = ("77.88.8.8:53", "8.8.8.8:53", "1.1.1.1:443", "ya.ru:443")
+BROADCASTS = ("online", "offline")
 
 
 def _digits(n: int) -> Callable[[str], str | None]:
@@ -62,7 +66,7 @@ def _digits(n: int) -> Callable[[str], str | None]:
 
 
 def _identifier(value: str) -> str | None:
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         return _("lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters")
     return None
 
@@ -82,9 +86,9 @@ def _timezone(value: str) -> str | None:
 
 
 def _camera_url(value: str) -> str | None:
-    if re.match(r"^v4l2:/dev/video\d+$", value):
+    if re.fullmatch(r"v4l2:/dev/video\d+", value):
         return None
-    m = re.match(r"^(rtsp|rtsps|http|https)://(?:[^@/\s]*@)?([^/:\s]+)(?::(\d+))?(/\S*)?$", value)
+    m = re.fullmatch(r"(rtsp|rtsps|http|https)://(?:[^/\s]*@)?([^@/:\s]+)(?::(\d+))?(/\S*)?", value)
     if not m or (m.group(3) and not 0 < int(m.group(3)) < 65536):
         return _("rtsp://host[:port]/path (credentials allowed before the host) or v4l2:/dev/videoN")
     return None
@@ -98,7 +102,7 @@ def _onvif_url(value: str) -> str | None:
 
 
 def _resolution(value: str) -> str | None:
-    m = re.match(r"^(\d{2,5})x(\d{2,5})$", value)
+    m = re.fullmatch(r"(\d{2,5})x(\d{2,5})", value)
     return None if not value or m else _("WIDTHxHEIGHT, e.g. 1920x1080")
 
 
@@ -132,6 +136,14 @@ def _positive(value: timedelta) -> str | None:
     return None if value.total_seconds() > 0 else _("a duration above zero")
 
 
+def _visible(value: str) -> str | None:
+    from ppe_tech.text import invisible
+
+    hidden = invisible(value)
+    return _("text without hidden or direction-changing characters (found {chars})").format(
+        chars=", ".join(hidden)) if hidden else None
+
+
 def _not_negative_duration(value: timedelta) -> str | None:
     return None if value.total_seconds() >= 0 else _("a duration not below zero")
 
@@ -156,7 +168,7 @@ def _journal_location(value: str) -> str | None:
 
 
 def _version_spec(value: str) -> str | None:
-    if not value or _VERSION_SPEC.match(value):
+    if not value or _VERSION_SPEC.fullmatch(value):
         return None
     return _("a version constraint such as '>=5.0' or '>=1.2,<2'")
 
@@ -181,7 +193,8 @@ class Camera:
     id: str = _opt("unique id: [a-z0-9-]+", check=_identifier, example="corr-2", required=True)
     location: str = _opt("auditorium | corridor | entrance | hq", check=_one_of(*LOCATIONS),
                          example="corridor", required=True)
-    room: str = _opt("room number or place, as printed in the journal", example="коридор 2 этажа", default="")
+    room: str = _opt("room number or place, as printed in the journal", check=_visible, example="коридор 2 этажа",
+                     default="")
     url: str = _opt("rtsp://user:password@host:554/path, or a local device v4l2:/dev/videoN", check=_camera_url,
                     example="rtsp://user:pass@192.0.2.11:554/stream1", required=True)
     resolution: str = _opt("expected picture size; `cameras health` flags any other", check=_resolution,
@@ -191,6 +204,9 @@ class Camera:
     onvif: str = _opt("the camera's ONVIF device service, for its clock and reboots (credentials: these, else "
                       "the url's)", check=_onvif_url, example="http://admin:pass@192.0.2.11/onvif/device_service",
                       default="")
+    broadcast: str = _opt("auditorium cameras: online (broadcast to the portal live) | offline (the recording is "
+                          "uploaded after the exam, so `archive create` takes it)", check=_one_of(*BROADCASTS),
+                          example="online", default="online")
 
     @property
     def expected_size(self) -> tuple[int, int] | None:
@@ -267,6 +283,9 @@ class Exam:
         """When recording should run, aware in `tz`: from start − record_before to end + record_after.
         The archive, the gaps and the disk estimate all judge this span."""
         return (self.start.replace(tzinfo=tz) - self.record_before, self.end.replace(tzinfo=tz) + self.record_after)
+    readiness_before: timedelta = _opt("the technical preparation (a full check with its own protocol) runs this "
+                                       "long before the start, not later than the day before", check=_positive,
+                                       example="1d", default=timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -279,6 +298,27 @@ class RequiredSoftware:
     version: str = _opt("version constraint", check=_version_spec, example=">=5.0", default="")
 
 
+_OS_RULE = re.compile(r"^[a-z][a-z0-9_.-]*\s*((==|>=|<=|>|<)\s*\d+(\.\d+)*)?$")
+
+
+def _os_rule(value: str) -> str | None:
+    return None if _OS_RULE.match(value) else _("an OS id and an optional version, such as 'windows>=10' or 'astra>=1.7'")
+
+
+@dataclass(frozen=True)
+class Minimums:
+    """The station's minimums (the recommendations' «Приложение 2»); a key left out comes from the profile."""
+    cpu_cores: int = _opt("processor cores (logical) at least", check=_non_negative, example=2, default=None)
+    memory: ByteSize = _opt("installed memory at least", example="4GiB", default=None)
+    free_disk: ByteSize = _opt("free space on the system disk at least", example="20GiB", default=None)
+    os: list[str] = _opt("accepted systems: the OS id (os-release ID on Linux, 'windows') and its least version",
+                         check=_os_rule, example=["windows>=10", "astra>=1.7"], default=None)
+    screen: str = _opt("screen resolution at least, on every monitor", check=_resolution, example="1280x1024",
+                       default=None)
+    single_monitor: bool = _opt("fail when more than one monitor is connected (where the OS tells)", example=True,
+                                default=None)
+
+
 @dataclass(frozen=True)
 class ChecksSection:
     """The pre-exam check."""
@@ -287,7 +327,7 @@ class ChecksSection:
     forbidden_processes: list[str] = _opt("added to the built-in list", example=["someapp"], factory=list)
     timeout: timedelta = _opt("default per-check timeout", check=_positive, example="20s",
                               default=timedelta(seconds=20))
-    room: str = _opt("where the station stands, as written in the journal for checks and watched changes",
+    room: str = _opt("where the station stands, as written in the journal for checks and watched changes", check=_visible,
                      example="Штаб ППЭ", default="Штаб ППЭ")
     scan_timeout: timedelta = _opt("timeout of the antivirus scan and the integrity check", check=_positive,
                                    example="10m", default=timedelta(minutes=10))
@@ -312,6 +352,18 @@ class ChecksSection:
     camera_clock_max_offset: timedelta = _opt("a camera clock further than this from the station's fails "
                                               "`cameras.clock` (and `cameras clock`)", check=_positive,
                                               example="2s", default=timedelta(seconds=2))
+    profile: str = _opt("which checks a full run makes: station (Штаб, print and scan stations) | kege (a "
+                        "participant's computer for the КЕГЭ) | a path to a region's profile (.toml)",
+                        example="station", default="station")
+    software_list: str = _opt("the region's list of programs (.toml) the software.list check looks for "
+                              "(default: the profile's)", example="", default="")
+    internet_probes: list[str] = _opt("host:port that must NOT answer on TCP where the station must be offline "
+                                      "(network.isolated)", check=_host_port,
+                                      example=["77.88.8.8:53", "8.8.8.8:53", "1.1.1.1:443", "ya.ru:443"],
+                                      factory=lambda: list(DEFAULT_PROBES))
+    probe_timeout: timedelta = _opt("TCP connect timeout per internet probe", check=_positive, example="2s",
+                                    default=timedelta(seconds=2))
+    minimums: Minimums = _opt("the station's minimums, over the profile's", factory=Minimums)
     required: list[RequiredSoftware] = _opt("required software", factory=list)
 
 
@@ -472,6 +524,8 @@ class _Validator:
             return None
 
     def value(self, hint: Any, raw: Any, path: tuple) -> Any:
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):  # `X | None`: an optional table or value
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
         origin = typing.get_origin(hint)
         if origin is list:
             (item_type,) = typing.get_args(hint)
@@ -552,10 +606,13 @@ def _check_unique(validator: _Validator, section: str, raw_items: Any) -> None:
             seen[item_id] = index
 
 
-def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
-    """Validate TOML text against the schema; raise ConfigError listing every mistake."""
+def _load_toml(text: str, source: str) -> dict:
+    """The TOML document, or ConfigError naming the file and line where it is not TOML."""
+    text = text.removeprefix("\ufeff")  # a byte order mark, as Windows Notepad writes it
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError([_("{where}: not valid TOML: nested too deeply").format(where=source)]) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", message)
@@ -566,11 +623,21 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
             raise ConfigError([_("{where}: not valid TOML: {message}: a Windows path in double quotes; "
                                  "use single quotes, as in 'C:\\Exam\\Station'").format(where=where, message=message)]) from None
         raise ConfigError([_("{where}: not valid TOML: {message}").format(where=where, message=message)]) from None
+
+
+def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
+    """Validate TOML text against the schema; raise ConfigError listing every mistake."""
+    raw = _load_toml(text, source)
     validator = _Validator(source, _Locator(text))
     config = validator.build(Config, raw, ())
     if config is not None:
         _check_unique(validator, "cameras", raw.get("cameras"))
         _check_unique(validator, "exams", raw.get("exams"))
+        for index, item in enumerate(raw.get("cameras") or []):
+            if isinstance(item, dict) and item.get("broadcast") == "offline" and item.get("location") != "auditorium":
+                validator.problem(("cameras", index, "broadcast"), _(
+                    "broadcast applies to auditorium cameras only (corridors, the entrance and the Штаб are "
+                    "never broadcast: their recordings are archived anyway)"))
         for index, item in enumerate(config.checks.required):
             finders = [bool(item.command), bool(item.path), bool(item.registry)]
             if sum(finders) != 1:
@@ -580,6 +647,23 @@ def parse_config(text: str, source: str = "ppe-tech.toml") -> Config:
         raise ConfigError([text for _line, text in sorted(validator.problems, key=lambda p: p[0])])
     assert config is not None
     return dataclasses.replace(config, source=Path(source))
+
+
+version_spec = _version_spec
+option = _opt  # for schemas of other TOML files (check profiles, software lists)
+
+
+def parse_as(cls: type, text: str, source: str):
+    """Validate TOML text against the data class `cls` as the config is validated (file:line
+    for every mistake). Returns (object, validator): the caller adds its own problems with
+    `validator.problem(path, text)` and raises ConfigError if `validator.problems`."""
+    raw = _load_toml(text, source)
+    validator = _Validator(source, _Locator(text))
+    built = validator.build(cls, raw, ())
+    if built is None:
+        raise ConfigError([t for _line, t in sorted(validator.problems, key=lambda p: p[0])]
+                          or [_("{where}: not valid").format(where=source)])
+    return built, validator
 
 
 def load_config(path: Path | None, *, explicit: bool) -> Config:
@@ -672,6 +756,8 @@ def render_init(ppe: dict[str, str], platform: str | None = None) -> str:
     out += ["# Exams: one [[exams]] block per exam. Remove the '# ' to enable the example."]
     out += _section_lines(Exam, "[[exams]]", {}, True) + [""]
     out += _section_lines(ChecksSection, "[checks]", examples("checks"), False) + [""]
+    out += ["# The station's minimums over the profile's; remove the '# ' to set one."]
+    out += _section_lines(Minimums, "[checks.minimums]", {}, True) + [""]
     out += ["# Required software: one [[checks.required]] block per program."]
     out += _section_lines(RequiredSoftware, "[[checks.required]]", {}, True) + [""]
     out += _section_lines(AntivirusSection, "[antivirus]", examples("antivirus"), False) + [""]

@@ -7,14 +7,12 @@ written 0600.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ppe_tech.app import atomic_output
 from ppe_tech.config import parse_config
 from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
-from ppe_tech.winacl import make_private
 
 
 def add_cameras(path: Path, blocks: list[dict], comments: list[str]) -> None:
@@ -42,12 +40,8 @@ def add_cameras(path: Path, blocks: list[dict], comments: list[str]) -> None:
     result = tomlkit.dumps(doc)
     parse_config(result, str(path))  # never write a file the next command would refuse
     secret = any(":" in _userinfo(str(v)) for b in blocks for v in b.values()) or _secret_before(path)
-    with atomic_output(path) as tmp:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
-        if secret:
-            make_private(tmp)  # 0600, or on Windows an ACL of the current user alone
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(result)
+    with atomic_output(path, mode=0o600 if secret else 0o644) as tmp:
+        tmp.write_text(result, encoding="utf-8")
 
 
 def _userinfo(url: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from checks.schedule import PRECHECK_EARLY  # a full check this long before the pre-check's time is the pre-check
 from ppe_tech.messages import _
 
 PORTAL_DAYS = 3  # offline recordings reach the federal portal within 3 calendar days
@@ -22,6 +23,7 @@ class Facts:
     archives: list[dict] = field(default_factory=list)  # {"exam", "created", "dir", "verified"}
     region: bool = False  # the config names a regional database
     pushes: list[dict] = field(default_factory=list)  # {"at", "held"}: each `journal push` that succeeded
+    offline_rooms: list[str] = field(default_factory=list)  # rooms not broadcast online: archived for the portal
 
 
 @dataclass
@@ -61,11 +63,26 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
         return found[-1] if found else None
 
     steps: list[Step] = []
-    reports = [r for r in facts.checks if r.get("exam") == exam.id and datetime.fromisoformat(r["started"]) >= check_at
-               - timedelta(hours=1)]
+    ready_at = start - exam.readiness_before
+    full = [r for r in facts.checks if r.get("exam") == exam.id and r.get("full")]
+    before = [r for r in full if datetime.fromisoformat(r["started"]) < check_at - PRECHECK_EARLY]
+    title = _("technical preparation: full check of the station")
+    if before:
+        done = before[-1]
+        ok = done.get("ready", done["status"] in ("pass", "warn"))
+        note = _("{status} on {when}").format(
+            status=done["status"], when=f"{datetime.fromisoformat(done['started']).astimezone(tz):%d.%m %H:%M}")
+        steps.append(Step("readiness", title, ready_at, "done" if ok else "missed" if now >= check_at else "late",
+                          note + ("" if ok else "; " + _("not ready: fix and run it again"))))
+    else:
+        state = "missed" if now >= check_at else "late" if now > ready_at + PRECHECK_EARLY else "later"
+        steps.append(Step("readiness", title, ready_at, state,
+                          _("overdue: it was due by {when}").format(when=f"{ready_at:%d.%m %H:%M}")
+                          if state == "late" else ""))
+    reports = [r for r in full if datetime.fromisoformat(r["started"]) >= check_at - PRECHECK_EARLY]
     last = reports[-1] if reports else None
     if last:
-        ok = last["status"] in ("pass", "warn")
+        ok = last.get("ready", last["status"] in ("pass", "warn"))
         note = _("{status} at {hhmm}").format(status=last["status"],
                                                hhmm=f"{datetime.fromisoformat(last['started']).astimezone(tz):%H:%M}")
         steps.append(Step("precheck", _("pre-exam check"), check_at, "done" if ok else "late" if now >= start else "next",
@@ -84,8 +101,10 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
     stopped = journaled("Отключение средства видеозаписи", after=start)
     steps.append(Step("stop", _("stop recording"), rec_to, "done" if stopped else "later",
                       _("journal entry {n}").format(n=stopped["number"]) if stopped else ""))
-    archived = [a for a in facts.archives if a.get("exam") == exam.id]
-    steps.append(Step("archive", _("archive corridors and entrance"), rec_to,
+    archived = [a for a in facts.archives if a.get("exam") == exam.id and not a.get("fragment")]
+    title = (_("archive corridors, entrance and offline rooms: {rooms}").format(rooms=", ".join(facts.offline_rooms))
+             if facts.offline_rooms else _("archive corridors and entrance"))
+    steps.append(Step("archive", title, rec_to,
                       "done" if archived else "later",
                       (archived[-1]["dir"] + (", " + _("verified") if archived[-1].get("verified") else "")) if archived
                       else ""))

@@ -20,8 +20,9 @@ from ppe_tech import config as cfg
 from ppe_tech.timeutil import format_duration
 
 SECTIONS = [(cfg.PpeSection, "[ppe]"), (cfg.Camera, "[[cameras]]"), (cfg.RecordingSection, "[recording]"),
-            (cfg.HealthSection, "[health]"), (cfg.OnvifSection, "[onvif]"), (cfg.Exam, "[[exams]]"), (cfg.ChecksSection, "[checks]"),
-            (cfg.RequiredSoftware, "[[checks.required]]"), (cfg.AntivirusSection, "[antivirus]"),
+            (cfg.HealthSection, "[health]"), (cfg.OnvifSection, "[onvif]"), (cfg.Exam, "[[exams]]"),
+            (cfg.ChecksSection, "[checks]"),
+            (cfg.Minimums, "[checks.minimums]"), (cfg.RequiredSoftware, "[[checks.required]]"), (cfg.AntivirusSection, "[antivirus]"),
             (cfg.JournalSection, "[journal]"), (cfg.RegionSection, "[region]")]
 
 
@@ -41,6 +42,8 @@ def _default(f: dataclasses.Field) -> str:
         value = f.default_factory()  # type: ignore[misc]
     else:
         return ""
+    if value is None:
+        return "the profile's"
     if isinstance(value, timedelta):
         return f"`{format_duration(value)}`"
     if isinstance(value, cfg.ByteSize):

@@ -42,6 +42,12 @@ class ConfigError(BadInput):
         self.problems = problems
 
 
+class Tampered(PpeError):
+    """A document whose signature no longer holds: tampering found, a negative result (exit 1)."""
+
+    exit_code = ExitCode.NEGATIVE
+
+
 class EnvironmentFailure(PpeError):
     """The environment stopped the command: unreadable file, disk full (exit 3)."""
 

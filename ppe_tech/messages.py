@@ -103,7 +103,7 @@ class Msg:
         self.template, self.params = template, params
 
     def render(self, translate: Callable[[str], str]) -> str:
-        values = {k: render(v, translate) if isinstance(v, (Msg, Join)) else v for k, v in self.params.items()}
+        values = {k: render(v, translate) if isinstance(v, (Msg, Join, Foreign)) else v for k, v in self.params.items()}
         return translate(self.template).format(**values)
 
     def __str__(self) -> str:
@@ -132,5 +132,35 @@ class Join:
         return self.render(_)
 
 
+class Foreign:
+    """Text from outside the catalogue inside a message: a program's output, an exception's
+    words, a command line. Shown as it is on the terminal and in JSON; in a printed document,
+    which is Russian throughout, replaced by `ru` (a Russian description, from the catalogue)."""
+
+    __slots__ = ("text", "ru")
+
+    def __init__(self, text: Any, ru: str = N_("details in the JSON report")):
+        self.text, self.ru = str(text), ru
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        return translate(self.ru) if getattr(translate, "document", False) else self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Foreign({self.text!r})"
+
+
+def document_translator() -> Callable[[str], str]:
+    """Russian for printed documents: messages translated, Foreign text replaced by its description."""
+    russian = translator("ru")
+
+    def translate(message: str) -> str:
+        return russian(message)
+    translate.document = True  # type: ignore[attr-defined]
+    return translate
+
+
 def render(value: Any, translate: Callable[[str], str]) -> str:
-    return value.render(translate) if isinstance(value, (Msg, Join)) else str(value)
+    return value.render(translate) if isinstance(value, (Msg, Join, Foreign)) else str(value)

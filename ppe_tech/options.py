@@ -38,3 +38,22 @@ def date_option(name: str, help_text: str):
 
 def time_option(name: str, help_text: str):
     return click.option(name, callback=_parsed(parse_hhmm), metavar="HH:MM", help=help_text)
+
+
+class OutputFile(click.ParamType):
+    """A file a command writes: refused at once (exit 2) when it is a link, a device, a
+    folder, or in a folder that does not exist, before any work is done or journaled."""
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        from ppe_tech.errors import BadInput
+        from ppe_tech.outputs import check_output
+
+        try:
+            return check_output(Path(value))
+        except BadInput as exc:
+            self.fail(exc.message, param, ctx)
+
+
+OUTPUT_FILE = OutputFile()

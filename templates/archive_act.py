@@ -14,7 +14,7 @@ from pathlib import Path
 from templates.render import Column, Sheet, Table, sheet_footer, simple_header
 
 TITLE = "Акт передачи видеозаписей"
-_WIDTHS = [24, 110, 120, 128, 128, 62, 120, 94]
+_WIDTHS = [24, 96, 100, 100, 106, 106, 58, 104, 92]
 
 
 @dataclass
@@ -22,6 +22,7 @@ class ActFile:
     name: str
     camera: str
     room: str
+    kind: str  # «коридор», «вход», «офлайн-аудитория», «онлайн-аудитория (фрагмент)»
     start: str
     end: str
     size: str
@@ -35,6 +36,7 @@ class Act:
     ppe: str
     exam: str
     window: str
+    scope: str  # what the archive holds and why (a fragment: its window and reason)
     created: str
     signer: str
     fingerprint: str
@@ -44,7 +46,7 @@ class Act:
     notes: list[str]
 
 
-_header = simple_header(["№", "Камера", "Помещение", "Начало записи", "Окончание записи", "Размер", "Пропуски",
+_header = simple_header(["№", "Камера", "Помещение", "Вид записи", "Начало записи", "Окончание записи", "Размер", "Пропуски",
                          "SHA-256 (начало)"], _WIDTHS, 22.0)
 
 
@@ -54,16 +56,16 @@ def render(act: Act, out: Path) -> int:
     sheet.text(TITLE, size=13, bold=True, align="center")
     sheet.space(2)
     for line in (f"Субъект Российской Федерации: {act.region}", f"ППЭ: {act.ppe}", f"Экзамен: {act.exam}",
-                 f"Период записи: {act.window}", f"Копия сделана: {act.created}; папка: {act.folder}",
+                 f"Период записи: {act.window}", f"Состав: {act.scope}", f"Копия сделана: {act.created}; папка: {act.folder}",
                  f"Копию сделал и подписал электронной подписью: {act.signer}",
                  f"Отпечаток ключа: {act.fingerprint}",
                  f"SHA-256 файла manifest.json: {act.manifest_sha256}"):
         sheet.text(line, size=9.5)
     sheet.space(4)
-    table = Table([Column(w, "center" if k in (0, 5) else "left") for k, w in enumerate(_WIDTHS)],
+    table = Table([Column(w, "center" if k in (0, 6) else "left") for k, w in enumerate(_WIDTHS)],
                   header=_header, header_height=22.0)
-    table.layout(sheet, [[str(i), f.camera, f.room, f.start, f.end, f.size, f.gaps, f.sha256[:16] + "…"]
-                         for i, f in enumerate(act.files, start=1)] or [["", "Файлов нет", "", "", "", "", "", ""]])
+    table.layout(sheet, [[str(i), f.camera, f.room, f.kind, f.start, f.end, f.size, f.gaps, f.sha256[:16] + "…"]
+                         for i, f in enumerate(act.files, start=1)] or [["", "Файлов нет", "", "", "", "", "", "", ""]])
     for note in act.notes:
         sheet.text(note, size=9, bold=True)
     sheet.space(6)

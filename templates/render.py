@@ -18,6 +18,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from ppe_tech.secrets import mask_url
+
 FONT_DIR = Path(__file__).with_name("fonts")
 REGULAR, BOLD = "PPE-Sans", "PPE-Sans-Bold"
 MM = 72 / 25.4
@@ -43,8 +45,10 @@ def register_fonts() -> None:
 
 @functools.lru_cache(maxsize=100_000)
 def wrap(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
-    """Greedy word wrap to `width` points; explicit newlines kept; over-long words split."""
+    """Greedy word wrap to `width` points; explicit newlines kept; over-long words split.
+    Every text of every document passes here, so secrets are masked here."""
     measure = pdfmetrics.stringWidth
+    text = mask_url(text)
     lines: list[str] = []
     for paragraph in text.split("\n"):
         current = ""

@@ -17,15 +17,16 @@ import pytest
 
 from conftest import HARD_KILL, IS_ROOT, host_tool, PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
 from video import archive as arc
+from video import archive_select as sel
 
 TZ = ZoneInfo("Europe/Moscow")
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, sim_cache):
-    """Twelve seconds of three cameras (corridor, entrance, room) recorded in 4 s segments."""
+    """Twelve seconds of four cameras (corridor, entrance, two rooms) recorded in 4 s segments."""
     base = tmp_path_factory.mktemp("archive-src")
-    sim = Simulator([{"name": n} for n in ("corr-1", "ent-1", "room-1")], sim_cache)
+    sim = Simulator([{"name": n} for n in ("corr-1", "ent-1", "room-1", "room-2")], sim_cache)
     start = (datetime.now(TZ) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     config = base / "ppe-tech.toml"
     config.write_text(
@@ -34,7 +35,8 @@ def recorded(tmp_path_factory, sim_cache):
         f'[[exams]]\nid = "today-math"\nsubject = "Математика"\nstart = "{start}"\nduration = "3h55m"\n'
         f'[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nroom = "коридор 2 этажа"\nurl = "{sim.url("corr-1")}"\n'
         f'[[cameras]]\nid = "ent-1"\nlocation = "entrance"\nroom = "вход"\nurl = "{sim.url("ent-1")}"\n'
-        f'[[cameras]]\nid = "room-1"\nlocation = "auditorium"\nroom = "0101"\nurl = "{sim.url("room-1")}"\n',
+        f'[[cameras]]\nid = "room-1"\nlocation = "auditorium"\nroom = "0101"\nurl = "{sim.url("room-1")}"\n'
+        f'[[cameras]]\nid = "room-2"\nlocation = "auditorium"\nroom = "0102"\nurl = "{sim.url("room-2")}"\n',
         encoding="utf-8")
     env = subprocess_env(PPE_TECH_CONFIG=str(config), PPE_TECH_DATA=str(base / "data"), PPE_TECH_PASSPHRASE=PASSPHRASE)
     run = lambda *a: subprocess.run([sys.executable, "-m", "ppe_tech", *a], env=env, cwd=ROOT,  # noqa: E731
@@ -60,7 +62,7 @@ def env(recorded, monkeypatch, tmp_path):
 
 
 def create(ppe, dest, key, *extra):
-    return ppe("archive", "create", "--exam", "today-math", "--to", dest, "--key", key, "--json", *extra)
+    return ppe("archive", "create", "--exam", "today-math", "--to", dest, "--mkdir", "--key", key, "--json", *extra)
 
 
 def test_create_then_verify_and_sha256sum(ppe, env):
@@ -162,7 +164,7 @@ def test_edited_manifest_is_caught(ppe, made):
 def test_sigkill_during_copy_then_rerun(ppe, env):
     tmp, key = env
     dest = tmp / "usb"
-    cmd = [sys.executable, "-m", "ppe_tech", "archive", "create", "--exam", "today-math", "--to", str(dest),
+    cmd = [sys.executable, "-m", "ppe_tech", "archive", "create", "--exam", "today-math", "--to", str(dest), "--mkdir",
            "--key", key]
     killed = False
     for _attempt in range(5):
@@ -215,9 +217,9 @@ def test_bad_input(ppe, env):
 
 
 def test_name_parts_are_safe():
-    assert arc.name_part("Коридор 2 этажа") == "koridor-2-etazha"
-    assert arc.name_part("../../etc") == "etc"
-    assert arc.name_part("Штаб 7777") == "shtab-7777"
+    assert sel.name_part("Коридор 2 этажа") == "koridor-2-etazha"
+    assert sel.name_part("../../etc") == "etc"
+    assert sel.name_part("Штаб 7777") == "shtab-7777"
 
 
 def _age(folder, days: int) -> None:
@@ -257,7 +259,7 @@ def test_prune_needs_an_archive_unless_forced(ppe, env, monkeypatch):
     assert r.code == 0 and r.json["dry_run"]
     doomed = r.json["delete"]
     assert doomed and all(("corr-1" in p or "ent-1" in p) for p in doomed)
-    assert r.json["kept_unarchived"] and all("room-1" in p for p in r.json["kept_unarchived"])
+    assert r.json["kept_unarchived"] and all(("room-1" in p or "room-2" in p) for p in r.json["kept_unarchived"])
     assert all(os.path.exists(p) for p in doomed)  # a dry run deletes nothing
     r = ppe("recordings", "prune", "--yes", "--key", key, "--json")
     assert r.code == 0 and not any(os.path.exists(p) for p in doomed)
@@ -265,7 +267,7 @@ def test_prune_needs_an_archive_unless_forced(ppe, env, monkeypatch):
     entry = ppe("journal", "list", "--json").json["entries"][-1]
     assert entry["action"].startswith("Удаление видеозаписей")
     r = ppe("recordings", "prune", "--yes", "--force", "--key", key, "--json")
-    assert r.code == 0 and not list(data.rglob("room-1_*.ts"))
+    assert r.code == 0 and not list(data.rglob("room-1_*.ts")) and not list(data.rglob("room-2_*.ts"))
 
 
 def test_source_failing_mid_copy_becomes_a_gap(ppe, env, monkeypatch):
@@ -284,6 +286,7 @@ def test_source_failing_mid_copy_becomes_a_gap(ppe, env, monkeypatch):
                 raise OSError(errno.EIO, "Input/output error")
             return super().readinto(memoryview(buffer)[:1000 * 188])
 
+    original = arc.open_source
     monkeypatch.setattr(arc, "open_source", Failing)
     r = create(ppe, tmp / "usb", key)
     assert r.code == 1 and r.json["unreadable"] == [victim], r.out + r.err
@@ -291,7 +294,7 @@ def test_source_failing_mid_copy_becomes_a_gap(ppe, env, monkeypatch):
     assert len(corr) == 2 and {f["camera"] for f in r.json["files"]} == {"corr-1", "ent-1"}
     assert any(g["camera"] == "corr-1" for g in r.json["gaps"])  # the lost segment is reported as a gap
     assert not list((tmp / "usb").rglob("*.partial"))
-    monkeypatch.undo()
+    monkeypatch.setattr(arc, "open_source", original)  # the data dir (the journal at hand) stays
     code, result = verify(ppe, r.json["dir"])
     assert code == 0 and result["files"] == 3, result
 
@@ -328,3 +331,212 @@ def test_the_act_shows_each_gap_in_its_files_row_and_in_minutes_and_seconds():
     assert rows[0] == gaps[:2] and rows[1] == [gaps[1]] and rows[2] == [gaps[2]]
     shown = [g for row in rows for g in row]
     assert all(g in shown for g in gaps)  # every gap of the paragraph stands in some row
+
+# -- trust and links: what `archive verify` must never pass -----------------------------------------
+
+def _resign(folder, manifest, keys_dir, key_id, passphrase=PASSPHRASE):
+    """Rewrite manifest.json, SHA256SUMS and manifest.sig as a forger with key `key_id` would."""
+    from journal import keystore
+    from ppe_tech import signatures
+
+    raw = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    (folder / "manifest.json").write_bytes(raw)
+    (folder / "SHA256SUMS").write_text(arc.sums_text([(f["name"], f["sha256"]) for f in manifest["files"]]),
+                                       encoding="utf-8")
+    key = keystore.find_key_file(keys_dir, key_id)
+    (folder / "manifest.sig").write_bytes(signatures.signature_doc(key, keystore.load_signer(key, passphrase), raw))
+
+
+def test_a_forged_archive_resigned_by_a_new_key_fails_with_or_without_the_journal(ppe, made, tmp_path, monkeypatch):
+    """The video cut to 1 MB, the manifest and sums rewritten, re-signed by a key made for it."""
+    import hashlib
+
+    real_data = os.environ["PPE_TECH_DATA"]
+    monkeypatch.setenv("PPE_TECH_DATA", str(tmp_path / "forger"))
+    forger = ppe("keys", "create", "--name", "Подделкин", "--position", "никто", "--json").json["key_id"]
+    manifest = json.loads((made / "manifest.json").read_text(encoding="utf-8"))
+    victim = made / manifest["files"][0]["name"]
+    victim.write_bytes(victim.read_bytes()[: 1 << 20])
+    manifest["files"][0].update(bytes=victim.stat().st_size, sha256=hashlib.sha256(victim.read_bytes()).hexdigest())
+    _resign(made, manifest, tmp_path / "forger" / "keys", forger)
+    for data_dir in (tmp_path / "nowhere", real_data):  # no journal at hand (the region), the ППЭ's own
+        monkeypatch.setenv("PPE_TECH_DATA", str(data_dir))
+        r = ppe("archive", "verify", made, "--json")
+        assert r.code == 1 and r.json["signature"] == "unknown key", (data_dir, r.out)
+        assert r.json["signer"]["key_id"] == forger
+        assert any(r.json["signer"]["fingerprint"] in p for p in r.json["problems"])
+    human = ppe("archive", "verify", made)
+    assert "SHA256:" in human.out and "unknown key" in human.out
+
+
+def test_without_the_journal_the_signer_is_trusted_only_through_trust(ppe, made, tmp_path, monkeypatch, env):
+    _tmp, key = env
+    bundle = tmp_path / "keys.json"
+    assert ppe("keys", "export", bundle).code == 0
+    monkeypatch.setenv("PPE_TECH_DATA", str(tmp_path / "elsewhere"))  # the regional centre: no journal of this ППЭ
+    r = ppe("archive", "verify", made, "--json")
+    assert r.code == 1 and r.json["signature"] == "unknown key" and r.json["signer"]["key_id"] == key
+    r = ppe("archive", "verify", made, "--trust", bundle, "--json")
+    assert r.code == 0 and r.json["ok"] and r.json["signature"] == "valid", r.out
+    act = subprocess.run(["pdftotext", str(made / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    assert r.json["signer"]["fingerprint"] in " ".join(act.split())  # the paper shows what verify compares
+    (tmp_path / "bad.json").write_text("[]", encoding="utf-8")
+    r = ppe("archive", "verify", made, "--trust", tmp_path / "bad.json")
+    assert r.code == 2 and len(r.err_lines()) == 1
+
+
+def test_a_video_replaced_by_a_link_is_not_the_file(ppe, made, tmp_path):
+    victim = sorted(p for p in made.iterdir() if p.suffix == ".ts")[0]
+    copy = tmp_path / "outside.ts"
+    shutil.copy(victim, copy)
+    victim.unlink()
+    victim.symlink_to(copy)  # same bytes, same hash: still not the archive's file
+    code, result = verify(ppe, made)
+    assert code == 1 and result["mismatched"] == [victim.name], result
+
+
+@pytest.mark.parametrize("kind", ["hidden file", "link", "dangling link", "fifo", "folder", "link to a folder",
+                                  "partial"])
+def test_anything_unlisted_is_extra(ppe, made, kind, tmp_path):
+    name = {"hidden file": ".hidden", "partial": ".x.ts.partial"}.get(kind, f"extra-{kind.replace(' ', '-')}")
+    path = made / name
+    if kind in ("hidden file", "partial"):
+        path.write_bytes(b"x")
+    elif kind == "link":
+        path.symlink_to(made / "manifest.json")
+    elif kind == "dangling link":
+        path.symlink_to(tmp_path / "nowhere")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path)
+    code, result = verify(ppe, made)
+    assert code == 1 and result["extra"] == [name], result
+
+
+@pytest.mark.parametrize("sums", ["", "../../etc/passwd", "garbage line", "bytes"])
+def test_emptied_or_extended_sha256sums_fails(ppe, made, sums):
+    path = made / "SHA256SUMS"
+    if sums == "":
+        path.write_bytes(b"")
+    elif sums == "bytes":
+        path.write_bytes(path.read_bytes() + b"\xff\xfe not utf-8\n")
+    elif sums == "garbage line":
+        path.write_text(path.read_text() + "garbage\n")
+    else:
+        path.write_text(path.read_text() + f"{'0' * 64}  {sums}\n")
+    code, result = verify(ppe, made)
+    assert code == 1 and result["problems"], result
+    assert all(p.startswith("SHA256SUMS") for p in result["problems"]), result
+
+
+def test_an_archive_interrupted_before_the_act_is_not_complete(ppe, made):
+    (made / "act.pdf").unlink()
+    code, result = verify(ppe, made)
+    assert code == 1 and any("act.pdf" in p for p in result["problems"]), result
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")
+def test_disk_full_during_copy_is_named_and_the_rerun_works(ppe, env, monkeypatch):
+    """The space check passed, then the disk filled (another writer): the error says the disk is
+    full and how much is needed, nothing half-written stays, and the same command works once
+    there is room."""
+    tmp, key = env
+    small = tmp / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)
+    try:
+        real_free = arc.disk_free
+        monkeypatch.setattr(arc, "disk_free", lambda path: 1 << 40)
+        r = create(ppe, small, key)
+        assert r.code == 3, r.err
+        assert len(r.err_lines()) == 1 and "full" in r.err and "MiB more are needed" in r.err, r.err
+        assert "internal error" not in r.err
+        assert not list(small.rglob("*.partial")) and not list(small.rglob("manifest.json"))
+        (next(small.iterdir()) / ".stale.ts.partial").write_bytes(b"x" * 1000)  # as a SIGKILL leaves one
+        monkeypatch.setattr(arc, "disk_free", real_free)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small)], check=True)  # space freed
+        r = create(ppe, small, key)
+        assert r.code == 0, r.err
+        assert not list(small.rglob("*.partial"))
+        code, result = verify(ppe, r.json["dir"])
+        assert code == 0, result
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+def offline_config(config, tmp):
+    """The same ППЭ with room 0102 not broadcast online (its recording goes to the portal)."""
+    text = config.read_text(encoding="utf-8").replace('room = "0102"\n', 'room = "0102"\nbroadcast = "offline"\n')
+    path = tmp / "offline.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_offline_rooms_are_archived_online_rooms_are_not(ppe, env, recorded, monkeypatch):
+    tmp, key = env
+    monkeypatch.setenv("PPE_TECH_CONFIG", str(offline_config(recorded[1], tmp)))
+    r = create(ppe, tmp / "usb", key)
+    assert r.code == 0, r.err
+    assert {f["camera"] for f in r.json["files"]} == {"corr-1", "ent-1", "room-2"}  # room-1 is online: not taken
+    from pathlib import Path
+    folder = Path(r.json["dir"])
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    kinds = {f["camera"]: (f["kind"], f["broadcast"]) for f in manifest["files"]}
+    assert kinds == {"corr-1": ("коридор", None), "ent-1": ("вход", None), "room-2": ("офлайн-аудитория", "offline")}
+    assert manifest["selection"] == {"how": "portal", "cameras": ["corr-1", "ent-1", "room-2"], "fragment": False,
+                                     "reason": None}
+    act = subprocess.run(["pdftotext", "-layout", str(folder / "act.pdf"), "-"], capture_output=True,
+                         text=True).stdout
+    assert "коридоры, вход и офлайн-аудитории" in act and "Вид записи" in act
+    assert "офлайн-аудитория" in act and "коридор" in act and "0102" in act and "0101" not in act
+    # the day's plan names the offline rooms in its archive step
+    plan = ppe("exam", "plan", "--json")
+    step = next(s for s in plan.json["steps"] if s["step"] == "archive")
+    assert step["state"] == "done" and "0102" in step["title"] and "0101" not in step["title"]
+    # a broadcast setting on a corridor camera is a config mistake, with its line
+    bad = offline_config(recorded[1], tmp).read_text(encoding="utf-8").replace(
+        'room = "вход"\n', 'room = "вход"\nbroadcast = "offline"\n')
+    (tmp / "bad.toml").write_text(bad, encoding="utf-8")
+    r = ppe("--config", tmp / "bad.toml", "archive", "create", "--exam", "today-math", "--to", tmp / "usb2",
+            "--key", key)
+    line = next(n for n, text in enumerate(bad.splitlines(), 1) if text == 'broadcast = "offline"')
+    assert r.code == 2 and f"bad.toml:{line}: cameras[2].broadcast: broadcast applies to auditorium cameras" in r.err
+
+
+def test_a_fragment_of_an_online_room(ppe, env):
+    """An online room whose broadcast dropped: its recording for that span, with an act that says so."""
+    tmp, key = env
+    listed = ppe("recordings", "list", "--json")
+    assert listed.code == 0, listed.err
+    segs = [s for s in listed.json["segments"] if s["camera"] == "room-1" and s.get("start")]
+    first = min(datetime.fromisoformat(s["start"]) for s in segs)
+    last = max(datetime.fromisoformat(s["end"]) for s in segs)
+    window = f"{first - timedelta(minutes=1):%H:%M}-{last + timedelta(minutes=2):%H:%M}"
+    r = create(ppe, tmp / "usb", key, "--cameras", "room-1", "--window", window)
+    assert r.code == 2 and "--window needs --reason" in r.err and len(r.err_lines()) == 1
+    r = create(ppe, tmp / "usb", key, "--cameras", "room-1", "--window", window, "--reason",
+               "перерыв онлайн-трансляции по данным РЦОИ")
+    assert r.code == 0, r.err
+    assert {f["camera"] for f in r.json["files"]} == {"room-1"}
+    from pathlib import Path
+    folder = Path(r.json["dir"])
+    assert folder.name.endswith(f"_today-math_fragment-{window.replace(':', '')}_room-1"), folder.name
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["selection"]["fragment"] is True and manifest["files"][0]["kind"] == "онлайн-аудитория (фрагмент)"
+    assert manifest["exam"]["window"]["from"].endswith(window[:5] + ":00")
+    act = subprocess.run(["pdftotext", str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    start, end = window.split("-")
+    assert f"фрагмент записи камер room-1 с {start} по {end}" in " ".join(act.split())
+    assert "перерыв онлайн-трансляции по данным РЦОИ" in " ".join(act.split())
+    assert ppe("archive", "verify", folder).code == 0
+    # a fragment is not the exam's archive: the plan still waits for that one
+    plan = ppe("exam", "plan", "--json")
+    assert next(s for s in plan.json["steps"] if s["step"] == "archive")["state"] != "done"
+    # bad fragments are one clear line, exit 2
+    for args, needle in ((("--cameras", "nope", "--window", window, "--reason", "x"), "unknown camera 'nope'"),
+                         (("--cameras", "room-1", "--window", "10:40-10:15", "--reason", "x"), "expected HH:MM-HH:MM"),
+                         (("--cameras", "room-1", "--window", "25:00-26:00", "--reason", "x"), "expected HH:MM-HH:MM"),
+                         (("--cameras", "room-1", "--locations", "corridor"), "give one of them")):
+        r = create(ppe, tmp / "usb", key, *args)
+        assert r.code == 2 and needle in r.err and len(r.err_lines()) == 1, (args, r.err)

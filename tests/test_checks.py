@@ -112,11 +112,14 @@ def test_bad_version_constraint_names_file_and_line(ppe, home):
 
 def test_zero_configuration_run_finishes_with_a_verdict_per_check(ppe):
     from checks.builtin import CHECKS
+    from checks.profile import load
 
     r = ppe("check", "run", "--json", "--no-journal")
     assert r.code in (0, 1)
     doc = r.json
-    assert [c["id"] for c in doc["checks"]] == [c.id for c in CHECKS]
+    station = load("station").checks  # the default profile: every check of the first version, and the minimums
+    assert [c["id"] for c in doc["checks"]] == station and doc["profile"]["name"] == "station"
+    assert set(station) >= {c.id for c in CHECKS} - {"software.list", "files.open", "network.isolated"}
     assert all(c["status"] in ("pass", "warn", "fail", "skip", "error") and c["message"] for c in doc["checks"])
     assert all(isinstance(c["duration_ms"], int) for c in doc["checks"])
     assert doc["status"] in ("pass", "warn", "fail", "error")
@@ -207,6 +210,47 @@ def test_baseline_lists_added_changed_removed_and_a_forged_baseline(ppe, home, p
     baseline.write_text(json.dumps(doc), encoding="utf-8")
     r = ppe("check", "baseline", "verify", "--json")
     assert r.code == 1 and "altered" in r.json["message"] and "invalid" in r.json["message"]
+
+
+@pytest.mark.parametrize("change", ["new link to a file", "new link to a folder", "dangling link",
+                                    "link retargeted", "file replaced by a link", "link replaced by a file"])
+def test_baseline_includes_links(ppe, home, people, tmp_path, change):
+    """A symbolic link is part of the baseline by its target; a new one is a change like a new file."""
+    exam = tmp_path / "exam-station"
+    (exam / "lib").mkdir(parents=True)
+    (exam / "station.exe").write_bytes(b"MZ" + bytes(100))
+    (exam / "lib" / "crypto.dll").write_bytes(b"MZ crypto")
+    (exam / "current").symlink_to("lib")
+    elsewhere = tmp_path / "evil"
+    (elsewhere / "sub").mkdir(parents=True)
+    (elsewhere / "crypto.dll").write_bytes(b"MZ crypto")  # the same bytes, somewhere else
+    write_config(home, f'[checks]\nexam_software = ["{exam}"]\n')
+    r = ppe("check", "baseline", "create", "--json")
+    assert r.code == 0 and r.json["files"] == 3, r.out
+    assert ppe("check", "baseline", "verify").code == 0
+    if change == "new link to a file":
+        (exam / "lib" / "hook.dll").symlink_to(elsewhere / "crypto.dll")
+        kind, where = "added", exam / "lib" / "hook.dll"
+    elif change == "new link to a folder":
+        (exam / "plugins").symlink_to(elsewhere)
+        kind, where = "added", exam / "plugins"
+    elif change == "dangling link":
+        (exam / "ghost").symlink_to(tmp_path / "nowhere")
+        kind, where = "added", exam / "ghost"
+    elif change == "link retargeted":
+        (exam / "current").unlink()
+        (exam / "current").symlink_to(elsewhere)
+        kind, where = "changed", exam / "current"
+    elif change == "file replaced by a link":
+        (exam / "lib" / "crypto.dll").unlink()
+        (exam / "lib" / "crypto.dll").symlink_to(elsewhere / "crypto.dll")
+        kind, where = "changed", exam / "lib" / "crypto.dll"
+    else:
+        (exam / "current").unlink()
+        (exam / "current").write_bytes(b"lib")
+        kind, where = "changed", exam / "current"
+    r = ppe("check", "baseline", "verify", "--json")
+    assert r.code == 1 and r.json[kind] == [str(where)], r.out
 
 
 def test_network_hosts_open_and_closed(ppe, home):
@@ -349,7 +393,7 @@ def test_junit_pdf_report_and_journal_entry(ppe, home, people, tmp_path):
     assert suite.get("failures") == "1" and suite.get("skipped") == "1" and suite.get("tests") == "3"
     text = subprocess.run([host_tool("pdftotext"), "-layout", str(tmp_path / "protocol.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
-    for needle in ("Протокол проверки готовности ППЭ", "0123", "Математика", "Доступность узлов сети",
+    for needle in ("Протокол проверки рабочей станции ППЭ", "0123", "Математика", "Доступность узлов сети",
                    "не пройдена", "пропущена", "Готовность принтеров", "Запись в журнале: №",
                    "недоступны: 127.0.0.1:1", "принтеры не указаны"):  # the messages in Russian too
         assert needle in text, needle

@@ -20,6 +20,24 @@ def add(ppe, key, action, **opts):
     return r.json["number"]
 
 
+def test_known_positions_include_the_video_specialist_and_the_help_lists_them(ppe, home):
+    from journal.positions import KNOWN_POSITIONS
+
+    assert "технический специалист по видеонаблюдению" in KNOWN_POSITIONS
+    for lang in ("en", "ru"):
+        shown = ppe("--lang", lang, "keys", "create", "--help")
+        assert shown.code == 0
+        for position in KNOWN_POSITIONS:
+            assert position in shown.out, (lang, position)
+    r = ppe("keys", "create", "--name", "Сидоров Пётр Петрович", "--position",
+            "Технический  специалист по видеонаблюдению", "--json")
+    assert r.code == 0 and r.json["position"] == "Технический  специалист по видеонаблюдению"
+    assert "not one of the known positions" not in r.err
+    r = ppe("keys", "create", "--name", "Кузнецов Олег", "--position", "завхоз", "--json")
+    assert r.code == 0 and r.json["position"] == "завхоз"  # kept as given, with a note
+    assert "'завхоз' is not one of the known positions" in r.err
+
+
 def test_keys_create_list_and_file_modes(ppe, people, home):
     keys_dir = home / "data" / "keys"
     if sys.platform != "win32":  # Windows: an ACL instead (tests/test_windows.py), modes mean nothing there

@@ -121,3 +121,19 @@ def test_init_rejects_bad_code(ppe, home):
     r = ppe("init", "--code", "12")
     assert r.code == 2 and "ppe.code" in r.err
     assert not (home / "ppe-tech.toml").exists()
+
+
+def test_a_room_with_hidden_characters_is_refused_with_its_line(tmp_path):
+    """«01\u200b01» prints as 0101 in the journal and the act: the config refuses it, naming the line."""
+    from ppe_tech.config import load_config
+    from ppe_tech.errors import ConfigError
+
+    path = tmp_path / "ppe-tech.toml"
+    path.write_text('[[cameras]]\nid = "room-1"\nlocation = "auditorium"\nroom = "01\u200b01"\n'
+                    'url = "rtsp://127.0.0.1:9/a"\n', encoding="utf-8")
+    try:
+        load_config(path, explicit=True)
+    except ConfigError as exc:
+        assert len(exc.problems) == 1 and ":4:" in exc.problems[0] and "U+200B" in exc.problems[0], exc.problems
+    else:
+        raise AssertionError("a room with a zero-width space was accepted")

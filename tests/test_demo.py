@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -21,12 +22,12 @@ def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):
     assert {"protocol.pdf", "contact-sheet.pdf", "act.pdf", "journal.pdf", "region.pdf"} <= set(pdfs), sorted(pdfs)
     region = pdf_text(pdfs["region.pdf"])  # the day's journal, pushed and verified at the regional centre
     assert "77/0123" in region and "целостность всех журналов подтверждена" in region
-    for name, heading in (("protocol.pdf", "Протокол проверки готовности ППЭ"),
+    for name, heading in (("protocol.pdf", "Протокол проверки рабочей станции ППЭ"),
                           ("contact-sheet.pdf", "Снимки с камер видеонаблюдения"),
                           ("act.pdf", "Акт передачи видеозаписей"),
                           ("journal.pdf", "Журнал доступа к средствам видеонаблюдения")):
         assert heading in pdf_text(pdfs[name]), name
-    assert "ГОТОВ К ЭКЗАМЕНУ" in pdf_text(pdfs["protocol.pdf"])  # the second check, after the fix
+    assert "Итог проверки: ГОТОВ" in pdf_text(pdfs["protocol.pdf"])  # the second check, after the fix
     reports = sorted((folder / "data" / "checks" / "reports").glob("*.json"))
     verdicts = [json.loads(p.read_text(encoding="utf-8"))["status"] for p in reports]
     assert len(verdicts) == 2 and verdicts[0] == "fail" and verdicts[1] in ("pass", "warn"), verdicts
@@ -44,5 +45,10 @@ def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):
                    "Отключение средства видеозаписи", "Копирование видеозаписей"):
         assert action in actions, actions
     assert actions.count("Проверка работоспособности") == 2  # failed once (0102 unplugged), then passed
+    clock = [a for a in actions if a.startswith("Установка времени камер (ONVIF)")]
+    # one entry; corridor 2 was 95 s ahead (the others get the ППЭ's time zone set with their clocks)
+    assert len(clock) == 1, clock
+    before = float(re.search(r"corr-2 ([+-]\d+,\d+) с →", clock[0]).group(1).replace(",", "."))
+    assert abs(before - 95) < 1.5, clock  # a reading before the set is good to about half a second
     assert all(e["confirmed_by"] for e in entries)  # the head confirmed the day
     assert "Folder:" in r.out and str(pdfs["journal.pdf"]) in r.out

@@ -23,22 +23,27 @@ def states(steps) -> dict[str, str]:
 def test_timeline_moves_through_the_day():
     exam = Exam("math", datetime(2026, 6, 1, 10, 0))
     at = lambda h, m=0: datetime(2026, 6, 1, h, m, tzinfo=MSK)  # noqa: E731
-    steps = timeline(exam, MSK, at(7, 30), Facts())
-    assert states(steps)["precheck"] == "next" and states(steps)["record"] == "later"
+    the_day_before = Facts(checks=[{"started": datetime(2026, 5, 31, 10, 5, tzinfo=MSK).isoformat(), "status": "pass",
+                                    "exam": "math", "full": True, "ready": True}])
+    steps = timeline(exam, MSK, at(7, 30), the_day_before)
+    assert states(steps)["readiness"] == "done" and states(steps)["precheck"] == "next"
+    assert states(steps)["record"] == "later"
     # recording from 1 h before the start to 1 h after the end; the archive once it stopped
-    assert [s.at.strftime("%d.%m %H:%M") for s in steps] == ["01.06 08:00", "01.06 09:00", "01.06 10:00",
-                                                             "01.06 13:55", "01.06 14:55", "01.06 14:55", "04.06 23:59"]
+    assert [s.at.strftime("%d.%m %H:%M") for s in steps] == ["31.05 10:00", "01.06 08:00", "01.06 09:00",
+                                                             "01.06 10:00", "01.06 13:55", "01.06 14:55",
+                                                             "01.06 14:55", "04.06 23:59"]
     wider = timeline(Exam("math", datetime(2026, 6, 1, 10, 0), record_before=timedelta(minutes=30),
                           record_after=timedelta(0)), MSK, at(7, 30), Facts())
     assert {s.key: s.at.strftime("%H:%M") for s in wider}["record"] == "09:30"
     assert {s.key: s.at.strftime("%H:%M") for s in wider}["stop"] == "13:55"
-    facts = Facts(checks=[{"started": at(8, 1).isoformat(), "status": "pass", "exam": "math"}],
+    facts = Facts(checks=[*the_day_before.checks,
+                          {"started": at(8, 1).isoformat(), "status": "pass", "exam": "math", "full": True, "ready": True}],
                   journal=[{"number": 7, "date": "2026-06-01", "start": "08:20", "action": "Начало записи"}],
                   recording=True)
     steps = timeline(exam, MSK, at(11), facts)
-    assert states(steps) == {"precheck": "done", "record": "done", "start": "done", "end": "next", "stop": "later",
-                             "archive": "later", "portal": "later"}
-    assert "journal entry 7" in steps[1].note
+    assert states(steps) == {"readiness": "done", "precheck": "done", "record": "done", "start": "done", "end": "next",
+                             "stop": "later", "archive": "later", "portal": "later"}
+    assert "journal entry 7" in steps[2].note
     facts.journal.append({"number": 9, "date": "2026-06-01", "start": "14:10", "action": "Отключение средства видеозаписи"})
     facts.archives.append({"exam": "math", "dir": "/media/usb/77_0123_2026-06-01_math", "verified": True})
     steps = timeline(exam, MSK, at(15), facts)
@@ -54,10 +59,35 @@ def test_timeline_moves_through_the_day():
     # no check at all and the exam has begun: missed, never "next"
     steps = timeline(exam, MSK, at(10, 30), Facts())
     assert states(steps)["precheck"] == "missed" and states(steps)["record"] == "missed"
+    assert states(steps)["readiness"] == "missed"
     # a failed check stays the thing to do
-    failed = Facts(checks=[{"started": at(8, 2).isoformat(), "status": "fail", "exam": "math"}])
+    failed = Facts(checks=[*the_day_before.checks,
+                           {"started": at(8, 2).isoformat(), "status": "fail", "exam": "math", "full": True,
+                            "ready": False}])
     steps = timeline(exam, MSK, at(8, 10), failed)
-    assert states(steps)["precheck"] == "next" and "fix" in steps[0].note
+    assert states(steps)["precheck"] == "next" and "fix" in steps[1].note
+    # a partial run (--only) is no pre-check
+    partial = Facts(checks=[*the_day_before.checks,
+                            {"started": at(8, 2).isoformat(), "status": "pass", "exam": "math", "full": False}])
+    assert states(timeline(exam, MSK, at(8, 10), partial))["precheck"] == "next"
+
+
+def test_the_day_before_in_the_timeline():
+    exam = Exam("math", datetime(2026, 6, 1, 10, 0))
+    day_before = lambda h, m=0: datetime(2026, 5, 31, h, m, tzinfo=MSK)  # noqa: E731
+    steps = timeline(exam, MSK, day_before(9, 0), Facts())
+    assert steps[0].key == "readiness" and steps[0].state == "next" and steps[1].key == "precheck"
+    assert steps[0].title == "technical preparation: full check of the station"
+    # past its time and still not made: attention (!) while it can still be done, missed once the day has come
+    steps = timeline(exam, MSK, day_before(18, 0), Facts())
+    assert states(steps)["readiness"] == "late" and "overdue" in steps[0].note and states(steps)["precheck"] == "next"
+    steps = timeline(exam, MSK, datetime(2026, 6, 1, 8, 30, tzinfo=MSK), Facts())
+    assert states(steps)["readiness"] == "missed"
+    # a full run that found the station not ready: to be fixed and run again
+    bad = Facts(checks=[{"started": day_before(10, 5).isoformat(), "status": "fail", "exam": "math", "full": True,
+                         "ready": False}])
+    steps = timeline(exam, MSK, day_before(10, 30), bad)
+    assert states(steps)["readiness"] == "late" and "not ready" in steps[0].note
 
 
 def test_choose_exam_today_else_next():
@@ -74,17 +104,23 @@ def test_plan_and_status_commands(ppe, home, people):
         '[ppe]\nregion = "77"\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
         f'[[exams]]\nid = "math"\nsubject = "Математика"\nstart = "{start:%Y-%m-%dT%H:%M}"\n', encoding="utf-8")
     r = ppe("exam", "plan", "--json")
-    assert r.code == 0, r.err
-    assert [s["step"] for s in r.json["steps"]] == ["precheck", "record", "start", "end", "stop", "archive", "portal"]
-    assert r.json["steps"][0]["state"] == "next"
+    assert r.code == 1, r.err  # the exam is in an hour: the day-before check was missed
+    assert [s["step"] for s in r.json["steps"]] == ["readiness", "precheck", "record", "start", "end", "stop", "archive",
+                                                    "portal"]
+    assert r.json["steps"][0]["state"] == "missed" and r.json["steps"][1]["state"] == "next"
     assert ppe("check", "run", "--only", "system.resources", "--exam", "math").code == 0
     r = ppe("exam", "plan", "--json")
-    assert r.json["steps"][0]["state"] == "done" and r.json["steps"][1]["state"] == "next"
+    assert r.json["steps"][1]["state"] == "next"  # a partial run is no pre-check
+    (home / "tiny.toml").write_text('title = "Станция"\nchecks = ["system.resources"]\nrequired = ["system.resources"]\n',
+                                    encoding="utf-8")
+    assert ppe("check", "run", "--profile", home / "tiny.toml", "--exam", "math").code == 0
+    r = ppe("exam", "plan", "--json")
+    assert r.json["steps"][1]["state"] == "done" and r.json["steps"][2]["state"] == "next"
     r = ppe("exam", "plan")
     assert "✓" in r.out and "→" in r.out and "pre-exam check" in r.out
     r = ppe("exam", "status", "--json")
-    assert r.json["journal"]["ok"] is True and r.json["journal"]["entries"] == 1
-    assert r.json["journal"]["unconfirmed"] == 1 and r.json["last_check"]["status"] == "pass"
+    assert r.json["journal"]["ok"] is True and r.json["journal"]["entries"] == 2
+    assert r.json["journal"]["unconfirmed"] == 2 and r.json["last_check"]["status"] == "pass"
     assert r.json["recording"]["running"] is False and r.json["archive"] is None
     assert r.code == (0 if r.json["ok"] else 1)
     r = ppe("exam", "plan", "--exam", "nope")

@@ -25,7 +25,7 @@ def test_help_is_russian_under_a_russian_locale():
     assert "Show this message" not in out and "Exam day, in order" not in out
     sub = subprocess.run([sys.executable, "-m", "ppe_tech", "check", "run", "--help"], capture_output=True,
                          text=True, env=env, cwd=ROOT, check=True).stdout
-    assert "Выполнить проверки параллельно" in sub and "Предупреждения тоже считаются неуспехом" in sub
+    assert "Выполнить проверки профиля параллельно" in sub and "Предупреждения тоже считаются неуспехом" in sub
     english = subprocess.run([sys.executable, "-m", "ppe_tech", "--lang", "en", "--help"], capture_output=True,
                              text=True, env=env, cwd=ROOT, check=True).stdout
     assert "Usage:" in english and "Exam day, in order" in english

@@ -45,7 +45,7 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
                         ("past", datetime(2020, 6, 1, 10, 0), "2h")])
     r = ppe("schedule", "sync", "--unit-dir", units, "--dry-run", "--json")
     assert r.code == 0 and r.json["dry_run"]
-    per_exam = ("ppe-tech-check-{e}", "ppe-tech-record-start-{e}", "ppe-tech-record-stop-{e}")
+    per_exam = ("ppe-tech-check-{e}", "ppe-tech-ready-{e}", "ppe-tech-record-start-{e}", "ppe-tech-record-stop-{e}")
     expected = sorted([f"{n.format(e=e)}.{k}" for e in ("math", "rus") for n in per_exam for k in ("service", "timer")]
                       + ["ppe-tech-resume.service"])
     assert r.json["add"] == expected
@@ -61,7 +61,10 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
     assert "OnCalendar=2031-06-01 14:55:00 Europe/Moscow" in (units / "ppe-tech-record-stop-math.timer").read_text()
     service = (units / "ppe-tech-check-math.service").read_text(encoding="utf-8")
     assert "schedule due --exam math" in service and sys.executable in service
-    assert "KillMode=process" in service  # the supervisor `due` may start outlives the oneshot
+    assert "KillMode=process" not in service
+    recording = (units / "ppe-tech-record-start-math.service").read_text(encoding="utf-8")
+    assert "KillMode=process" in recording  # the supervisor it starts outlives the oneshot
+    assert "schedule due --exam math --stage recording" in recording
     boot = (units / "ppe-tech-resume.service").read_text(encoding="utf-8")
     assert "recorder resume" in boot and "WantedBy=multi-user.target" in boot and "Restart=on-failure" in boot
     assert "After=network-online.target" in boot and "Wants=network-online.target" in boot
@@ -76,6 +79,7 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
     listed = {j["name"]: j["at"] for j in r.json["jobs"]}
     assert listed["ppe-tech-check-math"] == "2031-06-01 08:00:00 Europe/Moscow"
     assert listed["ppe-tech-check-rus"] == "2031-06-04 08:30:00 Europe/Moscow"
+    assert listed["ppe-tech-ready-math"] == "2031-05-31 10:00:00 Europe/Moscow"  # the day before
     assert listed["ppe-tech-resume"] == "boot" and all(j["in_config"] for j in r.json["jobs"])
     # the math exam moves, the Russian one is dropped: the math timers updated, the Russian jobs removed
     exams_config(home, [("math", datetime(2031, 6, 1, 11, 0), "2h")])
@@ -87,7 +91,7 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
     assert r.json["add"] == r.json["update"] == r.json["remove"] == []
     r = ppe("schedule", "remove", "--unit-dir", units, "--json")
-    assert len(r.json["removed"]) == 7 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
+    assert len(r.json["removed"]) == 9 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
 
 
 @LINUX_SCHEDULER
@@ -104,8 +108,8 @@ def test_dry_run_prints_every_command_it_would_run(ppe, home, tmp_path):
     assert "systemctl --user enable ppe-tech-resume.service" in commands
     assert r.json["boot"][-2:] == ["recorder", "resume"]
     kinds = {j["kind"]: j for j in r.json["jobs"]}
-    assert set(kinds) == {"check", "record-start", "record-stop"}
-    assert kinds["record-start"]["runs"][-3:] == ["due", "--exam", "math"]
+    assert set(kinds) == {"check", "readiness", "record-start", "record-stop"}
+    assert kinds["record-start"]["runs"][-5:] == ["due", "--exam", "math", "--stage", "recording"]
     text = ppe("schedule", "sync", "--dry-run", "--user")
     assert "Would run:" in text.out and "recorder resume" in text.out and "record-start-math" in text.out
     assert not (home / "xdg-config" / "systemd").exists()
@@ -118,8 +122,8 @@ def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tm
                  extra='[region]\ndb = "postgresql://ppe_0123@rcoi.example/journals"\n')
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
     assert r.code == 0 and r.json["add"] == sorted(
-        [f"ppe-tech-{k}-math.{s}" for k in ("check", "push", "record-start", "record-stop") for s in ("service", "timer")]
-        + ["ppe-tech-resume.service"])
+        [f"ppe-tech-{k}-math.{s}" for k in ("check", "push", "ready", "record-start", "record-stop")
+         for s in ("service", "timer")] + ["ppe-tech-resume.service"])
     assert "journal push at 01.06.2031 14:25" in ppe("schedule", "sync", "--unit-dir", units, "--dry-run").out
     timer = (units / "ppe-tech-push-math.timer").read_text(encoding="utf-8")
     assert "OnCalendar=2031-06-01 14:25:00 Europe/Moscow\n" in timer  # 10:00 + 3h55m + 30 min
@@ -131,10 +135,10 @@ def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tm
                                 str(units / "ppe-tech-push-math.service")], capture_output=True, text=True)
         assert check.returncode == 0 and not check.stderr.strip(), check.stderr
     names = {j["name"]: j["in_config"] for j in ppe("schedule", "list", "--unit-dir", units, "--json").json["jobs"]}
-    assert names == {"ppe-tech-check-math": True, "ppe-tech-push-math": True, "ppe-tech-record-start-math": True,
-                     "ppe-tech-record-stop-math": True, "ppe-tech-resume": True}
+    assert names == {"ppe-tech-check-math": True, "ppe-tech-push-math": True, "ppe-tech-ready-math": True,
+                     "ppe-tech-record-start-math": True, "ppe-tech-record-stop-math": True, "ppe-tech-resume": True}
     r = ppe("schedule", "remove", "--exam", "math", "--unit-dir", units, "--json")
-    assert len(r.json["removed"]) == 8 and [p.name for p in units.iterdir()] == ["ppe-tech-resume.service"]
+    assert len(r.json["removed"]) == 10 and [p.name for p in units.iterdir()] == ["ppe-tech-resume.service"]
 
     job = sch.Job("math", "", datetime(2031, 6, 1, 14, 25, tzinfo=MSK), datetime(2031, 6, 1, 10, 0, tzinfo=MSK), "push")
     root = ET.fromstring(sch.task_xml(job, ["python.exe", "-m", "ppe_tech"]).decode("utf-16").split("\n", 1)[1])
@@ -161,7 +165,8 @@ def test_task_scheduler_xml_has_the_right_boundaries():
     assert root.find("t:RegistrationInfo/t:URI", ns).text == r"\ppe-tech\ppe-tech-check-math"
     exec_ = root.find("t:Actions/t:Exec", ns)
     assert exec_.find("t:Command", ns).text == r"C:\Program Files\Python312\python.exe"
-    assert exec_.find("t:Arguments", ns).text == r"-m ppe_tech --data-dir C:\ProgramData\ppe-tech schedule due --exam math"
+    assert exec_.find("t:Arguments", ns).text == (r"-m ppe_tech --data-dir C:\ProgramData\ppe-tech schedule due --exam math "
+                                                  "--stage precheck")
     assert sch.schtasks_create(job.name, Path("x.xml"))[:4] == ["schtasks", "/Create", "/TN", r"\ppe-tech\ppe-tech-check-math"]
     listing = ('"\\ppe-tech\\ppe-tech-check-math","01.06.2031 8:00:00","Ready"\r\n'
                '"\\Microsoft\\Windows\\Defrag\\ScheduledDefrag","N/A","Ready"\r\n'
@@ -180,7 +185,7 @@ def test_task_scheduler_records_in_the_window_and_resumes_at_start_up():
     assert trigger.find("t:StartBoundary", ns).text == "2031-06-01T09:00:00+03:00"
     assert trigger.find("t:EndBoundary", ns).text == "2031-06-01T14:55:00+03:00"  # not after the window
     assert start.find("t:RegistrationInfo/t:URI", ns).text == r"\ppe-tech\ppe-tech-record-start-math"
-    assert start.find("t:Actions/t:Exec/t:Arguments", ns).text == "-m ppe_tech schedule due --exam math"
+    assert start.find("t:Actions/t:Exec/t:Arguments", ns).text == "-m ppe_tech schedule due --exam math --stage recording"
     stop = parsed(sch.task_xml(sch.Job("math", "", closes, closes, "record-stop"), ["py.exe", "-m", "ppe_tech"]))
     assert stop.find("t:Triggers/t:TimeTrigger/t:EndBoundary", ns) is None  # a late stop still stops
     boot = parsed(sch.resume_task_xml(["py.exe", "-m", "ppe_tech"]))
@@ -197,16 +202,81 @@ def test_due_runs_once_in_the_window_and_reports_a_missed_check(ppe, home):
                         ("started", now - timedelta(minutes=30), "2h")], extra="[checks]\ntimeout = \"5s\"\n")
     r = ppe("schedule", "due", "--exam", "later", "--json")
     assert r.code == 0 and r.json["exams"][0]["state"] == "early"
-    r = ppe("schedule", "due", "--exam", "soon", "--json")
+    r = ppe("schedule", "due", "--exam", "soon", "--stage", "precheck", "--json")
     row = r.json["exams"][0]
     assert row["state"] == "ran" and Path(row["pdf"]).exists()
     reports = list((home / "data" / "checks" / "reports").glob("*_soon.json"))
     assert len(reports) == 1
-    r = ppe("schedule", "due", "--exam", "soon", "--json")
+    r = ppe("schedule", "due", "--exam", "soon", "--stage", "precheck", "--json")
     assert r.json["exams"][0]["state"] == "done"  # not twice
-    r = ppe("schedule", "due", "--exam", "started", "--json")
+    r = ppe("schedule", "due", "--exam", "started", "--stage", "precheck", "--json")
     assert r.code == 1 and r.json["exams"][0]["state"] == "missed"
     assert not list((home / "data" / "checks" / "reports").glob("*_started.json"))  # never run late
+
+
+def test_the_day_before_gets_its_own_full_check_with_its_own_protocol(ppe, home, tmp_path):
+    units = tmp_path / "units"
+    exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")])
+    r = ppe("schedule", "sync", "--unit-dir", units, "--json")
+    assert r.code == 0 and "ppe-tech-ready-math.timer" in r.json["add"]
+    ready = {j["kind"]: j for j in r.json["jobs"]}["readiness"]
+    assert ready["at"] == "2031-05-31T10:00:00+03:00"  # readiness_before: one day by default
+    timer = (units / "ppe-tech-ready-math.timer").read_text(encoding="utf-8")
+    service = (units / "ppe-tech-ready-math.service").read_text(encoding="utf-8")
+    assert "OnCalendar=2031-05-31 10:00:00 Europe/Moscow\n" in timer and "Persistent=true" in timer
+    assert "schedule due --exam math --stage readiness" in service
+    assert "schedule due --exam math --stage precheck" in (units / "ppe-tech-check-math.service").read_text()
+    if shutil.which("systemd-analyze"):
+        check = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "ppe-tech-ready-math.timer"),
+                                str(units / "ppe-tech-ready-math.service")], capture_output=True, text=True)
+        assert check.returncode == 0 and not check.stderr.strip(), check.stderr
+    # Task Scheduler: it expires when the pre-check's window opens (an hour before the pre-check)
+    job = next(j for j in sch.jobs_for(load_exams(home), MSK, datetime(2031, 5, 1, tzinfo=MSK)) if j.kind == "readiness")
+    root = ET.fromstring(sch.task_xml(job, ["python.exe", "-m", "ppe_tech"]).decode("utf-16").split("\n", 1)[1])
+    ns = {"t": sch.TASK_NS}
+    assert root.find("t:Triggers/t:TimeTrigger/t:StartBoundary", ns).text == "2031-05-31T10:00:00+03:00"
+    assert root.find("t:Triggers/t:TimeTrigger/t:EndBoundary", ns).text == "2031-06-01T07:00:00+03:00"
+    assert root.find("t:RegistrationInfo/t:URI", ns).text == r"\ppe-tech\ppe-tech-ready-math"
+    assert root.find("t:Actions/t:Exec/t:Arguments", ns).text.endswith("schedule due --exam math --stage readiness")
+    # once the pre-check's window is near, the readiness job is no longer installed
+    assert [j.kind for j in sch.jobs_for(load_exams(home), MSK, datetime(2031, 6, 1, 7, 30, tzinfo=MSK))] == [
+        "check", "record-start", "record-stop"]
+
+
+def load_exams(home: Path):
+    from ppe_tech.config import load_config
+
+    return load_config(home / "ppe-tech.toml", explicit=True).exams
+
+
+def test_due_runs_the_readiness_check_the_day_before(ppe, home):
+    now = datetime.now(MSK).replace(second=0, microsecond=0, tzinfo=None)
+    (home / "tiny.toml").write_text('title = "Станция для теста"\nchecks = ["system.resources"]\n'
+                                    'required = ["system.resources"]\n', encoding="utf-8")
+    exams_config(home, [("tomorrow", now + timedelta(hours=20), "2h")], extra='[checks]\nprofile = "tiny.toml"\n')
+    r = ppe("schedule", "due", "--exam", "tomorrow", "--json")
+    assert r.code == 0, r.out + r.err
+    (row,) = r.json["exams"]  # one row per exam; the day before inside it
+    assert row["stage"] == "precheck" and row["state"] == "early"
+    assert row["readiness"]["stage"] == "readiness" and row["readiness"]["state"] == "ran"
+    pdf = Path(row["readiness"]["pdf"])
+    assert pdf.name == "readiness_tomorrow.pdf" and pdf.exists()
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+    assert "Протокол проверки рабочей станции ППЭ" in text and "Техническая подготовка (накануне экзамена)" in text
+    assert "Итог проверки: ГОТОВ" in text
+    (report,) = (home / "data" / "checks" / "reports").glob("*_tomorrow.json")
+    import json as _json
+    kept = _json.loads(report.read_text(encoding="utf-8"))
+    assert kept["stage"] == "readiness" and kept["full"] and kept["ready"]
+    r = ppe("schedule", "due", "--exam", "tomorrow", "--stage", "readiness", "--json")
+    assert r.json["exams"] == [{"exam": "tomorrow", "stage": "readiness", "at": row["readiness"]["at"],
+                                "state": "done"}]  # not twice
+    r = ppe("schedule", "due", "--exam", "tomorrow")
+    assert "tomorrow: technical preparation made already" in r.out and "tomorrow: the check is due at" in r.out
+    # the day's plan: the technical preparation done, the pre-check still ahead
+    plan = ppe("exam", "plan", "--exam", "tomorrow", "--json")
+    states = {s["step"]: s["state"] for s in plan.json["steps"]}
+    assert states["readiness"] == "done" and states["precheck"] == "next"
 
 
 def test_journal_text_of_a_batch():
@@ -256,3 +326,9 @@ def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path)
 def test_watch_without_folders_is_bad_input(ppe, args, needle):
     r = ppe(*args)
     assert r.code == 2 and needle in r.err and len(r.err_lines()) == 1
+
+
+def test_watch_of_a_folder_that_does_not_exist_says_so(ppe, home):
+    (home / "ppe-tech.toml").write_text(f'[checks]\nexam_software = ["{home / "not-installed"}"]\n', encoding="utf-8")
+    r = ppe("check", "watch", "--for", "1s")
+    assert r.code == 2 and "no such folder" in r.err and "not-installed" in r.err and len(r.err_lines()) == 1

@@ -1,17 +1,14 @@
-"""The archive of an exam's corridor and entrance recordings, proven complete.
+"""The archive pipeline: runs joined, hashed while written, read back, proven, verified.
 
-For each camera at the chosen locations, the segments covering the exam window are
-grouped into continuous runs (a gap over 2 s starts a new run) and each run is
-joined into one MPEG-TS file: the segments' bytes one after another, which for
-MPEG-TS with continuous wall-clock timestamps is a stream copy (nothing decoded or
-remuxed). On the way, each service description table (SDT) packet is replaced by
-one naming the region, ППЭ, camera, room, date and time range of the file, so
-the container carries what the file name says. We hash while writing (read once, hash, write, in two
-overlapping threads), fsync, drop the file from the page cache, read it back from
-the destination and compare. Only then is the temporary name replaced by the
-final one and the file recorded as verified, so a rerun after an interruption skips
-it. `SHA256SUMS` lets `sha256sum -c` check the folder without ppe-tech;
-`manifest.json` describes every file and is signed (`manifest.sig`).
+Each run (see `video/archive_select.py`) is joined into one MPEG-TS file: the segments'
+bytes one after another, which for MPEG-TS with continuous wall-clock timestamps is a
+stream copy (nothing decoded or remuxed); `video/mpegts.py` rewrites the service
+description on the way. We hash while writing (read, hash, write in three overlapping
+threads), fsync, drop the file from the page cache, read it back from the destination
+and compare. Only then is the temporary name replaced by the final one and the file
+recorded as verified, so a rerun after an interruption skips it. `SHA256SUMS` lets
+`sha256sum -c` check the folder without ppe-tech; `manifest.json` describes every file
+and is signed (`manifest.sig`).
 """
 
 from __future__ import annotations
@@ -21,187 +18,23 @@ import hashlib
 import json
 import os
 import queue
+import re
 import shutil
+import stat
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from zoneinfo import ZoneInfo
 
 from ppe_tech.messages import M
+from ppe_tech.outputs import write_output
 from video import segments
+from video.archive_select import Run
 
 CHUNK = 4 << 20
 MANIFEST, SIGNATURE, SUMS, STATE = "manifest.json", "manifest.sig", "SHA256SUMS", ".archive-state.json"
 FORMAT = "ppe-tech-archive/1"
 JOURNALED = ".journal"  # key in the state file: the journal entry of the last copying, and its files
-
-_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
-                      "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"]))
-
-
-def name_part(text: str) -> str:
-    """Transliterated, lowercase, [a-z0-9-] only: safe on every file system and portal."""
-    out = "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
-    cleaned = "".join(ch if ch.isascii() and (ch.isalnum()) else "-" for ch in out)
-    while "--" in cleaned:
-        cleaned = cleaned.replace("--", "-")
-    return cleaned.strip("-") or "x"
-
-
-@dataclass
-class Run:
-    """Consecutive segments of one camera with no gap over 2 s between them."""
-    camera: str
-    room: str
-    location: str
-    sources: list[segments.SegmentInfo]
-    holes: list[tuple[float, float]] = field(default_factory=list)
-
-    @property
-    def start(self) -> float:
-        return self.sources[0].start  # type: ignore[return-value]
-
-    @property
-    def end(self) -> float:
-        return self.sources[-1].end  # type: ignore[return-value]
-
-    @property
-    def bytes(self) -> int:
-        return sum(s.bytes for s in self.sources)
-
-
-def runs_of(camera: str, room: str, location: str, found: list[segments.SegmentInfo], since: float,
-            until: float) -> tuple[list[Run], list[segments.SegmentInfo]]:
-    """Group readable segments overlapping [since, until] into runs; also the unreadable ones."""
-    runs: list[Run] = []
-    unreadable = [s for s in found if s.start is None or s.end is None]
-    for seg in (s for s in found if s.start is not None and s.end is not None):
-        if seg.end <= since or seg.start >= until:  # type: ignore[operator]
-            continue
-        if runs and seg.start - runs[-1].end <= segments.GAP_SECONDS:  # type: ignore[operator]
-            runs[-1].sources.append(seg)
-        else:
-            runs.append(Run(camera, room, location, [seg]))
-        runs[-1].holes.extend(seg.holes)
-    return runs, unreadable
-
-
-def split_at(run: Run, source: str) -> list[Run]:
-    """The parts of `run` before and after the segment at path `source` (which is left out)."""
-    at = next(i for i, s in enumerate(run.sources) if s.path == source)
-    parts = []
-    for piece in (run.sources[:at], run.sources[at + 1:]):
-        if piece:
-            lo, hi = piece[0].start, piece[-1].end
-            parts.append(Run(run.camera, run.room, run.location, piece,
-                             [h for h in run.holes if lo <= h[0] and h[1] <= hi]))  # type: ignore[operator]
-    return parts
-
-
-def file_name(region: str, ppe: str, run: Run, tz: ZoneInfo) -> str:
-    start = datetime.fromtimestamp(run.start, timezone.utc).astimezone(tz)
-    end = datetime.fromtimestamp(run.end, timezone.utc).astimezone(tz)
-    return (f"{name_part(region or '00')}_{name_part(ppe or '0000')}_{name_part(run.room or run.location)}_"
-            f"{name_part(run.camera)}_{start:%Y-%m-%d}_{start:%H%M%S}-{end:%H%M%S}.ts")
-
-
-def folder_name(region: str, ppe: str, exam_date: str, exam_id: str) -> str:
-    return f"{name_part(region or '00')}_{name_part(ppe or '0000')}_{exam_date}_{name_part(exam_id)}"
-
-
-# -- the service description (SDT) of an archive file --------------------------------------------
-
-TS_PACKET = 188
-_CRC_TABLE: list[int] = []
-
-
-def _crc32_mpeg(data: bytes) -> int:
-    if not _CRC_TABLE:
-        for i in range(256):
-            crc = i << 24
-            for _ in range(8):
-                crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
-            _CRC_TABLE.append(crc)
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFFFFFF) ^ _CRC_TABLE[((crc >> 24) ^ byte) & 0xFF]
-    return crc
-
-
-def _dvb_text(text: str, limit: int) -> bytes:
-    """UTF-8 marked for DVB (0x15), cut at a character boundary to `limit` bytes."""
-    raw = text.encode("utf-8")[:limit - 1]
-    return b"\x15" + raw.decode("utf-8", "ignore").encode("utf-8")
-
-
-def sdt_payload(original: bytes, provider: str, name: str) -> bytes | None:
-    """The 184-byte payload of an SDT packet like `original` (same stream and service ids)
-    whose one service is described by `provider` and `name`; None if `original` is not
-    a single-packet, single-service SDT as ffmpeg writes them (then it is left alone)."""
-    if len(original) != TS_PACKET or original[3] & 0x30 != 0x10 or original[4] != 0:
-        return None
-    section = original[5:]
-    length = ((section[1] & 0x0F) << 8) | section[2]
-    if section[0] != 0x42 or 3 + length > len(section) or length < 8 + 5 + 4:
-        return None
-    if _crc32_mpeg(section[:3 + length]) != 0:
-        return None
-    loop = section[11:3 + length - 4]
-    loop_length = ((loop[3] & 0x0F) << 8) | loop[4]
-    if 5 + loop_length != len(loop):
-        return None  # more than one service
-    service_type = loop[7] if loop_length >= 3 and loop[5] == 0x48 else 0x01
-    # one packet holds 183 bytes of section: 11 of header, 5 of service, 5 of descriptor
-    # framing and 4 of CRC leave 158 for the two names
-    space = TS_PACKET - 4 - 1 - 11 - 5 - 5 - 4
-    provider_b = _dvb_text(provider, min(255, space // 3))
-    name_b = _dvb_text(name, min(255, space - len(provider_b)))
-    body = bytes([service_type, len(provider_b)]) + provider_b + bytes([len(name_b)]) + name_b
-    descriptor = bytes([0x48, len(body)]) + body
-    service = loop[:3] + bytes([(loop[3] & 0xF0) | (len(descriptor) >> 8), len(descriptor) & 0xFF]) + descriptor
-    new_length = 8 + len(service) + 4
-    new_section = bytes([0x42, (section[1] & 0xF0) | (new_length >> 8), new_length & 0xFF]) + section[3:11] + service
-    new_section += _crc32_mpeg(new_section).to_bytes(4, "big")
-    payload = b"\x00" + new_section
-    return payload + b"\xff" * (TS_PACKET - 4 - len(payload))
-
-
-class SdtRewriter:
-    """Replaces, in whole-packet chunks of MPEG-TS, every SDT packet's payload."""
-
-    def __init__(self, provider: str, name: str):
-        self.provider, self.name = provider, name
-        self._made: dict[bytes, bytes | None] = {}
-
-    def __call__(self, chunk, n: int) -> None:
-        import numpy as np
-
-        whole = n - n % TS_PACKET
-        if whole <= 0:
-            return
-        packets = np.frombuffer(chunk, dtype=np.uint8, count=whole).reshape(-1, TS_PACKET)
-        hits = np.flatnonzero((packets[:, 0] == 0x47) & (packets[:, 1] == 0x40) & (packets[:, 2] == 0x11))
-        for row in hits.tolist():
-            at = row * TS_PACKET
-            key = bytes(chunk[at + 4:at + TS_PACKET])
-            if key not in self._made:
-                self._made[key] = sdt_payload(bytes(chunk[at:at + TS_PACKET]), self.provider, self.name)
-            payload = self._made[key]
-            if payload is not None:
-                chunk[at + 4:at + TS_PACKET] = payload
-
-
-def service_names(region: str, ppe: str, run: Run, tz: ZoneInfo) -> tuple[str, str]:
-    """(provider, name) for an archive file's SDT: «регион 77, ППЭ 0123» and
-    «2026-06-01 07:45:00–08:01:00 corr-1 коридор»."""
-    start = datetime.fromtimestamp(run.start, timezone.utc).astimezone(tz)
-    end = datetime.fromtimestamp(run.end, timezone.utc).astimezone(tz)
-    provider = f"регион {region or '—'}, ППЭ {ppe or '—'}"
-    name = f"{start:%Y-%m-%d %H:%M:%S}–{end:%H:%M:%S} {run.camera} {run.room or run.location}".strip()
-    return provider, name
 
 
 # -- copying with a hash --------------------------------------------------------------------------
@@ -299,7 +132,8 @@ def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
 
     def writer() -> None:
         try:
-            with open(out_path, "wb", buffering=0) as handle:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+            with open(os.open(out_path, flags, 0o644), "wb", buffering=0) as handle:  # never through a link
                 while True:
                     item = to_write.get()
                     if item is None:
@@ -308,9 +142,11 @@ def copy_hashed(readinto: Callable[[memoryview], int], out_path: Path,
                     if not failure:
                         with memoryview(buffer) as whole:
                             view = whole[:n]
-                            while view:
-                                view = view[handle.write(view):]
-                            view.release()
+                            try:
+                                while view:
+                                    view = view[handle.write(view):]
+                            finally:  # a failed write (a full disk) must not keep the buffer exported
+                                view.release()
                     free.put(buffer)
                 if fsync and not failure:
                     os.fsync(handle.fileno())
@@ -370,7 +206,7 @@ def hash_file(path: Path, progress: Callable[[int], None] | None = None, *, unca
     flag = getattr(os, "O_DIRECT", 0)
     if flag:
         try:
-            fd = os.open(path, os.O_RDONLY | flag)
+            fd = os.open(path, os.O_RDONLY | flag | getattr(os, "O_NOFOLLOW", 0))
         except OSError as exc:
             if exc.errno != errno.EINVAL:  # EINVAL: this file system does not do direct I/O
                 raise
@@ -558,7 +394,7 @@ def write_run(folder: Path, name: str, run: Run, state: dict, progress: Callable
     partial = folder / f".{name}.partial"
     try:
         digest, size = join_to(run, partial, progress, rewrite)
-    except ArchiveError:
+    except BaseException:  # a failed source, a full disk: nothing half-written stays behind
         partial.unlink(missing_ok=True)
         raise
     back, back_size = hash_file(partial, uncached=True)
@@ -573,6 +409,19 @@ def write_run(folder: Path, name: str, run: Run, state: dict, progress: Callable
     return Written(name, run, digest, size, False)
 
 
+def remove_partials(folder: Path) -> int:
+    """Delete what an interrupted run left half-written (`.NAME.partial`); the bytes freed."""
+    freed = 0
+    for path in folder.glob(".*.partial"):
+        try:
+            st = path.lstat()
+            path.unlink()
+            freed += st.st_size
+        except OSError:
+            continue
+    return freed
+
+
 def load_state(folder: Path) -> dict:
     try:
         return json.loads((folder / STATE).read_text(encoding="utf-8"))
@@ -581,12 +430,7 @@ def load_state(folder: Path) -> dict:
 
 
 def save_state(folder: Path, state: dict) -> None:
-    tmp = folder / f"{STATE}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(state, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / STATE)
+    write_output(folder / STATE, json.dumps(state).encode("utf-8"))
 
 
 def sums_text(files: list[tuple[str, str]]) -> str:
@@ -604,6 +448,10 @@ def disk_free(path: Path) -> int:
 
 # -- verification ---------------------------------------------------------------------------------
 
+ACT = "act.pdf"  # written last: an archive without it was interrupted
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 @dataclass
 class Check:
     ok: bool
@@ -613,60 +461,129 @@ class Check:
     mismatched: list[str]
     signature: str  # valid | invalid | missing | unknown key
     problems: list  # of Msg
+    signer: dict | None = None  # key_id, name, position, fingerprint: what the act shows too
 
     def as_json(self) -> dict:
         return {"ok": self.ok, "files": self.files, "missing": self.missing, "extra": self.extra,
-                "mismatched": self.mismatched, "signature": self.signature,
+                "mismatched": self.mismatched, "signature": self.signature, "signer": self.signer,
                 "problems": [str(p) for p in self.problems]}
 
 
-def verify(folder: Path, check_signature: Callable[[bytes, dict], str],
+def parse_manifest(data: bytes) -> dict[str, dict]:
+    """The files a manifest lists, {name: {"sha256", "bytes", ...}}; ValueError naming what is wrong."""
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ValueError(M("not JSON")) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise ValueError(M("no list of files"))
+    listed: dict[str, dict] = {}
+    for i, entry in enumerate(manifest["files"]):
+        if not isinstance(entry, dict):
+            raise ValueError(M("file {n}: not an object", n=i + 1))
+        name, digest, size = entry.get("name"), entry.get("sha256"), entry.get("bytes")
+        if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name \
+                or name.startswith(".") or name in RESERVED:
+            raise ValueError(M("file {n}: the name must be a plain file name", n=i + 1))
+        if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+            raise ValueError(M("{name}: sha256 must be 64 hex digits", name=name))
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(M("{name}: bytes must be a whole number", name=name))
+        if name in listed:
+            raise ValueError(M("{name} is listed twice", name=name))
+        listed[name] = entry
+    return listed
+
+
+def parse_sums(data: bytes) -> dict[str, str]:
+    """`sha256sum` lines, {name: hex}; ValueError on a line that is not one."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(M("not UTF-8 text")) from None
+    sums: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        digest, sep, name = line.partition(" ")
+        name = name[1:] if name[:1] in (" ", "*") else name
+        if not sep or not _HEX64.fullmatch(digest) or not name:
+            raise ValueError(M("line {n} is not 'SHA-256, two spaces, name'", n=n))
+        if name in sums:
+            raise ValueError(M("{name} is listed twice", name=name))
+        sums[name] = digest
+    return sums
+
+
+RESERVED = (MANIFEST, SIGNATURE, SUMS, STATE, ACT)
+
+
+def verify(folder: Path, check_signature: Callable[[bytes], "object"],
            progress: Callable[[int], None] | None = None, workers: int = 2) -> Check:
-    """Presence, extra files, sizes, hashes (files hashed in parallel) and the manifest's signature."""
+    """Presence, extra entries, sizes, hashes (files hashed in parallel), SHA256SUMS against the
+    manifest, the act, and the manifest's signer (`check_signature(bytes)` -> signatures.Signer).
+
+    Only regular files count: a link is never taken as the file it points to, and anything
+    the manifest does not list (hidden files, links, FIFOs, folders) is extra."""
     from concurrent.futures import ThreadPoolExecutor
+
+    from ppe_tech.signatures import read_regular
 
     problems: list = []  # of Msg: shown in the chosen language
     try:
-        manifest_bytes = (folder / MANIFEST).read_bytes()
-        manifest = json.loads(manifest_bytes)
-        listed = {f["name"]: f for f in manifest["files"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return Check(False, 0, [MANIFEST], [], [], "missing", [M("{file} is missing or unreadable", file=MANIFEST)])
-    signature = check_signature(manifest_bytes, manifest)
-    if signature != "valid":
-        problems.append(M("{file}: signature {state}", file=MANIFEST, state=signature))
-    sums: dict[str, str] = {}
-    try:
-        for line in (folder / SUMS).read_text(encoding="utf-8").splitlines():
-            digest, _sep, name = line.partition("  ")
-            sums[name] = digest
+        manifest_bytes = read_regular(folder / MANIFEST)
+        listed = parse_manifest(manifest_bytes)
     except OSError:
-        problems.append(M("{file} is missing", file=SUMS))
-    for name, entry in listed.items():
-        if sums and sums.get(name) != entry["sha256"]:
-            problems.append(M("{sums} and {manifest} disagree about {name}", sums=SUMS, manifest=MANIFEST, name=name))
-    present = {p.name for p in folder.iterdir() if p.is_file()}
-    allowed = set(listed) | {MANIFEST, SIGNATURE, SUMS, STATE, "act.pdf"}
-    missing = sorted(n for n in listed if n not in present)
-    extra = sorted(n for n in present - allowed if not n.startswith("."))
-    partials = sorted(n for n in present if n.endswith(".partial"))
-    extra += partials
+        return Check(False, 0, [MANIFEST], [], [], "missing",
+                     [M("{file} is missing or not a regular file", file=MANIFEST)])
+    except ValueError as exc:
+        return Check(False, 0, [], [], [MANIFEST], "invalid", [M("{file}: {why}", file=MANIFEST, why=exc.args[0])])
+    signer = check_signature(manifest_bytes)
+    signature = signer.state
+    if signature == "unknown key":
+        problems.append(M("{file}: signed by an unknown key {fingerprint} ({key_id}, {name}): not in the journal "
+                          "here nor in --trust FILE", file=MANIFEST, fingerprint=signer.fingerprint,
+                          key_id=signer.key_id, name=signer.name or "?"))
+    elif signature != "valid":
+        problems.append(M("{file}: signature {state}", file=MANIFEST, state=signature))
+    entries: dict[str, os.stat_result] = {}
+    with os.scandir(folder) as it:
+        for entry in it:
+            entries[entry.name] = entry.stat(follow_symlinks=False)
+    regular = {name for name, st in entries.items() if stat.S_ISREG(st.st_mode)}
+    try:
+        sums = parse_sums(read_regular(folder / SUMS))
+        for name in sorted(set(sums) - set(listed)):
+            problems.append(M("{sums} lists {name}, which {manifest} does not", sums=SUMS, name=name,
+                              manifest=MANIFEST))
+        for name, entry in listed.items():
+            if sums.get(name) != entry["sha256"]:
+                problems.append(M("{sums} and {manifest} disagree about {name}", sums=SUMS, manifest=MANIFEST,
+                                  name=name))
+    except OSError:
+        problems.append(M("{file} is missing or not a regular file", file=SUMS))
+    except ValueError as exc:
+        problems.append(M("{file}: {why}", file=SUMS, why=exc.args[0]))
+    if ACT not in regular:
+        problems.append(M("{file} is missing: the archive was not finished", file=ACT))
+    missing = sorted(n for n in listed if n not in entries)
+    mismatched = sorted(n for n in listed if n in entries and n not in regular)
+    problems += [M("{name}: not a regular file (a link is never taken as the file)", name=n) for n in mismatched]
+    proof = {MANIFEST, SIGNATURE, SUMS, ACT} | ({STATE} if STATE in regular else set())
+    extra = sorted(n for n in entries if n not in listed and not (n in proof and n in regular))
 
     def check_one(name: str) -> tuple[str, M | None]:
         entry = listed[name]
-        path = folder / name
-        if path.stat().st_size != entry["bytes"]:
-            return name, M("{name}: size {size}, expected {want}", name=name, size=path.stat().st_size,
-                           want=entry["bytes"])
-        digest, _size = hash_file(path, progress)
+        size = entries[name].st_size
+        if size != entry["bytes"]:
+            return name, M("{name}: size {size}, expected {want}", name=name, size=size, want=entry["bytes"])
+        digest, _size = hash_file(folder / name, progress)
         return name, None if digest == entry["sha256"] else M("{name}: SHA-256 differs", name=name)
-    mismatched = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for name, problem in pool.map(check_one, [n for n in listed if n in present]):
+        for name, problem in pool.map(check_one, sorted(n for n in listed if n in regular)):
             if problem:
                 mismatched.append(name)
                 problems.append(problem)
     problems += [M("{name}: missing", name=n) for n in missing] + \
         [M("{name}: not in the manifest", name=n) for n in extra]
     ok = not (missing or extra or mismatched or problems)
-    return Check(ok, len(listed), missing, extra, sorted(mismatched), signature, problems)
+    return Check(ok, len(listed), missing, extra, sorted(mismatched), signature, problems,
+                 signer.as_json() if signer.key_id else None)

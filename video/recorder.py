@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ppe_tech.messages import M
-from ppe_tech.secrets import mask_url
+from ppe_tech.secrets import copy_masked, mask_url, open_private_log
 from video import ffmpeg, segments
 
 STATE = "state.json"
@@ -120,7 +120,7 @@ class Supervisor:
                    "reason": str(M("recording interrupted (power cut or crash); resumed"))}
             for run in self.runs:
                 run.outages.append(dict(cut))
-        self.log = log or (lambda line: print(f"{iso_now()} {line}", file=sys.stderr, flush=True))
+        self.log = log or (lambda line: print(f"{iso_now()} {mask_url(line)}", file=sys.stderr, flush=True))
         self.disk_warning: str | None = None  # for the log; the CLI words it from disk_free and floor
         self.disk_free: int | None = None
         self._last_disk_check = 0.0
@@ -129,18 +129,16 @@ class Supervisor:
 
     def _start(self, run: CameraRun) -> None:
         run.pattern.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.state_dir / f"ffmpeg-{run.id}.log", "ab")
         env = dict(os.environ, TZ=self.tz)
         kwargs: dict = {"preexec_fn": _child_setup} if sys.platform.startswith("linux") else {}
         if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
-        try:
-            run.proc = subprocess.Popen(record_args(run.url, run.pattern, self.segment_s, self.timeout_s,
-                                                    self.metadata.get(run.id)),
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, env=env,
-                                        **kwargs)
-        finally:
-            log.close()
+        run.proc = subprocess.Popen(record_args(run.url, run.pattern, self.segment_s, self.timeout_s,
+                                                self.metadata.get(run.id)),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    env=env, **kwargs)
+        # ffmpeg names the URL it could not open: every line is masked before the 0600 log gets it
+        copy_masked(run.proc.stderr, self.state_dir / f"ffmpeg-{run.id}.log", known=run.url)
         run.started = time.monotonic()
         run.starts += 1
         if run.starts > 1:
@@ -343,7 +341,7 @@ def alive(pid: int | None) -> bool:
 def spawn(argv: list[str], log: Path) -> int:
     """Start `argv` detached from this terminal and session; returns its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    with open_private_log(log) as out:  # the supervisor's own output: masked lines, still private
         kwargs: dict = {}
         if sys.platform == "win32":
             kwargs["creationflags"] = 0x00000008 | 0x00000200  # DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP

@@ -48,7 +48,7 @@ def pattern(root: Path, camera_id: str) -> Path:
 
 
 def name_time(path: Path, tz: ZoneInfo) -> float | None:
-    m = NAME.match(path.name)
+    m = NAME.fullmatch(path.name)
     if not m:
         return None
     local = datetime.strptime(m["date"] + m["time"], "%Y%m%d%H%M%S").replace(tzinfo=tz)
@@ -136,7 +136,7 @@ def files(root: Path, camera: str) -> list[Path]:
     folder = root / camera
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if NAME.match(p.name) and p.name.startswith(camera + "_"))
+    return sorted(p for p in folder.iterdir() if NAME.fullmatch(p.name) and p.name.startswith(camera + "_"))
 
 
 ASSUMED_RATE = 4_000_000 / 8  # bytes/s per camera when nothing was measured yet (4 Mbit/s)

@@ -12,7 +12,7 @@ from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import Camera
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import N_, _
-from ppe_tech.options import json_option
+from ppe_tech.options import OUTPUT_FILE, json_option
 from ppe_tech.paths import safe_component
 from ppe_tech.secrets import mask_url
 from ppe_tech.timeutil import parse_duration
@@ -177,7 +177,7 @@ def health_cmd(app: App, camera_ids: tuple[str, ...], seconds: float | None, as_
 @camera_ids
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("snapshots"),
               show_default=True, help=_("Folder for the JPEG files (created if missing)."))
-@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help=_("Also write a contact sheet PDF."))
+@click.option("--pdf", type=OUTPUT_FILE, help=_("Also write a contact sheet PDF."))
 @json_option
 @click.pass_obj
 def snapshot(app: App, camera_ids: tuple[str, ...], out_dir: Path, pdf: Path | None, as_json: bool) -> int:
@@ -225,7 +225,7 @@ def snapshot(app: App, camera_ids: tuple[str, ...], out_dir: Path, pdf: Path | N
 @click.option("--fault", "faults", multiple=True, metavar="N=FAULT",
               help=_("Camera N (1-based) shows a fault: black, frozen, blurred, covered, offline, silent, stall; "
                      "ONVIF: skew (an hour behind), digest_only, wrong_host, slow, reset_clock."))
-@click.option("--write-config", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--write-config", type=OUTPUT_FILE,
               help=_("Write a ppe-tech.toml with these cameras (refuses to overwrite)."))
 @click.pass_obj
 def simulate(app: App, count: int, size: str, faults: tuple[str, ...], write_config: Path | None) -> int:

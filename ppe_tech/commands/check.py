@@ -15,7 +15,7 @@ from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_pe
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.options import OUTPUT_FILE, json_option, passphrase_file_option
 
 CHECK_ACTION = "Проверка работоспособности"
 BASELINE, BASELINE_SIG = "baseline.json", "baseline.sig"
@@ -43,7 +43,8 @@ def checks_dir(app: App) -> Path:
 
 
 def current_exam(app: App, exam_id: str | None):
-    """The named exam; else today's exam whose check is due now or next; else None."""
+    """The named exam; else today's exam whose check is due now or next; else the coming exam
+    whose technical preparation (readiness_before) has begun; else None."""
     if exam_id:
         return app.config.exam(exam_id)
     now = app.now_local().replace(tzinfo=None)
@@ -51,24 +52,57 @@ def current_exam(app: App, exam_id: str | None):
     for exam in today:
         if now < exam.start + exam.duration:
             return exam
-    return today[-1] if today else None
+    if today:
+        return today[-1]
+    coming = sorted((e for e in app.config.exams if e.start - e.readiness_before <= now < e.start),
+                    key=lambda e: e.start)
+    return coming[0] if coming else None
 
 
-def context(app: App, exam):
+def stage_of(exam, now_local) -> str:
+    """'readiness' before the pre-check's window opens (an hour before it), else 'precheck'."""
+    if exam is None:
+        return "check"
+    from checks.schedule import PRECHECK_EARLY
+
+    opens = exam.start - exam.precheck_before - PRECHECK_EARLY
+    return "readiness" if now_local.replace(tzinfo=None) < opens else "precheck"
+
+
+def profile_of(app: App, name: str | None):
+    """The profile named on the command line, else the config's: built-in, or a file (relative
+    to the config's folder)."""
+    from checks import profile as profiles
+
+    ref = name or app.config.checks.profile
+    if ref not in profiles.BUILTIN and not Path(ref).is_absolute() and app.config.source is not None and not name:
+        ref = str(Path(app.config.source).parent / ref)
+    return profiles.load(ref)
+
+
+def context(app: App, exam, profile=None):
+    from checks import profile as profiles
     from checks.builtin import Context
 
     data = app.data_dir
     return Context(config=app.config, data_dir=data, recordings_dir=app.recordings_dir, exam=exam, now=app.clock(),
                    baseline_path=checks_dir(app) / BASELINE,
-                   check_baseline_signature=lambda raw: signatures.check(app, checks_dir(app) / BASELINE_SIG, raw))
+                   check_baseline_signature=lambda raw: signatures.check(app, checks_dir(app) / BASELINE_SIG, raw),
+                   minimums=profiles.minimums(profile, app.config.checks.minimums) if profile else None,
+                   software_list=profiles.software_list_path(profile, app.config.checks.software_list)
+                   if profile else None,
+                   file_types=list(profile.file_types) if profile else [])
 
 
-def _select(only: tuple[str, ...]):
+def _select(only: tuple[str, ...], profile):
     from checks.builtin import BY_ID, CHECKS
 
     if not only:
-        return list(CHECKS)
+        return [BY_ID[i] for i in profile.checks]
     wanted = [x.strip() for item in only for x in item.split(",") if x.strip()]
+    if not wanted:
+        raise BadInput(_("--only {value!r} names no check: give check ids (see `ppe-tech check list`)").format(
+            value=",".join(only)))
     unknown = [x for x in wanted if x not in BY_ID]
     if unknown:
         raise BadInput(_("unknown check id {ids} (valid: {valid})").format(
@@ -76,24 +110,35 @@ def _select(only: tuple[str, ...]):
     return [c for c in CHECKS if c.id in wanted]
 
 
+profile_option = click.option("--profile", "profile_name", metavar="NAME|FILE",
+                              help=_("The check profile: station, kege, or a region's profile file "
+                                     "[default: [checks] profile]."))
+
+
 @check.command("list")
+@profile_option
 @json_option
 @click.pass_obj
-def list_checks(app: App, as_json: bool) -> int:
-    """Every built-in check with its id (for --only) and title."""
-    from checks.builtin import CHECKS
+def list_checks(app: App, profile_name: str | None, as_json: bool) -> int:
+    """Every built-in check with its id (for --only) and title; with --profile, that profile's
+    checks (* marks the required ones: a skip of one means the station is not ready)."""
+    from checks.builtin import BY_ID, CHECKS
 
-    ctx = context(app, None)
+    profile = profile_of(app, profile_name) if profile_name else None
+    ctx = context(app, None, profile)
     default = app.config.checks.timeout.total_seconds()
     from ppe_tech.messages import language
 
+    chosen = [BY_ID[i] for i in profile.checks] if profile else CHECKS
     rows = [{"id": c.id, "title": c.title_ru if language() == "ru" else c.title, "title_ru": c.title_ru,
-             "timeout_s": c.timeout(ctx) if c.timeout else default} for c in CHECKS]
+             "timeout_s": c.timeout(ctx) if c.timeout else default,
+             **({"required": c.id in profile.required} if profile else {})} for c in chosen]
 
     def human() -> None:
         width = max(len(r["id"]) for r in rows)
         for r in rows:
-            click.echo(f"{r['id']:<{width}}  {r['title']}  [{r['timeout_s']:g} s]")
+            mark = "* " if r.get("required") else ("  " if profile else "")
+            click.echo(f"{mark}{r['id']:<{width}}  {r['title']}  [{r['timeout_s']:g} s]")
     emit(as_json, {"checks": rows}, human)
     return ExitCode.OK
 
@@ -106,13 +151,17 @@ def _style(word: str, status) -> str:
 
 @check.command("run")
 @click.option("--exam", "exam_id", metavar="ID", help=_("The exam this check is for [default: today's next exam]."))
+@profile_option
+@click.option("--stage", type=click.Choice(["readiness", "precheck"]),
+              help=_("What the run is for: the technical preparation the day before, or the pre-exam check "
+                     "[default: by the time left to the exam]."))
 @click.option("--only", multiple=True, metavar="ID", help=_("Run only these checks (repeat, or comma-separate)."))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
               help=_("Output format on stdout (or in --out)."))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--out", type=OUTPUT_FILE, metavar="FILE",
               help=_("Write the report in --format to FILE instead of stdout."))
-@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help=_("Also print the «Протокол проверки» to this PDF."))
+@click.option("--pdf", type=OUTPUT_FILE, metavar="FILE",
+              help=_("Also print the «Протокол проверки рабочей станции ППЭ» to this PDF."))
 @click.option("--strict", is_flag=True, help=_("Warnings fail the run too (exit 1)."))
 @click.option("--verbose", "-v", is_flag=True, help=_("Show every check's details, not only the failures'."))
 @click.option("--key", "key_ref", metavar="KEYID",
@@ -121,14 +170,15 @@ def _style(word: str, status) -> str:
 @passphrase_file_option
 @json_option
 @click.pass_obj
-def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Path | None, pdf: Path | None,
-        strict: bool, verbose: bool, key_ref: str | None, no_journal: bool, passphrase_file: Path | None,
-        as_json: bool) -> int:
-    """Run the checks in parallel, each within its timeout, and report.
+def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | None, only: tuple[str, ...], fmt: str,
+        out: Path | None, pdf: Path | None, strict: bool, verbose: bool, key_ref: str | None, no_journal: bool,
+        passphrase_file: Path | None, as_json: bool) -> int:
+    """Run the checks of the profile in parallel, each within its timeout, and report.
 
     Exit 0 when every check passed or was skipped (warnings allowed unless --strict),
-    1 when any check failed or could not run (error). The report is also kept under
-    <data dir>/checks/reports/.
+    1 when any check failed or could not run (error), or a check the profile requires
+    was skipped. Only a full run of the profile (no --only) is the station's readiness
+    check or pre-check. The report is also kept under <data dir>/checks/reports/.
     """
     from checks import report
     from checks.model import Status, overall
@@ -136,9 +186,11 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
 
     if as_json:
         fmt = "json"
-    chosen = _select(only)
+    profile = profile_of(app, profile_name)
+    chosen = _select(only, profile)
     exam = current_exam(app, exam_id)
-    ctx = context(app, exam)
+    stage = stage or stage_of(exam, app.now_local())
+    ctx = context(app, exam, profile)
     signer = None
     if key_ref:  # unlock before the checks run: a wrong passphrase is bad input, found at once
         signer = station_or_person_signer(app, key_ref, passphrase_file)
@@ -148,8 +200,13 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
     results = run_checks(chosen, ctx, app.config.checks.timeout.total_seconds())
     verdict = overall(results)
     host = socket.gethostname()
+    full = {c.id for c in chosen} == set(profile.checks)
+    required_skipped = [r.id for r in results if r.id in profile.required and r.status == Status.SKIP]
+    ready = full and not required_skipped and (verdict == Status.PASS or (verdict == Status.WARN and not strict))
     meta = {"started": started.astimezone(app.tz).isoformat(timespec="seconds"), "host": host,
             "exam": exam.id if exam else None, "strict": strict,
+            "profile": {"name": profile.name, "title": profile.title}, "stage": stage, "full": full,
+            "ready": ready, "required_skipped": required_skipped,
             "ppe": {"region": app.config.ppe.region, "code": app.config.ppe.code}}
     if signer is None and not no_journal:
         signer = station_or_person_signer(app, None, None)
@@ -162,7 +219,7 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
     doc = report.as_json(results, meta)
     saved = _keep(app, doc, started, exam)
     if pdf:
-        _protocol(app, pdf, results, exam, started, host, signer, number, verdict)
+        _protocol(app, pdf, results, exam, started, host, signer, number, profile, meta)
     if fmt == "json":
         payload = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     elif fmt == "junit":
@@ -170,6 +227,12 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
     else:
         style = _style if (out is None and sys.stdout.isatty()) else None
         lines = report.text_lines(results, style=style, verbose=verbose)
+        if required_skipped:
+            lines.append(_("NOT READY: required checks were skipped: {ids}").format(ids=", ".join(required_skipped)))
+        elif not full:
+            lines.append(_("A partial run (--only): it is not the station's readiness check or pre-check."))
+        elif ready:
+            lines.append(_("READY: the whole profile «{title}» passed.").format(title=profile.title))
         lines.append(_("Report: {path}").format(path=saved) + (_("; journal entry {n}").format(n=number)
                                                               if number else ""))
         payload = ("\n".join(lines) + "\n").encode("utf-8")
@@ -177,18 +240,21 @@ def run(app: App, exam_id: str | None, only: tuple[str, ...], fmt: str, out: Pat
         write_output(out, payload)
     else:
         click.echo(payload.decode("utf-8"), nl=False)
-    bad = verdict in (Status.FAIL, Status.ERROR) or (strict and verdict == Status.WARN)
+    bad = verdict in (Status.FAIL, Status.ERROR) or bool(required_skipped) or (strict and verdict == Status.WARN)
     return ExitCode.NEGATIVE if bad else ExitCode.OK
 
 
 def kept_reports(app: App) -> list[dict]:
-    """The reports of earlier runs, oldest first: {"started", "status", "exam", "path"}."""
+    """The reports of earlier runs, oldest first: {"started", "status", "exam", "path", "full",
+    "stage", "ready", "profile"}. Only a `full` run (the whole profile) counts as a readiness
+    check or a pre-check; reports older than profiles (no "full") do not."""
     out = []
     for path in sorted((checks_dir(app) / "reports").glob("*.json")):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             out.append({"started": doc["started"], "status": doc["status"], "exam": doc.get("exam"),
-                        "path": str(path)})
+                        "path": str(path), "full": bool(doc.get("full")), "stage": doc.get("stage"),
+                        "ready": bool(doc.get("ready")), "profile": (doc.get("profile") or {}).get("name")})
         except (OSError, ValueError, KeyError):
             continue
     return sorted(out, key=lambda r: r["started"])
@@ -203,28 +269,52 @@ def _keep(app: App, doc: dict, started: datetime, exam) -> Path:
     return path
 
 
-def _protocol(app: App, pdf: Path, results, exam, started: datetime, host: str, signer, number, verdict) -> None:
+STAGES_RU = {"readiness": "Техническая подготовка (накануне экзамена)", "precheck": "Проверка в день экзамена",
+             "check": "Проверка станции"}
+
+
+def verdict_ru(results, meta: dict, titles: dict[str, str]) -> str:
+    """«ГОТОВ» only when the whole profile ran and nothing required failed or was skipped."""
+    from checks.model import Status, overall
+
+    verdict = overall(results)
+    if verdict in (Status.FAIL, Status.ERROR):
+        bad = [titles.get(r.id, r.title) for r in results if r.status in (Status.FAIL, Status.ERROR)]
+        return "НЕ ГОТОВ: не пройдены проверки: " + "; ".join(bad) + " (устраните замечания и повторите проверку)"
+    if meta["required_skipped"]:
+        return ("НЕ ГОТОВ: пропущены обязательные проверки: " + "; ".join(titles.get(i, i) for i in meta["required_skipped"])
+                + " (настройте их и повторите проверку)")
+    if not meta["full"]:
+        return "ГОТОВНОСТЬ НЕ ПОДТВЕРЖДЕНА: выполнены не все проверки профиля (частичная проверка)"
+    if verdict == Status.WARN and meta["strict"]:
+        return "НЕ ГОТОВ: есть предупреждения, а проверка строгая"
+    if verdict == Status.WARN:
+        return "ГОТОВ (есть предупреждения, см. таблицу)"
+    return "ГОТОВ (все проверки пройдены)"
+
+
+def _protocol(app: App, pdf: Path, results, exam, started: datetime, host: str, signer, number, profile,
+              meta: dict) -> None:
     from checks.report import RUSSIAN
     from checks.builtin import BY_ID
     from journal import signing
     from templates import check_protocol as cp
 
     ppe = app.config.ppe
-    rows = [cp.Row(BY_ID[r.id].title_ru if r.id in BY_ID else r.title, RUSSIAN[r.status],
-                   (r.message_ru or r.message) + ("".join(f"\n{d}" for d in (r.details_ru or r.details)[:8])
-                                                  if r.status.value in ("fail", "error") else ""),
+    titles = {r.id: BY_ID[r.id].title_ru if r.id in BY_ID else r.title for r in results}
+    rows = [cp.Row(titles[r.id] + (" *" if r.id in profile.required else ""), RUSSIAN[r.status],
+                   r.message_ru + ("".join(f"\n{d}" for d in r.details_ru[:8])
+                                   if r.status.value in ("fail", "error") else ""),
                    f"{r.duration_ms / 1000:.1f}") for r in results]
     who = f"{signer[0].name}, {signer[0].position}".strip(", ") if signer else "— (ключ не указан)"
     fingerprint = signing.fingerprint(signer[1].algorithm, signer[1].public_key) if signer else "—"
     exam_text = f"{exam.subject or exam.id}, {exam.start:%d.%m.%Y %H:%M}" if exam else "—"
     protocol = cp.Protocol(
+        station=profile.title, stage=STAGES_RU[meta["stage"]],
         region=f"{ppe.region} {ppe.region_name}".strip() or "—", ppe=f"{ppe.code} {ppe.name}".strip() or "—",
         exam=exam_text, started=f"{started.astimezone(app.tz):%d.%m.%Y %H:%M}", host=host, who=who,
         fingerprint=fingerprint, journal_entry=f"№ {number} «{CHECK_ACTION}»" if number else "не сделана",
-        verdict={"pass": "ГОТОВ К ЭКЗАМЕНУ (все проверки пройдены)",
-                 "warn": "ГОТОВ К ЭКЗАМЕНУ (есть предупреждения, см. таблицу)"}.get(
-            verdict.value, f"НЕ ГОТОВ: {RUSSIAN[verdict]} (устраните замечания и повторите проверку)"),
-        rows=rows, notes=[])
+        verdict=verdict_ru(results, meta, titles), rows=rows, notes=[])
     with atomic_output(pdf) as tmp:
         cp.render(protocol, tmp)
 
@@ -265,7 +355,7 @@ def baseline_create(app: App, key_ref: str | None, passphrase_file: Path | None,
         write_output(folder / BASELINE_SIG, signatures.signature_doc(signer[0], signer[1], raw))
     else:
         (folder / BASELINE_SIG).unlink(missing_ok=True)
-    result = {"path": str(folder / BASELINE), "files": len(files), "bytes": sum(f["size"] for f in files.values()),
+    result = {"path": str(folder / BASELINE), "files": len(files), "bytes": sum(f.get("size", 0) for f in files.values()),
               "signed_by": signer[0].key_id if signer else None, "unreadable": unreadable}
 
     def human() -> None:
@@ -325,6 +415,13 @@ def watch(app: App, exam_id: str | None, duration: str | None, key_ref: str | No
     if not folders:
         raise BadInput(_("{file}: checks.exam_software: no folders configured").format(
             file=app.config.source or "ppe-tech.toml"))
+    missing = [f for f in folders if not Path(f).is_dir()]
+    if len(missing) == len(folders):
+        raise BadInput(_("{file}: checks.exam_software: no such folder: {folders} (is the exam software installed "
+                         "there?)").format(file=app.config.source or "ppe-tech.toml", folders=", ".join(missing)))
+    for folder in missing:
+        click.echo(_("Warning: {folder} does not exist; it is watched from the moment it appears.").format(
+            folder=folder), err=True)
     deadline, until_text = None, _("Ctrl-C")
     if duration:
         try:

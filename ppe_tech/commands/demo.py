@@ -1,8 +1,9 @@
 """`ppe-tech demo`: the whole exam day in a scratch folder, run through the real commands.
 
-Simulated cameras (two corridors, the entrance, two rooms, one of them failing),
-keys for the specialist, the head of the exam point and the station (demo
-passphrases), the exam software and its integrity baseline, a private clamd with a
+Simulated cameras (two corridors, the entrance, two rooms, one of them failing; each
+also an ONVIF device, one with its clock off), keys for the specialist, the head of the
+exam point and the station (demo passphrases), the cameras found over ONVIF and the
+clock that is off set, the exam software and its integrity baseline, a private clamd with a
 local signature database, the pre-check with its protocol, recording for about a
 minute, the head's confirmation, stopping, the archive and its verification, the
 journal's verification and its printed form. Each step prints the command it runs, so
@@ -61,7 +62,7 @@ def _prepare(folder: Path) -> None:
 
 CAMERAS = [  # id, location, room, simulator spec
     ("corr-1", "corridor", "коридор 1 этажа", {}),
-    ("corr-2", "corridor", "коридор 2 этажа", {}),
+    ("corr-2", "corridor", "коридор 2 этажа", {"clock_skew": 95.0}),  # its clock runs 95 s ahead
     ("ent-1", "entrance", "вход в ППЭ", {}),
     ("aud-0101", "auditorium", "0101", {}),
     ("aud-0102", "auditorium", "0102", {"fault": "offline"}),  # unplugged until step 6
@@ -128,14 +129,15 @@ def demo(app: App, folder: Path, seconds: int) -> int:
             daemons.append(clam)
         corridor_port = sim.url("corr-1").split(":")[2].split("/")[0]
         text = "".join(f'\n[[cameras]]\nid = "{cid}"\nlocation = "{loc}"\nroom = "{room}"\nurl = "{sim.url(cid)}"\n'
-                       f'resolution = "1280x720"\nfps = 15\n' for cid, loc, room, _extra in CAMERAS)
+                       f'onvif = "{sim.onvif(cid)}"\nresolution = "1280x720"\nfps = 15\n'
+                       for cid, loc, room, _extra in CAMERAS)
         text += (f'\n[[exams]]\nid = "{exam_id}"\nsubject = "Математика (профильный уровень)"\n'
                  f'start = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\n'
                  # the demo's day is compressed: its recording window opens now, with the pre-check
                  f'record_before = "2h10m"\n'
                  f'\n[recording]\nsegment = "10s"\nfloor = "1GiB"\n'
                  f'\n[checks]\nexam_software = [{toml_string(str(station))}]\nhosts = ["127.0.0.1:{corridor_port}"]\n'
-                 f'room = "Штаб ППЭ"\n'
+                 f'room = "Штаб ППЭ"\nprofile = "demo-station.toml"\n'
                  f'\n[[checks.required]]\nname = "ffmpeg"\ncommand = ["ffmpeg", "-version"]\nversion = ">=4.0"\n')
         if clam is not None:
             text += (f'\n[antivirus]\nengine = "clamav"\nclamd_socket = {toml_string(clam.address)}\n'
@@ -143,6 +145,14 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         config = ('[ppe]\nregion = "77"\nregion_name = "г. Москва"\ncode = "0123"\nname = "ГБОУ Школа № 1"\n'
                   'address = "г. Москва, ул. Примерная, д. 1"\ntimezone = "Europe/Moscow"\n' + text)
         (folder / "ppe-tech.toml").write_text(config, encoding="utf-8")
+        # the demo's profile: what the scratch station can show (a region writes its own the same way)
+        checks = ["system.resources", "system.disk", "system.time", "software.required", "software.forbidden",
+                  *(["antivirus.status", "antivirus.scan"] if clam is not None else []), "integrity.baseline",
+                  "network", "cameras", "cameras.clock"]
+        required = [c for c in checks if c != "system.time"]  # the scratch machine may not tell its clock's sync
+        (folder / "demo-station.toml").write_text(
+            'title = "Рабочая станция ППЭ (демонстрация)"\n'
+            f'checks = {json.dumps(checks)}\nrequired = {json.dumps(required)}\n', encoding="utf-8")
         click.echo(_("Wrote {path} (`ppe-tech init` writes a commented one to start from).").format(
             path=folder / "ppe-tech.toml"), err=True)
 
@@ -153,15 +163,20 @@ def demo(app: App, folder: Path, seconds: int) -> int:
                               capture=True))["key_id"]
         ppe("keys", "create", "--station", "--json", capture=True)
 
-        _step(_("4. The integrity baseline of the exam software"))
+        _step(_("4. The cameras found over ONVIF; corridor 2's clock is off and is set"))
+        # asked one by one (unicast, on 127.0.0.1): the demo sends nothing onto the school's network
+        addresses = [a for cid, *_rest in CAMERAS for a in ("--address", sim.onvif(cid).split("/")[2])]
+        ppe("cameras", "discover", *addresses, "--timeout", "2s")
+        ppe("cameras", "clock", ok=(0, 1))
+        ppe("cameras", "clock", "--set", "--key", specialist, *pf)
+
+        _step(_("5. The integrity baseline of the exam software"))
         ppe("check", "baseline", "create")
 
-        _step(_("5. The pre-exam check finds room 0102's camera not answering"))
-        only = [] if clam is not None else ["--only", "system.resources,system.disk,system.time,software.required,"
-                                            "software.forbidden,integrity.baseline,network,cameras"]
-        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf, *only, ok=(0, 1))
+        _step(_("6. The pre-exam check finds room 0102's camera not answering"))
+        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf, ok=(0, 1))
 
-        _step(_("6. The specialist plugs it back in, checks the picture and runs the check again"))
+        _step(_("7. The specialist plugs it back in, checks the picture and runs the check again"))
         sim.fault("aud-0102", "none")
         time.sleep(1.0)
         ppe("journal", "add", "--room", "0102", "--action", "Корректировка ракурса", "--start",
@@ -169,10 +184,10 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         ppe("cameras", "health", ok=(0, 1))
         ppe("cameras", "snapshot", "--out", str(folder / "snapshots"), "--pdf", str(folder / "contact-sheet.pdf"),
             ok=(0, 1))
-        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf, *only,
+        ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf,
             "--pdf", str(folder / "protocol.pdf"), ok=(0, 1))
 
-        _step(_("7. Recording: {s} seconds").format(s=seconds))
+        _step(_("8. Recording: {s} seconds").format(s=seconds))
         ppe("cameras", "start")
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -182,23 +197,23 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         ppe("cameras", "stop")
         ppe("recordings", "gaps", ok=(0, 1))
 
-        _step(_("8. The archive of the corridors and the entrance, verified"))
+        _step(_("9. The archive of the corridors and the entrance, verified"))
         usb = folder / "usb"
-        made = json.loads(ppe("archive", "create", "--exam", exam_id, "--to", str(usb), "--key", specialist, *pf,
+        made = json.loads(ppe("archive", "create", "--exam", exam_id, "--to", str(usb), "--mkdir", "--key", specialist, *pf,
                               "--json", capture=True, ok=(0, 1)))
         ppe("archive", "verify", made["dir"])
 
-        _step(_("9. The head of the exam point confirms the day (column 7) and keeps a checkpoint"))
+        _step(_("10. The head of the exam point confirms the day (column 7) and keeps a checkpoint"))
         ppe("journal", "confirm", "--key", head, *pf)
         cp = folder / "checkpoint.json"
         ppe("journal", "checkpoint", "--key", head, "--out", str(cp), *pf)
 
-        _step(_("10. The journal verified, printed and exported"))
+        _step(_("11. The journal verified, printed and exported"))
         ppe("journal", "verify", "--checkpoint", str(cp))
         ppe("journal", "print", "--out", str(folder / "journal.pdf"))
         ppe("journal", "export", "--format", "csv", "--out", str(folder / "journal.csv"))
 
-        _step(_("11. The journal sent to the regional centre's PostgreSQL and verified there"))
+        _step(_("12. The journal sent to the regional centre's PostgreSQL and verified there"))
         from journal import localpg
         if localpg.bin_dir() is None:
             click.echo(_("PostgreSQL server not installed (Debian: apt-get install postgresql): step skipped."), err=True)

@@ -75,6 +75,14 @@ def _recording(app: App) -> tuple[bool, list[dict]]:
     return running, cams
 
 
+def offline_rooms(app: App) -> list[str]:
+    """The rooms whose cameras are not broadcast online, as the journal names them."""
+    from video.archive_select import for_portal
+
+    return list(dict.fromkeys(c.room or c.id for c in app.config.cameras
+                              if c.location == "auditorium" and for_portal(c)))
+
+
 @exam.command("plan")
 @click.option("--exam", "exam_id", metavar="ID", help=_("The exam [default: today's, else the next]."))
 @json_option
@@ -91,7 +99,7 @@ def plan(app: App, exam_id: str | None, as_json: bool) -> int:
     entries, _health = _journal(app)
     running, _cams = _recording(app)
     facts = Facts(checks=kept_reports(app), journal=entries, recording=running, archives=_archives(app),
-                  region=bool(app.config.region.db), pushes=pushes_made(app))
+                  region=bool(app.config.region.db), pushes=pushes_made(app), offline_rooms=offline_rooms(app))
     steps = timeline(chosen, app.tz, app.now_local(), facts)
     clocks = _clocks(app)
     result = {"exam": {"id": chosen.id, "subject": chosen.subject, "start": chosen.start.isoformat()},
@@ -166,7 +174,8 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     clocks = _clocks(app)
     if clocks and clocks["problem"]:
         problems.append(clocks["problem"])
-    archived = [a for a in _archives(app) if chosen is not None and a.get("exam") == chosen.id]
+    archived = [a for a in _archives(app) if chosen is not None and a.get("exam") == chosen.id
+                and not a.get("fragment")]
     pushes = pushes_made(app)
     over = chosen is not None and app.now_local().replace(tzinfo=None) > chosen.start + chosen.duration
     if over and not archived and chosen is not None:

@@ -11,10 +11,11 @@ from ppe_tech.clicktr import TrCommand
 from ppe_tech.config import parse_config, render_init
 from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
+from ppe_tech.options import OUTPUT_FILE
 
 
 @click.command(cls=TrCommand)
-@click.option("--path", "target", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--path", "target", type=OUTPUT_FILE,
               help=_("Where to write it [default: --config, else ./ppe-tech.toml]."))
 @click.option("--region", default="", help=_("Код субъекта РФ, 2 digits."))
 @click.option("--region-name", default="", help=_("The region's name as printed."))

@@ -13,7 +13,7 @@ from ppe_tech.app import App, atomic_output, emit, load_signer, progress, read_i
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
-from ppe_tech.options import date_option, json_option, key_option, passphrase_file_option, time_option
+from ppe_tech.options import OUTPUT_FILE, date_option, json_option, key_option, passphrase_file_option, time_option
 
 
 @click.group(cls=TrGroup)
@@ -109,18 +109,26 @@ def list_entries(app: App, as_json: bool, **dates) -> int:
 @journal.command("verify")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
               help=_("A checkpoint kept off the machine (or the QR text of a printout) to check truncation and rollback against."))
+@click.option("--full", is_flag=True, help=_("Check every page of the file and every index (slower), not only the quick check."))
 @json_option
 @click.pass_obj
-def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
-    """Check every record: chain, signatures, keys, numbering, confirmations.
+def verify(app: App, checkpoint_file: Path | None, full: bool, as_json: bool) -> int:
+    """Check the file and every record: chain, signatures, keys, numbering, confirmations.
 
-    Exit 0 when intact; 1 naming the first entry that fails and why.
+    Exit 0 when intact; 1 naming the first entry that fails and why, or what of the
+    file is damaged.
     """
     from journal import checkpoint, printing
+    from journal.store import JournalDamaged
     witness = checkpoint.parse(read_input(checkpoint_file, _("checkpoint file")), str(checkpoint_file)) \
         if checkpoint_file else None
-    with app.open_journal(readonly=True) as j, progress(j.size(), _("Verifying")) as step:
-        replay, problem = j.verify(witness, step)
+    try:
+        with app.open_journal(readonly=True) as j, progress(j.size(), _("Verifying")) as step:
+            replay, problem = j.verify(witness, step, full=full)
+    except JournalDamaged as exc:  # so damaged that it does not even open (a truncated file)
+        from journal.chain import Problem, Replay
+
+        replay, problem = Replay(), Problem("damaged", None, None, exc.message)
     state = replay.state
     result = {"ok": problem is None, "entries": len(state.entries), "records": len(replay.hashes),
               "confirmed": state.confirmed_upto, "first_bad": None, "reason": None, "problem": None,
@@ -139,6 +147,8 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
                     ts=printing.local(witness.get("ts") or witness.get("head_ts", ""), app.tz), r=witness["records"]))
             else:
                 click.echo(_("Without a checkpoint, removal of the last entries cannot be seen; keep one off this machine."))
+        elif problem.code == "damaged":
+            click.echo(_("DAMAGED: {reason}").format(reason=problem.message))
         else:
             where = _("entry {n}").format(n=problem.first_bad) if problem.first_bad else _("journal")
             click.echo(_("TAMPERING FOUND at {where}: {reason}").format(where=where, reason=problem.message))
@@ -148,7 +158,7 @@ def verify(app: App, checkpoint_file: Path | None, as_json: bool) -> int:
 
 @journal.command("checkpoint")
 @key_option
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=_("The checkpoint file to write."))
+@click.option("--out", required=True, type=OUTPUT_FILE, help=_("The checkpoint file to write."))
 @passphrase_file_option
 @json_option
 @click.pass_obj
@@ -168,7 +178,7 @@ def make_checkpoint(app: App, key_ref: str, out: Path, passphrase_file: Path | N
 
 
 @journal.command("print")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=_("The PDF to write."))
+@click.option("--out", required=True, type=OUTPUT_FILE, help=_("The PDF to write."))
 @date_option("--from", _("First date to print."))
 @date_option("--to", _("Last date to print."))
 @json_option
@@ -200,7 +210,7 @@ def print_journal(app: App, out: Path, as_json: bool, **dates) -> int:
 
 @journal.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), required=True, help=_("json or csv."))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help=_("File to write [default: stdout]."))
+@click.option("--out", type=OUTPUT_FILE, help=_("File to write [default: stdout]."))
 @date_option("--from", _("First date to export."))
 @date_option("--to", _("Last date to export."))
 @click.pass_obj

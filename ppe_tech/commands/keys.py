@@ -13,7 +13,7 @@ from ppe_tech.app import App, emit, load_signer, read_input, write_output
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput
 from ppe_tech.messages import _
-from ppe_tech.options import json_option, passphrase_file_option
+from ppe_tech.options import OUTPUT_FILE, json_option, passphrase_file_option
 
 
 @click.group(cls=TrGroup)
@@ -40,7 +40,7 @@ def _find(journal: Journal, key_ref: str) -> KeyInfo:
 
 @keys.command("create")
 @click.option("--name", help=_("ФИО of the key's holder, e.g. \"Иванов Иван Иванович\"."))
-@click.option("--position", help=_("Должность, e.g. \"технический специалист\"."))
+@click.option("--position", help=_("Должность: one of the known positions below, or another as given."))
 @click.option("--station", is_flag=True, help=_("The station's key for unattended actions (no passphrase by default)."))
 @click.option("--protect", is_flag=True, help=_("With --station: protect the station's key with a passphrase too."))
 @passphrase_file_option
@@ -53,8 +53,20 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
     \b
     Examples:
       ppe-tech keys create --name "Иванов Иван Иванович" --position "технический специалист"
+      ppe-tech keys create --name "Сидоров Пётр Петрович" --position "технический специалист по видеонаблюдению"
       ppe-tech keys create --station
+
+    \b
+    Known positions:
+      технический специалист
+      технический специалист по видеонаблюдению
+      руководитель ППЭ
+      член ГЭК
+      ответственный за видеонаблюдение
+      руководитель образовательной организации
     """
+    from journal.positions import KNOWN_POSITIONS, is_known
+
     if station:
         name = name or (f"Станция ППЭ {app.config.ppe.code}" if app.config.ppe.code else "Станция ППЭ")
         position = position or "автоматические действия"
@@ -66,6 +78,9 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
     with app.open_journal(create=True) as journal:
         key = create_key(journal, app.keys_dir, name=name, position=position, station=station, passphrase=passphrase)
     path = app.keys_dir / f"{key.key_id}.key"
+    if not station and not is_known(position):
+        click.echo(_("Note: the position {position!r} is not one of the known positions ({known}); it is kept as "
+                     "given.").format(position=position, known="; ".join(KNOWN_POSITIONS)), err=True)
 
     def human() -> None:
         click.echo(_("Created key {id} for {name} ({position}).").format(id=key.key_id, name=key.name, position=key.position))
@@ -103,7 +118,7 @@ def list_keys(app: App, as_json: bool) -> int:
 
 
 @keys.command("export")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path), metavar="PUBLIC_OUT")
+@click.argument("out", type=OUTPUT_FILE, metavar="PUBLIC_OUT")
 @click.option("--key", "key_refs", multiple=True, metavar="KEYID",
               help=_("Export only this key (repeatable) [default: every key not revoked]."))
 @json_option

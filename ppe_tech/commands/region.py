@@ -11,7 +11,7 @@ from ppe_tech.clicktr import TrGroup
 from ppe_tech.commands.journal import late_progress, region_url
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _, language_scope
-from ppe_tech.options import json_option
+from ppe_tech.options import OUTPUT_FILE, json_option
 
 
 @click.group(cls=TrGroup)
@@ -66,7 +66,7 @@ def init(app: App, url: str | None, writers: tuple[str, ...], readers: tuple[str
 @region.command("verify")
 @click.option("--db", "url", metavar="URL", help=_("The region's database [default: [region] db in the config]."))
 @click.option("--region", "region_code", metavar="CODE", help=_("Only this region's ППЭ (код субъекта, e.g. 77)."))
-@click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--pdf", "pdf", type=OUTPUT_FILE,
               help=_("Also print the summary («Сводка проверки журналов») to this PDF."))
 @click.option("--jobs", type=click.IntRange(min=1), metavar="N", help=_("Processes sharing the work [default: one per CPU]."))
 @json_option

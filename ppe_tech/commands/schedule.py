@@ -151,6 +151,8 @@ def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_js
     def human() -> None:
         texts = {"push": _("{exam}: journal push at {at:%d.%m.%Y %H:%M}, after the exam"),
                  "check": _("{exam}: check at {at:%d.%m.%Y %H:%M} (exam at {start:%H:%M})"),
+                 "readiness": _("{exam}: technical preparation (full check) at {at:%d.%m.%Y %H:%M} "
+                                "(exam on {start:%d.%m at %H:%M})"),
                  "record-start": _("{exam}: recording starts at {at:%d.%m.%Y %H:%M}"),
                  "record-stop": _("{exam}: recording stops at {at:%d.%m.%Y %H:%M}")}
         for j in jobs:
@@ -195,7 +197,8 @@ def list_jobs(app: App, user_units: bool, unit_dir: Path | None, as_json: bool) 
         if f"{sch.RESUME}.service" in units:
             rows.append({"name": sch.RESUME, "at": "boot"})
     configured = {prefix + e.id for e in app.config.exams
-                  for prefix in (sch.PREFIX, sch.RECORD_START_PREFIX, sch.RECORD_STOP_PREFIX)} | {sch.RESUME}
+                  for prefix in (sch.PREFIX, sch.READY_PREFIX, sch.RECORD_START_PREFIX, sch.RECORD_STOP_PREFIX)}
+    configured.add(sch.RESUME)
     if app.config.region.db:
         configured |= {sch.PUSH_PREFIX + e.id for e in app.config.exams}
     for row in rows:
@@ -243,6 +246,34 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
     emit(as_json, {"removed": removed}, lambda: click.echo(
         "\n".join(_("removed: {n}").format(n=n) for n in removed) or _("Nothing to remove.")))
     return ExitCode.OK
+
+
+def _due_check(ctx: click.Context, exam, stage: str, at, until, now, made: bool) -> dict:
+    """One check of `exam` at its stage: run when due, else say early, done or missed; with "code"."""
+    from checks import schedule as sch
+
+    state = sch.due_state(at, until, now, made)
+    row = {"exam": exam.id, "stage": stage, "at": at.isoformat(), "state": state, "code": ExitCode.OK}
+    if state == "due":
+        row.update(_run_check(ctx, exam, stage))
+        row["code"] = ExitCode(row["exit"])
+    elif state == "missed":
+        row["code"] = ExitCode.NEGATIVE
+    return row
+
+
+def _run_check(ctx: click.Context, exam, stage: str) -> dict:
+    """A full check of the profile for `exam` now, with its protocol: {"state", "exit", "pdf"}."""
+    from ppe_tech.commands.check import checks_dir, run
+
+    app: App = ctx.obj
+    folder = checks_dir(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    pdf = folder / (f"readiness_{exam.id}.pdf" if stage == "readiness" else f"protocol_{exam.id}.pdf")
+    outcome = ctx.invoke(run, exam_id=exam.id, profile_name=None, stage=stage, only=(), fmt="text",
+                         out=folder / f"last_{stage}_{exam.id}.txt", pdf=pdf, strict=False, verbose=False,
+                         key_ref=None, no_journal=False, passphrase_file=None, as_json=False)
+    return {"state": "ran", "exit": int(outcome), "pdf": str(pdf)}
 
 
 def _push_due(app: App, exam, now) -> tuple[str, ExitCode]:
@@ -320,28 +351,33 @@ def _recording_due(app: App, exam, now) -> tuple[str, ExitCode]:
     return outcome, ExitCode.OK
 
 
-def _ran_since(app: App, exam_id: str, since) -> bool:
-    from datetime import datetime
-
+def _ran_full(app: App, exam_id: str, since=None, before=None) -> bool:
+    """Whether a full run of the profile for this exam was made in [since, before)."""
     from ppe_tech.commands.check import kept_reports
 
-    return any(r["exam"] == exam_id and datetime.fromisoformat(r["started"]) >= since for r in kept_reports(app))
+    return any(r["exam"] == exam_id and r["full"]
+               and (since is None or datetime.fromisoformat(r["started"]) >= since)
+               and (before is None or datetime.fromisoformat(r["started"]) < before) for r in kept_reports(app))
 
 
 @schedule.command("due")
 @click.option("--exam", "exam_id", metavar="ID", help=_("Only this exam [default: every exam in the config]."))
+@click.option("--stage", type=click.Choice(["readiness", "precheck", "recording"]),
+              help=_("Only the day-before full check, only the pre-exam check, or only the recording window "
+                     "[default: all]."))
 @json_option
 @click.pass_context
-def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
-    """Run what is due now: the check, the start or stop of recording, the journal's push.
+def due(ctx: click.Context, exam_id: str | None, stage: str | None, as_json: bool) -> int:
+    """Run what is due now: the checks, the start or stop of recording, the journal's push.
 
-    A check is due from start − precheck_before until the start; after the start a check
-    not made is reported missed (exit 1) and not run. Recording is started once when the
-    exam's recording window opens (not again after a deliberate `cameras stop`) and
-    stopped once when it closes. With [region] db set, the journal is also pushed once
-    30 minutes after each exam's end, if it was not pushed since.
-    Used by the installed jobs, and from cron where there is no systemd:
-    `*/5 * * * * ppe-tech schedule due`.
+    The technical preparation (a full check with its own protocol) is due from
+    start − readiness_before until an hour before the pre-check; the pre-check from
+    start − precheck_before until the start. A check not made in its window is reported
+    missed (exit 1) and not run. Recording is started once when the exam's recording
+    window opens (not again after a deliberate `cameras stop`) and stopped once when it
+    closes. With [region] db set, the journal is also pushed once 30 minutes after each
+    exam's end, if it was not pushed since. Used by the installed jobs, and from cron
+    where there is no systemd: `*/5 * * * * ppe-tech schedule due`.
     """
     from checks import schedule as sch
     from ppe_tech.commands.check import checks_dir, run
@@ -353,19 +389,26 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
     for exam in exams:
         start = exam.start.replace(tzinfo=app.tz)
         at = start - exam.precheck_before
-        state = sch.due_state(at, start, now, _ran_since(app, exam.id, at))
-        row = {"exam": exam.id, "at": at.isoformat(), "state": state}
-        if state == "due":
-            pdf = checks_dir(app) / f"protocol_{exam.id}.pdf"
-            checks_dir(app).mkdir(parents=True, exist_ok=True)
-            outcome = ctx.invoke(run, exam_id=exam.id, only=(), fmt="text", out=checks_dir(app) / f"last_{exam.id}.txt",
-                                 pdf=pdf, strict=False, verbose=False, key_ref=None, no_journal=False,
-                                 passphrase_file=None, as_json=False)
-            row.update({"state": "ran", "exit": int(outcome), "pdf": str(pdf)})
-            code = max(code, ExitCode(int(outcome)))
-        elif state == "missed":
-            code = max(code, ExitCode.NEGATIVE)
-        if app.config.cameras:
+        if stage == "recording":  # the jobs at the recording window's edges
+            row = {"exam": exam.id, "stage": "recording"}
+            row["recording"], failed = _recording_due(app, exam, now)
+            code = max(code, failed)
+            rows.append(row)
+            continue
+        ready_at, ready_until = start - exam.readiness_before, at - sch.PRECHECK_EARLY
+        readiness = None
+        if stage in (None, "readiness"):
+            readiness = _due_check(ctx, exam, "readiness", ready_at, ready_until, now,
+                                   _ran_full(app, exam.id, before=ready_until))
+            code = max(code, readiness.pop("code"))
+        if stage == "readiness":
+            rows.append(readiness)
+            continue
+        row = _due_check(ctx, exam, "precheck", at, start, now, _ran_full(app, exam.id, since=at - sch.PRECHECK_EARLY))
+        code = max(code, row.pop("code"))
+        if readiness is not None:  # one row per exam, as before; the day before inside it
+            row["readiness"] = {k: v for k, v in readiness.items() if k != "exam"}
+        if stage is None and app.config.cameras:
             row["recording"], failed = _recording_due(app, exam, now)
             code = max(code, failed)
         if app.config.region.db:
@@ -374,11 +417,21 @@ def due(ctx: click.Context, exam_id: str | None, as_json: bool) -> int:
         rows.append(row)
 
     def human() -> None:
-        for row in rows:
-            text = {"early": _("{exam}: the check is due at {at}"), "done": _("{exam}: checked already"),
-                    "ran": _("{exam}: checked now (exit {exit}), protocol {pdf}"),
-                    "missed": _("{exam}: MISSED: the check was due at {at} and the exam has started")}[row["state"]]
-            click.echo(text.format(**{**row, "at": row["at"][11:16]}))
+        for row in [r for top in rows for r in ([{**top["readiness"], "exam": top["exam"]}] if "readiness" in top
+                                                 else []) + [top]]:
+            if row["stage"] == "recording":
+                click.echo(_("{exam}: recording: {state}").format(exam=row["exam"], state=row["recording"]))
+                continue
+            if row["stage"] == "readiness":
+                text = {"early": _("{exam}: the technical preparation is due on {day} at {at}"),
+                        "done": _("{exam}: technical preparation made already"),
+                        "ran": _("{exam}: technical preparation checked now (exit {exit}), protocol {pdf}"),
+                        "missed": _("{exam}: MISSED: the technical preparation was due on {day} at {at}")}[row["state"]]
+            else:
+                text = {"early": _("{exam}: the check is due at {at}"), "done": _("{exam}: checked already"),
+                        "ran": _("{exam}: checked now (exit {exit}), protocol {pdf}"),
+                        "missed": _("{exam}: MISSED: the check was due at {at} and the exam has started")}[row["state"]]
+            click.echo(text.format(**{**row, "at": row["at"][11:16], "day": f"{row['at'][8:10]}.{row['at'][5:7]}"}))
             if "recording" in row:
                 click.echo(_("{exam}: recording: {state}").format(exam=row["exam"], state=row["recording"]))
             if "push" in row:
