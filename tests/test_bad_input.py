@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ppe_tech.secrets import mask_url
-from conftest import IS_ROOT, subprocess_env
+from conftest import toml_str, IS_ROOT, subprocess_env
 
 
 def dump(path):
@@ -84,7 +84,7 @@ def test_file_that_is_not_a_journal(ppe, home, monkeypatch):
     bogus = home / "notes.txt"
     bogus.write_text("это не журнал\n" * 100, encoding="utf-8")
     content = bogus.read_bytes()
-    (home / "ppe-tech.toml").write_text(f'[journal]\npath = "{bogus}"\n', encoding="utf-8")
+    (home / "ppe-tech.toml").write_text(f'[journal]\npath = {toml_str(bogus)}\n', encoding="utf-8")
     one_line(ppe("journal", "verify"), 2, "not a ppe-tech journal")
     one_line(ppe("keys", "create", "--station"), 2, "not a ppe-tech journal")
     assert bogus.read_bytes() == content
@@ -93,7 +93,7 @@ def test_file_that_is_not_a_journal(ppe, home, monkeypatch):
         conn.execute("CREATE TABLE t(x)")
         conn.execute("INSERT INTO t VALUES (1)")
     before = other.read_bytes()
-    (home / "ppe-tech.toml").write_text(f'[journal]\npath = "{other}"\n', encoding="utf-8")
+    (home / "ppe-tech.toml").write_text(f'[journal]\npath = {toml_str(other)}\n', encoding="utf-8")
     one_line(ppe("keys", "create", "--station"), 2, "not a ppe-tech journal")
     assert other.read_bytes() == before
 
@@ -149,6 +149,8 @@ def run_as_other_user(folder: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def public_folder():
+    if os.name != "posix":
+        pytest.skip("permission bits and another user: POSIX (on Windows chmod only sets read-only; keys get an ACL)")
     folder = Path(tempfile.mkdtemp(prefix="ppe-perm-", dir="/tmp" if sys.platform != "win32" else None))
     os.chmod(folder, 0o755)  # reachable by everyone
     yield folder

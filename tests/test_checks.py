@@ -224,7 +224,7 @@ def test_baseline_includes_links(ppe, home, people, tmp_path, change):
     elsewhere = tmp_path / "evil"
     (elsewhere / "sub").mkdir(parents=True)
     (elsewhere / "crypto.dll").write_bytes(b"MZ crypto")  # the same bytes, somewhere else
-    write_config(home, f'[checks]\nexam_software = ["{exam}"]\n')
+    write_config(home, f'[checks]\nexam_software = [{toml_str(exam)}]\n')
     r = ppe("check", "baseline", "create", "--json")
     assert r.code == 0 and r.json["files"] == 3, r.out
     assert ppe("check", "baseline", "verify").code == 0
@@ -529,6 +529,7 @@ def test_clamd_scan_names_the_infected_file(ppe, home, clamd, tmp_path):
 
 
 def test_clamscan_fallback_without_clamd(ppe, home, tmp_path):
+    host_tool("clamscan")
     db = localclam.eicar_database(tmp_path / "db")
     exam = tmp_path / "exam"
     exam.mkdir()

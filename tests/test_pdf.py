@@ -79,7 +79,7 @@ def test_pages_numbered_landscape_and_fonts_embedded(printed):
 def test_rendered_page_is_not_blank(printed, tmp_path):
     pdf, _ = printed
     assert shutil.which(host_tool("pdftoppm"))
-    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
+    subprocess.run([host_tool("pdftoppm"), "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
     png = next(tmp_path.glob("p*.png"))
     image = Image.open(png).convert("L")
     dark = sum(1 for value in image.tobytes() if value < 128)
@@ -124,7 +124,7 @@ def test_qr_code_decodes_to_a_witness(printed, tmp_path, ppe):
 
     pdf, _ = printed
     last = len(PdfReader(str(pdf)).pages)
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", str(last), "-l", str(last), str(pdf), str(tmp_path / "q")],
+    subprocess.run([host_tool("pdftoppm"), "-r", "150", "-png", "-f", str(last), "-l", str(last), str(pdf), str(tmp_path / "q")],
                    check=True)
     image = cv2.imread(str(next(tmp_path.glob("q*.png"))))
     text = ""

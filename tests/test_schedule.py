@@ -16,7 +16,7 @@ import pytest
 
 from checks import schedule as sch
 from checks.watch import Change, journal_text
-from conftest import toml_str, ROOT, subprocess_env
+from conftest import host_tool, toml_str, ROOT, subprocess_env
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -261,7 +261,7 @@ def test_due_runs_the_readiness_check_the_day_before(ppe, home):
     assert row["readiness"]["stage"] == "readiness" and row["readiness"]["state"] == "ran"
     pdf = Path(row["readiness"]["pdf"])
     assert pdf.name == "readiness_tomorrow.pdf" and pdf.exists()
-    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+    text = " ".join(subprocess.run([host_tool("pdftotext"), str(pdf), "-"], capture_output=True, text=True).stdout.split())
     assert "Протокол проверки рабочей станции ППЭ" in text and "Техническая подготовка (накануне экзамена)" in text
     assert "Итог проверки: ГОТОВ" in text
     (report,) = (home / "data" / "checks" / "reports").glob("*_tomorrow.json")
@@ -329,6 +329,6 @@ def test_watch_without_folders_is_bad_input(ppe, args, needle):
 
 
 def test_watch_of_a_folder_that_does_not_exist_says_so(ppe, home):
-    (home / "ppe-tech.toml").write_text(f'[checks]\nexam_software = ["{home / "not-installed"}"]\n', encoding="utf-8")
+    (home / "ppe-tech.toml").write_text(f'[checks]\nexam_software = [{toml_str(home / "not-installed")}]\n', encoding="utf-8")
     r = ppe("check", "watch", "--for", "1s")
     assert r.code == 2 and "no such folder" in r.err and "not-installed" in r.err and len(r.err_lines()) == 1
