@@ -3,13 +3,14 @@
 #   make test   installs what is missing, then runs every test (against the installed wheel)
 #   make bench  installs what is missing, then runs the benchmarks in bench/
 #   make dist   the wheel and the offline bundle in dist/
+#   make test-windows  the suite on Windows CPython under Wine (scripts/windows/; root, ~3 GB in build/windows)
 #   make lock   refreshes the lock (requirements/*.txt) and says what changed
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: demo test bench deps dist lock clean
+.PHONY: demo test test-windows bench deps dist lock clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -23,6 +24,9 @@ demo: deps
 test: deps dist
 	PYTHONSAFEPATH=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+test-windows:
+	bash scripts/windows/test.sh
+
 bench: deps
 	PYTHONSAFEPATH=1 $(PY) bench/run.py $(ARGS)
 
@@ -33,4 +37,6 @@ lock: deps
 	$(PY) scripts/lock.py $(ARGS)
 
 clean:
+	@if grep -q ' $(CURDIR)/build/windows/chroot/' /proc/mounts 2>/dev/null; then \
+	    echo "clean: scripts/windows/wine.sh is running or left mounts under build/windows/chroot; not removing" >&2; exit 1; fi
 	rm -rf $(VENV) ppe-tech-demo .pytest_cache build dist *.egg-info

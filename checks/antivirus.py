@@ -29,6 +29,7 @@ import struct
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 from pathlib import Path
 
 from checks.model import N_, Commands, Foreign, M
@@ -61,20 +62,54 @@ class AvError(Exception):
 
 # -- ClamAV -----------------------------------------------------------------------------------
 
+# clamd on Windows has no local socket (Windows CPython has no AF_UNIX): it listens on TCP,
+# port 3310 in the clamd.conf of the Windows build.
+WINDOWS_CLAMD = "tcp://127.0.0.1:3310"
+POSIX_DEFAULT_CLAMD = "/run/clamav/clamd.ctl"
+_TCP = re.compile(r"(?:tcp://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[\w.-]+):(?P<port>\d{1,5})/?")
+
+
+def clamd_endpoint(address: str) -> tuple[str, Any]:
+    """('tcp', (host, port)) for `tcp://host:port` or `host:port`, else ('unix', path).
+
+    Raises ValueError for a tcp:// address that is not host:port or has a port out of range."""
+    match = _TCP.fullmatch(address)
+    if match and (address.startswith("tcp://") or not os.path.exists(address)):
+        port = int(match["port"])
+        if not 0 < port < 65536:
+            raise ValueError(address)
+        return "tcp", (match["host"].strip("[]"), port)
+    if address.startswith("tcp://"):
+        raise ValueError(address)
+    return "unix", address
+
+
 class Clamd:
-    """A clamd client on a local socket (path) or TCP (host:port); the 'z' command form."""
+    """A clamd client on a local socket (path) or TCP (tcp://host:port or host:port); the 'z' form.
+
+    Where there is no AF_UNIX (Windows), the POSIX default socket means clamd's TCP default."""
 
     def __init__(self, address: str, timeout: float = 10.0):
+        if address == POSIX_DEFAULT_CLAMD and not hasattr(socket, "AF_UNIX"):
+            address = WINDOWS_CLAMD
         self.address, self.timeout = address, timeout
 
     def _connect(self, timeout: float | None = None) -> socket.socket:
-        if re.fullmatch(r"[\w.-]+:\d+", self.address) and not os.path.exists(self.address):
-            host, port = self.address.rsplit(":", 1)
-            sock = socket.create_connection((host, int(port)), timeout=timeout or self.timeout)
-        else:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # type: ignore[attr-defined]
+        try:
+            kind, where = clamd_endpoint(self.address)
+        except ValueError:
+            raise OSError(f"not a clamd address: {self.address}") from None
+        if kind == "tcp":
+            return socket.create_connection(where, timeout=timeout or self.timeout)
+        if not hasattr(socket, "AF_UNIX"):
+            raise OSError(f"no local sockets on this system: clamd listens on TCP ({WINDOWS_CLAMD})")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
             sock.settimeout(timeout or self.timeout)
-            sock.connect(self.address)
+            sock.connect(where)
+        except OSError:
+            sock.close()
+            raise
         return sock
 
     def command(self, name: str, timeout: float | None = None) -> str:

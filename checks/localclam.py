@@ -8,6 +8,7 @@ in a folder of our own, as the current user, and is stopped with the object.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -31,8 +32,18 @@ def eicar_database(folder: Path) -> Path:
     return folder
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class LocalClamd:
-    def __init__(self, base: Path, database: Path, *, timeout: float = 120.0, extra: str = ""):
+    """clamd on a local socket in `base`, or with tcp=True on a free TCP port of 127.0.0.1
+    (as clamd listens on Windows); `address` is what antivirus.clamd_socket takes."""
+
+    def __init__(self, base: Path, database: Path, *, timeout: float = 120.0, extra: str = "",
+                 tcp: bool = False):
         program = clamd_program()
         if program is None:
             raise FileNotFoundError("clamd (Debian: apt-get install clamav-daemon)")
@@ -40,7 +51,14 @@ class LocalClamd:
         self.socket = base / "clamd.sock"
         self.database = database
         conf = base / "clamd.conf"
-        conf.write_text(f"LocalSocket {self.socket}\nDatabaseDirectory {database}\nForeground yes\n"
+        if tcp:
+            port = _free_port()
+            self.address = f"tcp://127.0.0.1:{port}"
+            listen = f"TCPSocket {port}\nTCPAddr 127.0.0.1\n"
+        else:
+            self.address = str(self.socket)
+            listen = f"LocalSocket {self.socket}\n"
+        conf.write_text(f"{listen}DatabaseDirectory {database}\nForeground yes\n"
                         f"LogFile {base / 'clamd.log'}\nTemporaryDirectory {base}\nMaxThreads 4\n"
                         f"PidFile {base / 'clamd.pid'}\n{extra}", encoding="ascii")
         self.errors = base / "clamd.stderr"
@@ -48,7 +66,7 @@ class LocalClamd:
         with open(self.errors, "wb") as sink:  # a file, not a pipe nobody reads: clamd talks while loading
             self.proc = subprocess.Popen([program, "--config-file", str(conf)], stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=sink)
-        client = Clamd(str(self.socket))
+        client = Clamd(self.address)
         deadline = time.monotonic() + timeout
         while not client.ping():
             if self.proc.poll() is not None or time.monotonic() > deadline:

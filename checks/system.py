@@ -21,7 +21,7 @@ def resources(ctx, cmds: Commands) -> Outcome:
     cpus = psutil.cpu_count() or 1
     try:
         load = psutil.getloadavg()[0] / cpus
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, RuntimeError):  # RuntimeError: Windows with performance counters off
         load = psutil.cpu_percent(interval=0.5) / 100
     memory = psutil.virtual_memory()
     text = M("load {load:.2f} per core, {free:.1f} GiB of memory free", load=load, free=memory.available / GiB)

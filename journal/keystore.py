@@ -22,6 +22,7 @@ from journal import signing
 from ppe_tech.errors import BadInput, EnvironmentFailure
 from ppe_tech.messages import _
 from ppe_tech.paths import ensure_private_dir
+from ppe_tech.winacl import make_private
 
 FORMAT = "ppe-tech-private-key/1"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -72,6 +73,7 @@ def write_private_key(directory: Path, signer: signing.Ed25519Signer, *, key_id:
         raise BadInput(_("key file {path} already exists").format(path=path))
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    make_private(tmp)  # Windows: an ACL of the current user alone, before the key is written
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(doc, handle, ensure_ascii=False, indent=2)
         handle.flush()

@@ -19,6 +19,7 @@ from ppe_tech.errors import ConfigError, ExitCode, PpeError
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.messages import LANGUAGES, _, language_scope
 from ppe_tech.secrets import mask_url
+from ppe_tech.streams import setup_standard_streams
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -106,6 +107,7 @@ def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, rehearsa
 
 def main(argv: list[str] | None = None) -> None:
     """The console script."""
+    setup_standard_streams()
     sys.exit(run(argv))
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import json
 import re
+import sys
 import tomllib
 import types
 import typing
@@ -114,6 +115,24 @@ def _non_negative(value: float) -> str | None:
 
 def _share(value: float) -> str | None:
     return None if 0 <= value <= 1 else _("a share between 0 and 1")
+
+
+def _clamd_address(value: str) -> str | None:
+    """clamd's address: tcp://host:port or host:port, or the absolute path of its local socket
+    (not on Windows, whose Python has no local sockets)."""
+    import socket
+
+    from checks.antivirus import POSIX_DEFAULT_CLAMD, WINDOWS_CLAMD, clamd_endpoint
+
+    try:
+        kind, _where = clamd_endpoint(value)
+    except ValueError:
+        return _("tcp://host:port with a port from 1 to 65535, such as '{example}'").format(example=WINDOWS_CLAMD)
+    if kind == "unix" and not hasattr(socket, "AF_UNIX") and value != POSIX_DEFAULT_CLAMD:
+        return _("clamd on Windows listens on TCP: '{example}'").format(example=WINDOWS_CLAMD)
+    if kind == "unix" and not value.startswith("/"):
+        return _("tcp://host:port or the absolute path of clamd's local socket")
+    return None
 
 
 def _positive(value: timedelta) -> str | None:
@@ -357,7 +376,9 @@ class AntivirusSection:
     """The antivirus the pre-check asks."""
     engine: str = _opt("auto | clamav | defender | kaspersky | drweb", check=_one_of(*ENGINES),
                        example="auto", default="auto")
-    clamd_socket: str = _opt("clamd's local socket", example="/run/clamav/clamd.ctl", default="/run/clamav/clamd.ctl")
+    clamd_socket: str = _opt("clamd's local socket, or tcp://host:port (Windows: tcp://127.0.0.1:3310, "
+                             "which the default means there)", check=_clamd_address,
+                             example="/run/clamav/clamd.ctl", default="/run/clamav/clamd.ctl")
     max_signature_age: timedelta = _opt("signatures older than this are outdated", check=_positive,
                                         example="7d", default=timedelta(days=7))
     database: str = _opt("ClamAV's database folder (default: from clamd.conf, else /var/lib/clamav)",
@@ -602,6 +623,10 @@ def _load_toml(text: str, source: str) -> dict:
         m = re.search(r"\(at line (\d+), column (\d+)\)", message)
         where = f"{source}:{m.group(1)}" if m else source
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        line = text.splitlines()[int(m.group(1)) - 1] if m and int(m.group(1)) <= len(text.splitlines()) else ""
+        if _BACKSLASH_IN_DOUBLE_QUOTES.search(line):
+            raise ConfigError([_("{where}: not valid TOML: {message}: a Windows path in double quotes; "
+                                 "use single quotes, as in 'C:\\Exam\\Station'").format(where=where, message=message)]) from None
         raise ConfigError([_("{where}: not valid TOML: {message}").format(where=where, message=message)]) from None
 
 
@@ -669,6 +694,20 @@ def load_config(path: Path | None, *, explicit: bool) -> Config:
 
 # -- writing the commented file -----------------------------------------------------------
 
+# a double-quoted string holding a backslash: a Windows path written as on Linux
+_BACKSLASH_IN_DOUBLE_QUOTES = re.compile(r'"[^"\n]*\\[^"\n]*"')
+# what a TOML literal ('single-quoted') string may hold: anything but ' and control characters
+_LITERAL_OK = re.compile(r"[^'\x00-\x08\x0a-\x1f\x7f]*")
+
+
+def toml_string(value: str) -> str:
+    """`value` as TOML: a literal 'string' when it holds backslashes (Windows paths, which
+    the user then edits without doubling them), else a basic "string"."""
+    if "\\" in value and _LITERAL_OK.fullmatch(value):
+        return f"'{value}'"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -676,10 +715,13 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+    return toml_string(str(value))
 
 
-def _section_lines(cls: type, header: str, values: dict[str, Any], commented: bool) -> list[str]:
+def _section_lines(cls: type, header: str, values: dict[str, Any], commented: bool,
+                   shown: dict[str, Any] | None = None) -> list[str]:
+    """A section of `init`'s file: `values` are written live; an example (`shown` over the
+    schema's) stays a comment unless it is only the default."""
     doc = (cls.__doc__ or "").strip()
     prefix = "# " if commented else ""
     lines = [f"# {doc}", f"{prefix}{header}"]
@@ -687,9 +729,9 @@ def _section_lines(cls: type, header: str, values: dict[str, Any], commented: bo
     for f in dataclasses.fields(cls):
         if dataclasses.is_dataclass(typing.get_args(hints[f.name])[0] if typing.get_origin(hints[f.name]) is list else hints[f.name]):
             continue
-        value = values.get(f.name, f.metadata.get("example"))
+        value = values.get(f.name, (shown or {}).get(f.name, f.metadata.get("example")))
         if f.name not in values and not f.metadata.get("required") and (
-                value in (None, "", []) or not _example_is_default(f, hints[f.name])):
+                value in (None, "", []) or f.name in (shown or {}) or not _example_is_default(f, hints[f.name])):
             # an example nobody chose stays a comment: only defaults and the user's own values are live
             lines.append(f"# {f.name} = {_toml_value(value if value is not None else '')}    # {f.metadata['doc']}")
             continue
@@ -753,8 +795,21 @@ def example_warnings(config: Config) -> list[str]:
             for key, value in example_values(config)]
 
 
-def render_init(ppe: dict[str, str]) -> str:
-    """The commented ppe-tech.toml that `ppe-tech init` writes."""
+# what `init` writes on Windows where the example is a POSIX path
+WINDOWS_EXAMPLES = {
+    ("checks", "exam_software"): ["C:\\Program Files\\ExamStation"],
+    ("antivirus", "clamd_socket"): "tcp://127.0.0.1:3310",
+}
+
+
+def render_init(ppe: dict[str, str], platform: str | None = None) -> str:
+    """The commented ppe-tech.toml that `ppe-tech init` writes (for `platform`, default this one:
+    on win32 the examples in the comments are Windows paths, written as TOML literal strings)."""
+    windows = (platform or sys.platform) == "win32"
+
+    def examples(section: str) -> dict[str, Any]:
+        return {key: value for (where, key), value in WINDOWS_EXAMPLES.items() if windows and where == section}
+
     out = ["# ppe-tech configuration. Times are local to the exam point; see `ppe-tech --help`.",
            "# Unknown keys and wrong types are reported with their line when a command loads this file.",
            ""]
@@ -766,12 +821,12 @@ def render_init(ppe: dict[str, str]) -> str:
     out += _section_lines(OnvifSection, "[onvif]", {}, False) + [""]
     out += ["# Exams: one [[exams]] block per exam. Remove the '# ' to enable the example."]
     out += _section_lines(Exam, "[[exams]]", {}, True) + [""]
-    out += _section_lines(ChecksSection, "[checks]", {}, False) + [""]
+    out += _section_lines(ChecksSection, "[checks]", {}, False, shown=examples("checks")) + [""]
     out += ["# The station's minimums over the profile's; remove the '# ' to set one."]
     out += _section_lines(Minimums, "[checks.minimums]", {}, True) + [""]
     out += ["# Required software: one [[checks.required]] block per program."]
     out += _section_lines(RequiredSoftware, "[[checks.required]]", {}, True) + [""]
-    out += _section_lines(AntivirusSection, "[antivirus]", {}, False) + [""]
+    out += _section_lines(AntivirusSection, "[antivirus]", {}, False, shown=examples("antivirus")) + [""]
     out += _section_lines(JournalSection, "[journal]", {}, False) + [""]
     out += _section_lines(RegionSection, "[region]", {}, False)
     return "\n".join(out) + "\n"

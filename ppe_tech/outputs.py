@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Iterator
 
 from ppe_tech.errors import BadInput, EnvironmentFailure
 from ppe_tech.messages import _
+from ppe_tech.winacl import make_private
 
 
 def check_output(path: Path) -> Path:
@@ -65,6 +67,8 @@ def atomic_output(path: Path, *, mode: int = 0o644) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
+        if sys.platform == "win32" and not mode & 0o077:
+            make_private(tmp)  # a private file on Windows: an ACL of the current user alone, before it is written
         yield tmp
         flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
         fd = os.open(tmp, flags)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -15,6 +16,45 @@ import pytest
 from video import simulator as simulator_process
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _under_wine() -> bool:
+    if sys.platform != "win32":
+        return False
+    import ctypes
+
+    try:
+        return hasattr(ctypes.WinDLL("ntdll"), "wine_get_version")
+    except OSError:
+        return False
+
+
+# Windows CPython under Wine (`make test-windows`): it cannot start Linux programs (subprocess
+# fails with "Invalid handle"), and Wine's schtasks/powershell are silent stubs.
+UNDER_WINE = _under_wine()
+WINE_NO_HOST_TOOLS = "under Wine: {tool} is a Linux program, and Windows Python under Wine cannot start those"
+# the hard kill: SIGKILL on POSIX; on Windows os.kill(pid, SIGTERM) is TerminateProcess, no cleanup either
+HARD_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def host_tool(name: str) -> str:
+    """`name` (pdftotext, clamd, initdb, unshare...) to run; under Wine the test skips, naming Wine."""
+    if UNDER_WINE:
+        pytest.skip(WINE_NO_HOST_TOOLS.format(tool=name))
+    return name
+
+
+def toml_str(value) -> str:
+    """A path or text as a TOML string the way init writes it ('C:\\x' literal on Windows)."""
+    from ppe_tech.config import toml_string
+
+    return toml_string(str(value))
+
+
+def skip_under_wine(tool: str):
+    """A mark for tests that need a Linux program for their whole length."""
+    return pytest.mark.skipif(UNDER_WINE, reason=WINE_NO_HOST_TOOLS.format(tool=tool))
 PASSPHRASE = "correct horse battery"
 SPECIALIST = ("Иванов Иван Иванович", "технический специалист")
 HEAD = ("Петров Алексей Андреевич", "руководитель ППЭ")
@@ -129,6 +169,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     installed copy (tests/test_install.py proves which copy was imported)."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env.pop("PYTHONUTF8", None)  # make test-windows sets it for pytest alone: children get the code page
     env["PYTHONSAFEPATH"] = "1"
     env.update(extra)
     return env

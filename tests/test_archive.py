@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
+from conftest import HARD_KILL, IS_ROOT, host_tool, PASSPHRASE, ROOT, SPECIALIST, Simulator, subprocess_env
 from video import archive as arc
 from video import archive_select as sel
 
@@ -83,7 +82,7 @@ def test_create_then_verify_and_sha256sum(ppe, env):
         name = os.path.basename(f["path"])
         assert name.startswith("77_0123_") and f["camera"] in name
         assert f["bytes"] > 100_000
-    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True, text=True)
+    check = subprocess.run([host_tool("sha256sum"), "-c", "SHA256SUMS"], cwd=folder, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     corridor = next(p for p in folder.iterdir() if "_corr-1_" in p.name)
     assert "koridor-2-etazha" in corridor.name
@@ -101,7 +100,7 @@ def test_create_then_verify_and_sha256sum(ppe, env):
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["exam"]["id"] == "today-math" and manifest["ppe"] == "0123"
     assert {f["room"] for f in manifest["files"]} == {"коридор 2 этажа", "вход"}
-    act = subprocess.run(["pdftotext", str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    act = subprocess.run([host_tool("pdftotext"), str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
     for needle in ("Акт передачи видеозаписей", "коридор 2 этажа", "вход", "Технический специалист", "Член ГЭК",
                    manifest["files"][0]["sha256"], "Лист 1 из"):
         assert needle in act, needle
@@ -174,7 +173,7 @@ def test_sigkill_during_copy_then_rerun(ppe, env):
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             if dest.exists() and any(p.name.endswith(".partial") for d in dest.iterdir() for p in d.iterdir()):
-                proc.send_signal(signal.SIGKILL)
+                proc.send_signal(HARD_KILL)
                 killed = True
                 break
             time.sleep(0.001)
@@ -191,7 +190,7 @@ def test_sigkill_during_copy_then_rerun(ppe, env):
     assert code == 0 and result["files"] == 2
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")
+@pytest.mark.skipif(sys.platform != "linux" or not IS_ROOT, reason="mounting a small filesystem needs Linux and root (CI runs as root)")
 def test_destination_too_small(ppe, env):
     tmp, key = env
     small = tmp / "small"
@@ -407,7 +406,7 @@ def test_without_the_journal_the_signer_is_trusted_only_through_trust(ppe, made,
     assert r.code == 1 and r.json["signature"] == "unknown key" and r.json["signer"]["key_id"] == key
     r = ppe("archive", "verify", made, "--trust", bundle, "--json")
     assert r.code == 0 and r.json["ok"] and r.json["signature"] == "valid", r.out
-    act = subprocess.run(["pdftotext", str(made / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    act = subprocess.run([host_tool("pdftotext"), str(made / "act.pdf"), "-"], capture_output=True, text=True).stdout
     assert r.json["signer"]["fingerprint"] in " ".join(act.split())  # the paper shows what verify compares
     (tmp_path / "bad.json").write_text("[]", encoding="utf-8")
     r = ppe("archive", "verify", made, "--trust", tmp_path / "bad.json")
@@ -467,7 +466,7 @@ def test_an_archive_interrupted_before_the_act_is_not_complete(ppe, made):
     assert code == 1 and any("act.pdf" in p for p in result["problems"]), result
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")
+@pytest.mark.skipif(sys.platform != "linux" or not IS_ROOT, reason="mounting a small filesystem needs Linux and root (CI runs as root)")
 def test_disk_full_during_copy_is_named_and_the_rerun_works(ppe, env, monkeypatch):
     """The space check passed, then the disk filled (another writer): the error says the disk is
     full and how much is needed, nothing half-written stays, and the same command works once
@@ -515,7 +514,7 @@ def test_offline_rooms_are_archived_online_rooms_are_not(ppe, env, recorded, mon
     assert kinds == {"corr-1": ("коридор", None), "ent-1": ("вход", None), "room-2": ("офлайн-аудитория", "offline")}
     assert manifest["selection"] == {"how": "portal", "cameras": ["corr-1", "ent-1", "room-2"], "fragment": False,
                                      "reason": None}
-    act = subprocess.run(["pdftotext", "-layout", str(folder / "act.pdf"), "-"], capture_output=True,
+    act = subprocess.run([host_tool("pdftotext"), "-layout", str(folder / "act.pdf"), "-"], capture_output=True,
                          text=True).stdout
     assert "коридоры, вход и офлайн-аудитории" in act and "Вид записи" in act
     assert "офлайн-аудитория" in act and "коридор" in act and "0102" in act and "0101" not in act
@@ -554,7 +553,7 @@ def test_a_fragment_of_an_online_room(ppe, env):
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["selection"]["fragment"] is True and manifest["files"][0]["kind"] == "онлайн-аудитория (фрагмент)"
     assert manifest["exam"]["window"]["from"].endswith(window[:5] + ":00")
-    act = subprocess.run(["pdftotext", str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
+    act = subprocess.run([host_tool("pdftotext"), str(folder / "act.pdf"), "-"], capture_output=True, text=True).stdout
     start, end = window.split("-")
     assert f"фрагмент записи камер room-1 с {start} по {end}" in " ".join(act.split())
     assert "перерыв онлайн-трансляции по данным РЦОИ" in " ".join(act.split())

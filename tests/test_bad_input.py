@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ppe_tech.secrets import mask_url
-from conftest import subprocess_env
+from conftest import toml_str, IS_ROOT, subprocess_env
 
 
 def dump(path):
@@ -84,7 +84,7 @@ def test_file_that_is_not_a_journal(ppe, home, monkeypatch):
     bogus = home / "notes.txt"
     bogus.write_text("это не журнал\n" * 100, encoding="utf-8")
     content = bogus.read_bytes()
-    (home / "ppe-tech.toml").write_text(f'[journal]\npath = "{bogus}"\n', encoding="utf-8")
+    (home / "ppe-tech.toml").write_text(f'[journal]\npath = {toml_str(bogus)}\n', encoding="utf-8")
     one_line(ppe("journal", "verify"), 2, "not a ppe-tech journal")
     one_line(ppe("keys", "create", "--station"), 2, "not a ppe-tech journal")
     assert bogus.read_bytes() == content
@@ -93,7 +93,7 @@ def test_file_that_is_not_a_journal(ppe, home, monkeypatch):
         conn.execute("CREATE TABLE t(x)")
         conn.execute("INSERT INTO t VALUES (1)")
     before = other.read_bytes()
-    (home / "ppe-tech.toml").write_text(f'[journal]\npath = "{other}"\n', encoding="utf-8")
+    (home / "ppe-tech.toml").write_text(f'[journal]\npath = {toml_str(other)}\n', encoding="utf-8")
     one_line(ppe("keys", "create", "--station"), 2, "not a ppe-tech journal")
     assert other.read_bytes() == before
 
@@ -142,14 +142,16 @@ def test_internal_error_is_one_line_with_traceback_on_debug(ppe, journal_with_en
 def run_as_other_user(folder: Path, *args: str) -> subprocess.CompletedProcess:
     """`ppe-tech --data-dir FOLDER ARGS` in a fresh process; as root, run as nobody so permissions bite."""
     cmd = [sys.executable, "-m", "ppe_tech", "--data-dir", str(folder), *args]
-    kwargs = {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
+    kwargs = {"user": 65534, "group": 65534} if IS_ROOT else {}
     return subprocess.run(cmd, capture_output=True, text=True, cwd=folder, **kwargs,
                           env=subprocess_env(HOME=str(folder), XDG_CONFIG_HOME=str(folder)))
 
 
 @pytest.fixture
 def public_folder():
-    folder = Path(tempfile.mkdtemp(prefix="ppe-perm-", dir="/tmp"))
+    if os.name != "posix":
+        pytest.skip("permission bits and another user: POSIX (on Windows chmod only sets read-only; keys get an ACL)")
+    folder = Path(tempfile.mkdtemp(prefix="ppe-perm-", dir="/tmp" if sys.platform != "win32" else None))
     os.chmod(folder, 0o755)  # reachable by everyone
     yield folder
     os.chmod(folder, 0o755)

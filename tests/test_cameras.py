@@ -10,7 +10,7 @@ import time
 import cv2
 import pytest
 
-from conftest import SIM_CAMERAS
+from conftest import host_tool, SIM_CAMERAS
 
 EXPECTED = {"live-1": [], "live-2": [], "black": ["black"], "frozen": ["frozen"], "blurred": ["blurred"],
             "covered": ["covered"], "lowres": ["resolution"], "lowfps": ["fps"], "silent": ["offline"],
@@ -86,11 +86,11 @@ def test_snapshot_jpegs_and_contact_sheet(ppe, configured, home):
     image = cv2.imread(shots["live-1"])
     assert image.shape == (720, 1280, 3) and image.mean() > 50
     assert cv2.imread(shots["black"]).mean() < 10
-    text = subprocess.run(["pdftotext", str(home / "snaps.pdf"), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run([host_tool("pdftotext"), str(home / "snaps.pdf"), "-"], capture_output=True, text=True).stdout
     for needle in ("Снимки с камер видеонаблюдения", "live-1", "исправна", "чёрный экран", "нет связи с камерой",
                    "нет изображения", "Лист 1 из 1"):
         assert needle in text, needle
-    assert shutil.which("pdftoppm")
+    assert shutil.which(host_tool("pdftoppm"))
 
 
 def test_unknown_camera_and_bad_config(ppe, configured, home):

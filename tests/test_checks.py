@@ -18,6 +18,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from conftest import toml_str, host_tool
+
 from checks import antivirus, localclam, network, software, system, versions
 from checks.builtin import Context, antivirus_status
 from checks.model import Check, CheckTimeout, Commands, Status, passed
@@ -83,7 +85,7 @@ def test_commands_kill_a_hanging_program_at_the_deadline(tmp_path):
     cmds = Commands(time.monotonic() + 0.8)
     started = time.monotonic()
     with pytest.raises(CheckTimeout):
-        cmds.run([sys.executable, "-c", f"import subprocess, sys; subprocess.run(['sleep', '30', '{marker}'[:0] or '30'])"
+        cmds.run([sys.executable, "-c", f"import subprocess, sys; subprocess.run(['{host_tool('sleep')}', '30', '{marker}'[:0] or '30'])"
                   f"  # {marker}"])
     assert time.monotonic() - started < 2
     time.sleep(0.2)
@@ -139,7 +141,7 @@ def test_required_software_found_missing_wrong_version_and_hung(ppe, home):
     assert "ffmpeg" in check["message"] and "Станция печати" in check["message"] and "КЕГЭ" in check["message"]
     assert any(">=999 required" in d for d in check["details"])
     write_config(home, '[checks]\ntimeout = "1s"\n'
-                       f'[[checks.required]]\nname = "hangs"\ncommand = ["{sys.executable}", "-c", '
+                       f'[[checks.required]]\nname = "hangs"\ncommand = [{toml_str(sys.executable)}, "-c", '
                        '"import time; time.sleep(60)"]\n')
     started = time.monotonic()
     r = ppe("check", "run", "--only", "software.required", "--json", "--no-journal")
@@ -150,7 +152,7 @@ def test_required_software_found_missing_wrong_version_and_hung(ppe, home):
 
 def test_forbidden_process_is_caught(ppe, home, tmp_path):
     fake = tmp_path / "AnyDesk"
-    shutil.copy(shutil.which("sleep"), fake)
+    shutil.copy(shutil.which(host_tool("sleep")), fake)
     extra = tmp_path / "someapp"
     shutil.copy(shutil.which("sleep"), extra)
     write_config(home, '[checks]\nforbidden_processes = ["someapp"]\n')
@@ -183,7 +185,7 @@ def test_baseline_lists_added_changed_removed_and_a_forged_baseline(ppe, home, p
     (exam / "bin" / "station.exe").write_bytes(b"MZ" + bytes(5000))
     (exam / "config.ini").write_text("[server]\nhost=10.0.0.1\n", encoding="utf-8")
     (exam / "old.dll").write_bytes(b"old")
-    write_config(home, f'[checks]\nexam_software = ["{exam}"]\n')
+    write_config(home, f'[checks]\nexam_software = [{toml_str(exam)}]\n')
     r = ppe("check", "run", "--only", "integrity.baseline", "--json", "--no-journal")
     assert r.json["checks"][0]["status"] == "warn" and "baseline create" in r.json["checks"][0]["message"]
     r = ppe("check", "baseline", "create", "--json")
@@ -222,7 +224,7 @@ def test_baseline_includes_links(ppe, home, people, tmp_path, change):
     elsewhere = tmp_path / "evil"
     (elsewhere / "sub").mkdir(parents=True)
     (elsewhere / "crypto.dll").write_bytes(b"MZ crypto")  # the same bytes, somewhere else
-    write_config(home, f'[checks]\nexam_software = ["{exam}"]\n')
+    write_config(home, f'[checks]\nexam_software = [{toml_str(exam)}]\n')
     r = ppe("check", "baseline", "create", "--json")
     assert r.code == 0 and r.json["files"] == 3, r.out
     assert ppe("check", "baseline", "verify").code == 0
@@ -408,7 +410,7 @@ def test_junit_pdf_report_and_journal_entry(ppe, home, people, tmp_path):
     assert cases["network"].find("failure") is not None and "127.0.0.1:1" in cases["network"].find("failure").text
     assert cases["printers"].find("skipped") is not None
     assert suite.get("failures") == "1" and suite.get("skipped") == "1" and suite.get("tests") == "3"
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "protocol.pdf"), "-"], capture_output=True,
+    text = subprocess.run([host_tool("pdftotext"), "-layout", str(tmp_path / "protocol.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     for needle in ("Протокол проверки рабочей станции ППЭ", "0123", "Математика", "Доступность узлов сети",
                    "не пройдена", "пропущена", "Готовность принтеров", "Запись в журнале: №",
@@ -514,6 +516,7 @@ def test_antivirus_status_verdicts_from_signature_age(home):
 @pytest.fixture(scope="session")
 def clamd(tmp_path_factory):
     """A real clamd on a socket in a temp dir, with a local EICAR-only signature database."""
+    host_tool("clamd")
     if localclam.clamd_program() is None:
         pytest.fail("clamd is not installed: `make test` installs clamav-daemon (scripts/bootstrap.sh)")
     base = tmp_path_factory.mktemp("clamd")
@@ -522,8 +525,8 @@ def clamd(tmp_path_factory):
 
 
 def clam_config(home: Path, sock: Path, db: Path, exam: Path, extra: str = "") -> None:
-    write_config(home, f'[checks]\nexam_software = ["{exam}"]\n[antivirus]\nengine = "clamav"\n'
-                       f'clamd_socket = "{sock}"\ndatabase = "{db}"\nmax_signature_age = "7d"\n' + extra)
+    write_config(home, f'[checks]\nexam_software = [{toml_str(exam)}]\n[antivirus]\nengine = "clamav"\n'
+                       f'clamd_socket = {toml_str(sock)}\ndatabase = {toml_str(db)}\nmax_signature_age = "7d"\n' + extra)
 
 
 def test_clamd_scan_names_the_infected_file(ppe, home, clamd, tmp_path):
@@ -545,6 +548,7 @@ def test_clamd_scan_names_the_infected_file(ppe, home, clamd, tmp_path):
 
 
 def test_clamscan_fallback_without_clamd(ppe, home, tmp_path):
+    host_tool("clamscan")
     db = localclam.eicar_database(tmp_path / "db")
     exam = tmp_path / "exam"
     exam.mkdir()

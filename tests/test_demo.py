@@ -7,9 +7,11 @@ import re
 import subprocess
 from pathlib import Path
 
+from conftest import host_tool
+
 
 def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return subprocess.run([host_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):

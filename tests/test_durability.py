@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import signal
 import subprocess
 import sys
 import textwrap
@@ -11,7 +10,7 @@ import time
 
 from journal import keystore
 from journal.journal import Journal
-from conftest import ROOT, build_journal, subprocess_env
+from conftest import HARD_KILL, ROOT, build_journal, subprocess_env
 
 
 def _appender(path: str, keys_dir: str, key_id: str, count: int, worker: int) -> None:
@@ -77,7 +76,7 @@ def test_sigkill_while_appending_loses_nothing_reported(tmp_path):
         if not line:
             break
         reported.append(int(line))
-    proc.send_signal(signal.SIGKILL)
+    proc.send_signal(HARD_KILL)
     proc.wait(timeout=10)
     assert len(reported) >= 150, "the appender did not get going"
     with Journal.open(path) as j:

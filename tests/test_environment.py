@@ -5,6 +5,7 @@ process (the command says it waits, and how long)."""
 from __future__ import annotations
 
 import os
+import sys
 import sqlite3
 import subprocess
 import threading
@@ -12,7 +13,9 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting file systems needs root (CI runs as root)")
+from conftest import IS_ROOT
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux" or not IS_ROOT, reason="mounting file systems needs Linux and root (CI runs as root)")
 
 
 @pytest.fixture

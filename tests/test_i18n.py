@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import ROOT, subprocess_env
+from conftest import host_tool, ROOT, subprocess_env
 
 
 def test_every_message_has_a_russian_translation_and_the_mo_is_compiled():
@@ -45,7 +45,7 @@ def test_documents_stay_russian_with_english_messages(ppe, people, tmp_path):
                people["specialist"]).code == 0
     r = ppe("--lang", "en", "journal", "print", "--out", tmp_path / "j.pdf")
     assert r.code == 0 and "Printed 1 entries" in r.out
-    text = subprocess.run(["pdftotext", str(tmp_path / "j.pdf"), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run([host_tool("pdftotext"), str(tmp_path / "j.pdf"), "-"], capture_output=True, text=True).stdout
     assert "Журнал доступа к средствам видеонаблюдения" in text
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Simulator, subprocess_env
+from conftest import IS_ROOT, host_tool, ROOT, Simulator, subprocess_env
 
 PASSWORD = "s3cr3t-onvif"
 SMALL = {"width": 320, "height": 240, "user": "admin", "password": PASSWORD}
@@ -226,7 +226,7 @@ def in_netns(tmp_path: Path, specs: list[dict], sim_cache: Path, *commands: str)
     """Run the simulator and `commands` in a new network namespace where only lo exists."""
     spec = tmp_path / "netns-spec.json"
     spec.write_text(json.dumps(specs), encoding="utf-8")
-    unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--map-root-user", "--net"]
+    unshare = [host_tool("unshare"), "--net"] if IS_ROOT else [host_tool("unshare"), "--map-root-user", "--net"]
     driver = ROOT / "tests" / "interop" / "netns_discovery.py"
     proc = subprocess.run([*unshare, sys.executable, str(driver), str(spec), str(sim_cache), *commands],
                           capture_output=True, text=True, timeout=180, env=subprocess_env(), cwd=tmp_path)
@@ -263,7 +263,7 @@ def test_discovery_finds_every_camera_inside_a_namespace(tmp_path, sim_cache):
 def test_an_independent_onvif_client_reads_the_simulated_cameras(tmp_path, sim_cache):
     """The npm package `onvif` (agsh/onvif) discovers and reads our devices: the simulator is a
     faithful device, not one only our client understands."""
-    subprocess.run(["bash", str(ROOT / "scripts" / "npm_onvif.sh")], check=True, timeout=300)
+    subprocess.run([host_tool("bash"), str(ROOT / "scripts" / "npm_onvif.sh")], check=True, timeout=300)
     modules = ROOT / "build" / "npm-onvif" / "node_modules"
     specs = [{"name": "agsh-1", **SMALL}, {"name": "agsh-2", **SMALL, "clock_skew": -30.0}]
     script = ROOT / "tests" / "interop" / "onvif_client.js"

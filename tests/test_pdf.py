@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from conftest import HEAD, SPECIALIST, build_journal
+from conftest import host_tool, HEAD, SPECIALIST, build_journal
 
 HEADERS = ["Журнал доступа к средствам видеонаблюдения", "№ п/п", "Дата",
            "Номер аудитории ППЭ, в которой размещено средство видеонаблюдения", "Время (часы, минуты)",
@@ -24,8 +24,8 @@ def squash(text: str) -> str:
 
 
 def pdftotext(path) -> str:
-    assert shutil.which("pdftotext"), "poppler-utils is installed by `make test`"
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert shutil.which(host_tool("pdftotext")), "poppler-utils is installed by `make test`"
+    return subprocess.run([host_tool("pdftotext"), str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_pages_numbered_landscape_and_fonts_embedded(printed):
         assert float(page.mediabox.width) > float(page.mediabox.height)  # landscape
         assert round(float(page.mediabox.width)) == 842  # A4
         assert squash(f"Лист {number} из {total}") in squash(page.extract_text())
-    listing = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run([host_tool("pdffonts"), str(pdf)], capture_output=True, text=True, check=True).stdout
     fonts = listing.splitlines()[2:]
     assert fonts and all("DejaVuSansCondensed" in line for line in fonts)
     assert all(line.split()[-5] == "yes" for line in fonts)  # the "emb" column: every font is embedded
@@ -78,8 +78,8 @@ def test_pages_numbered_landscape_and_fonts_embedded(printed):
 
 def test_rendered_page_is_not_blank(printed, tmp_path):
     pdf, _ = printed
-    assert shutil.which("pdftoppm")
-    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
+    assert shutil.which(host_tool("pdftoppm"))
+    subprocess.run([host_tool("pdftoppm"), "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
     png = next(tmp_path.glob("p*.png"))
     image = Image.open(png).convert("L")
     dark = sum(1 for value in image.tobytes() if value < 128)
@@ -124,7 +124,7 @@ def test_qr_code_decodes_to_a_witness(printed, tmp_path, ppe):
 
     pdf, _ = printed
     last = len(PdfReader(str(pdf)).pages)
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", str(last), "-l", str(last), str(pdf), str(tmp_path / "q")],
+    subprocess.run([host_tool("pdftoppm"), "-r", "150", "-png", "-f", str(last), "-l", str(last), str(pdf), str(tmp_path / "q")],
                    check=True)
     image = cv2.imread(str(next(tmp_path.glob("q*.png"))))
     text = ""

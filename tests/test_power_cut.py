@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
+import sys
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import Simulator, wait_for
+from conftest import HARD_KILL, Simulator, wait_for
 from video import recorder, segments
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -64,10 +64,10 @@ def power_cut(home) -> float:
     pids = [doc["pid"], *(c["ffmpeg_pid"] for c in doc["cameras"].values() if c.get("ffmpeg_pid"))]
     cut = time.time()
     for pid in pids:
-        os.kill(pid, signal.SIGKILL)
-    for pid in pids:  # reap our child (the supervisor); the ffmpegs are its children
-        try:
-            os.waitpid(pid, 0)
+        os.kill(pid, HARD_KILL)
+    for pid in pids if sys.platform != "win32" else ():  # reap our child (the supervisor); the ffmpegs
+        try:                                             # are its children. Windows has no zombies, and
+            os.waitpid(pid, 0)                           # its waitpid takes a handle, not a pid
         except ChildProcessError:
             pass
     assert wait_for(lambda: not recorder.alive(doc["pid"]), 5)

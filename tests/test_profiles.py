@@ -18,7 +18,7 @@ from checks import associations, display, minimums, network
 from checks import profile as profiles
 from checks.builtin import BY_ID, Context
 from checks.model import Commands, Status
-from conftest import subprocess_env  # noqa: F401 (the same helpers as the other suites)
+from conftest import host_tool, subprocess_env  # noqa: F401 (the same helpers as the other suites)
 from ppe_tech.config import Minimums, load_config
 
 TINY = 'title = "Станция для теста"\nchecks = ["system.resources", "network.isolated"]\n' \
@@ -297,7 +297,7 @@ LATIN_ERROR = re.compile(r"Errno|Error|Traceback|Exception|\b(?:not|no|the|is|wa
 
 
 def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return subprocess.run([host_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def test_the_protocol_is_russian_throughout_and_ready_only_when_nothing_required_is_missing(ppe, home, people, tmp_path):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import Simulator, wait_for
+from conftest import HARD_KILL, Simulator, wait_for
 from video import recorder, segments
 
 
@@ -79,7 +78,7 @@ def test_recording_survives_kill_stall_and_outage(ppe, rec_home, rec_sim):
     # 1. SIGKILL one camera's ffmpeg: restarted within 10 s, the gap recorded
     victim = camera(home, "cam-1")["ffmpeg_pid"]
     killed_at = time.monotonic()
-    os.kill(victim, signal.SIGKILL)
+    os.kill(victim, HARD_KILL)
     assert wait_for(lambda: camera(home, "cam-1").get("restarts", 0) >= 1 and camera(home, "cam-1").get("recording"), 10)
     assert time.monotonic() - killed_at < 10
 
@@ -148,7 +147,7 @@ def test_supervisor_killed_then_started_again(ppe, rec_home):
     time.sleep(2)
     supervisor = state(home)["pid"]
     children = [camera(home, c)["ffmpeg_pid"] for c in ("cam-1", "cam-2")]
-    os.kill(supervisor, signal.SIGKILL)
+    os.kill(supervisor, HARD_KILL)
     time.sleep(1.5)
     for pid in children:  # the ffmpegs die with their supervisor
         assert wait_for(lambda pid=pid: not _running(pid), 5), pid

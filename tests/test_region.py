@@ -16,9 +16,10 @@ import pytest
 from journal import pgstore, region
 from journal.journal import Journal
 from journal.localpg import LocalPostgres, bin_dir
-from conftest import PASSPHRASE, build_journal
+from conftest import toml_str, skip_under_wine, host_tool, PASSPHRASE, build_journal
 
-pytestmark = pytest.mark.skipif(bin_dir() is None, reason="PostgreSQL server not installed (make test installs it)")
+pytestmark = [skip_under_wine("the PostgreSQL server (initdb, postgres)"),
+              pytest.mark.skipif(bin_dir() is None, reason="PostgreSQL server not installed (make test installs it)")]
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +66,7 @@ def local_journal(home: Path, entries: int, *, ppe_code: str = "0123", confirm_e
 
 
 def config(home: Path, journal_path: Path | str, url: str | None = None) -> Path:
-    text = f'[ppe]\nregion = "77"\ncode = "0123"\n[journal]\npath = "{journal_path}"\n'
+    text = f'[ppe]\nregion = "77"\ncode = "0123"\n[journal]\npath = {toml_str(journal_path)}\n'
     if url:
         text += f'[region]\ndb = "{url}"\n'
     path = home / "ppe-tech.toml"
@@ -213,7 +214,7 @@ def test_tampered_rows_in_postgres_are_found(home, ppe, db, monkeypatch):
     assert bad["ok"] is False and bad["problems"][0]["first_bad"] == 4
     r = ppe("region", "verify", "--pdf", home / "svodka.pdf")
     assert r.code == 1 and "TAMPERING FOUND at entry 4" in r.out
-    text = subprocess.run(["pdftotext", "-layout", str(home / "svodka.pdf"), "-"], capture_output=True,
+    text = subprocess.run([host_tool("pdftotext"), "-layout", str(home / "svodka.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert "Сводка проверки журналов" in text and "77/0123" in text and "НАРУШЕНА ЦЕЛОСТНОСТЬ" in text
     assert "запись № 4" in text and "подпись" in text.lower()

@@ -16,9 +16,14 @@ import pytest
 
 from checks import schedule as sch
 from checks.watch import Change, journal_text
-from conftest import ROOT, subprocess_env
+from conftest import host_tool, toml_str, ROOT, subprocess_env
 
 MSK = ZoneInfo("Europe/Moscow")
+
+
+# systemd timers are the Linux backend; on Windows `schedule sync` writes Task Scheduler XML
+# (tested against recorded schtasks output; Wine's schtasks is a silent stub)
+LINUX_SCHEDULER = pytest.mark.skipif(sys.platform != "linux", reason="systemd timers: the Linux backend of schedule sync")
 
 
 def exams_config(home: Path, exams: list[tuple[str, datetime, str]], extra: str = "") -> Path:
@@ -31,6 +36,7 @@ def exams_config(home: Path, exams: list[tuple[str, datetime, str]], extra: str 
     return path
 
 
+@LINUX_SCHEDULER
 def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_path):
     units = tmp_path / "units"
     units.mkdir()
@@ -88,6 +94,7 @@ def test_sync_writes_timers_that_systemd_accepts_and_reconciles(ppe, home, tmp_p
     assert len(r.json["removed"]) == 9 and sorted(p.name for p in units.iterdir()) == ["backup.timer"]
 
 
+@LINUX_SCHEDULER
 def test_dry_run_prints_every_command_it_would_run(ppe, home, tmp_path):
     """Without --unit-dir the sync activates units: the dry run names each systemctl call and
     what each job runs, and changes nothing."""
@@ -108,6 +115,7 @@ def test_dry_run_prints_every_command_it_would_run(ppe, home, tmp_path):
     assert not (home / "xdg-config" / "systemd").exists()
 
 
+@LINUX_SCHEDULER
 def test_push_jobs_after_each_exam_when_a_regional_database_is_set(ppe, home, tmp_path):
     units = tmp_path / "units"
     exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")],
@@ -253,7 +261,7 @@ def test_due_runs_the_readiness_check_the_day_before(ppe, home):
     assert row["readiness"]["stage"] == "readiness" and row["readiness"]["state"] == "ran"
     pdf = Path(row["readiness"]["pdf"])
     assert pdf.name == "readiness_tomorrow.pdf" and pdf.exists()
-    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+    text = " ".join(subprocess.run([host_tool("pdftotext"), str(pdf), "-"], capture_output=True, text=True).stdout.split())
     assert "Протокол проверки рабочей станции ППЭ" in text and "Техническая подготовка (накануне экзамена)" in text
     assert "Итог проверки: ГОТОВ" in text
     (report,) = (home / "data" / "checks" / "reports").glob("*_tomorrow.json")
@@ -284,7 +292,7 @@ def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path)
     exam = tmp_path / "exam-station"
     exam.mkdir()
     config = tmp_path / "ppe-tech.toml"
-    config.write_text(f'[checks]\nexam_software = ["{exam}"]\n', encoding="utf-8")
+    config.write_text(f'[checks]\nexam_software = [{toml_str(exam)}]\n', encoding="utf-8")
     env = subprocess_env(PPE_TECH_CONFIG=str(config), PPE_TECH_DATA=str(tmp_path / "data"))
     cli = [sys.executable, "-m", "ppe_tech"]
     subprocess.run([*cli, "keys", "create", "--station"], env=env, cwd=ROOT, check=True, capture_output=True)
@@ -321,6 +329,6 @@ def test_watch_without_folders_is_bad_input(ppe, args, needle):
 
 
 def test_watch_of_a_folder_that_does_not_exist_says_so(ppe, home):
-    (home / "ppe-tech.toml").write_text(f'[checks]\nexam_software = ["{home / "not-installed"}"]\n', encoding="utf-8")
+    (home / "ppe-tech.toml").write_text(f'[checks]\nexam_software = [{toml_str(home / "not-installed")}]\n', encoding="utf-8")
     r = ppe("check", "watch", "--for", "1s")
     assert r.code == 2 and "no such folder" in r.err and "not-installed" in r.err and len(r.err_lines()) == 1

@@ -7,6 +7,7 @@ without stdin (`-nostdin`), with argument lists, never a shell. USB cameras
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,17 @@ def tool(name: str) -> str:
     if path is None:
         raise EnvironmentFailure(_("{tool} is not installed (Debian: apt-get install ffmpeg)").format(tool=name))
     return path
+
+
+def filter_option(value: str) -> str:
+    r"""`value` escaped as one option value of a filter inside a filtergraph (-vf, lavfi).
+
+    ffmpeg-filters, "Notes on filtergraph escaping": the option level escapes \ ' and : with
+    a backslash, then the filtergraph level escapes \ ' [ ] , ; once more. A Windows font path
+    `Z:\f\a.ttf` becomes `Z\\:\\\\f\\\\a.ttf`; unescaped, ffmpeg takes `Z` for the font
+    file and the rest for the next option."""
+    option = re.sub(r"[\\':]", lambda m: "\\" + m.group(), value)
+    return re.sub(r"[\\'\[\],;]", lambda m: "\\" + m.group(), option)
 
 
 def input_args(url: str, timeout_s: float) -> list[str]:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from video import onvif_device
+from video.ffmpeg import filter_option
 
 HOST = "127.0.0.1"  # the only address the simulator ever uses
 PICTURE_FAULTS = ("black", "frozen", "blurred", "covered")
@@ -85,7 +86,7 @@ def _filters(spec: CameraSpec) -> tuple[str, str]:
     """The lavfi source and the filter chain for a camera's picture."""
     size = f"{spec.width}x{spec.height}"
     label = spec.name.replace("\\", "").replace("'", "").replace(":", " ")
-    text = (f"drawtext=fontfile={FONT}:text='{label}  %{{pts\\:hms}}':fontsize={max(16, spec.height // 18)}:"
+    text = (f"drawtext=fontfile={filter_option(str(FONT))}:text='{label}  %{{pts\\:hms}}':fontsize={max(16, spec.height // 18)}:"
             f"fontcolor=white:box=1:boxcolor=black@0.6:x=20:y=20")
     if spec.picture == "black":
         return f"color=black:size={size}:rate={spec.fps}", "null"

@@ -23,6 +23,7 @@ import click
 
 from ppe_tech.app import App
 from ppe_tech.clicktr import TrCommand
+from ppe_tech.config import toml_string
 from ppe_tech.errors import BadInput, PpeError
 from ppe_tech.messages import _
 from ppe_tech.timeutil import zone
@@ -135,12 +136,12 @@ def demo(app: App, folder: Path, seconds: int) -> int:
                  # the demo's day is compressed: its recording window opens now, with the pre-check
                  f'record_before = "2h10m"\n'
                  f'\n[recording]\nsegment = "10s"\nfloor = "1GiB"\n'
-                 f'\n[checks]\nexam_software = ["{station}"]\nhosts = ["127.0.0.1:{corridor_port}"]\n'
+                 f'\n[checks]\nexam_software = [{toml_string(str(station))}]\nhosts = ["127.0.0.1:{corridor_port}"]\n'
                  f'room = "Штаб ППЭ"\nprofile = "demo-station.toml"\n'
                  f'\n[[checks.required]]\nname = "ffmpeg"\ncommand = ["ffmpeg", "-version"]\nversion = ">=4.0"\n')
         if clam is not None:
-            text += (f'\n[antivirus]\nengine = "clamav"\nclamd_socket = "{clam.socket}"\n'
-                     f'database = "{clam.database}"\n')
+            text += (f'\n[antivirus]\nengine = "clamav"\nclamd_socket = {toml_string(clam.address)}\n'
+                     f'database = {toml_string(str(clam.database))}\n')
         config = ('[ppe]\nregion = "77"\nregion_name = "г. Москва"\ncode = "0123"\nname = "ГБОУ Школа № 1"\n'
                   'address = "г. Москва, ул. Примерная, д. 1"\ntimezone = "Europe/Moscow"\n' + text)
         (folder / "ppe-tech.toml").write_text(config, encoding="utf-8")
