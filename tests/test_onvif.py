@@ -29,6 +29,7 @@ CAMERAS = [
     {"name": "slow", **SMALL, "onvif_faults": ["slow"], "slow_seconds": 30.0},
     {"name": "battery", **SMALL, "onvif_faults": ["reset_clock"]},
     {"name": "utf8", **SMALL, "onvif_faults": ["bad_utf8"]},
+    {"name": "localutc", **SMALL, "clock_skew": 3 * 3600.0},  # keeps Moscow time in its UTC field
 ]
 
 
@@ -288,3 +289,16 @@ def test_an_independent_onvif_client_reads_the_simulated_cameras(tmp_path, sim_c
 
     shown = datetime.fromisoformat(skewed["time"].replace("Z", "+00:00"))
     assert abs((shown - datetime.now(timezone.utc)).total_seconds() + 30) < 10
+
+
+def test_a_camera_keeping_local_time_as_utc_is_named_as_such(ppe, home, sim):
+    from video.onvif.clock import posix_offset
+
+    assert posix_offset("MSK-3") == 10800 and posix_offset("<+05>-5") == 18000 and posix_offset("EST5EDT") == -18000
+    assert posix_offset("") is None
+    write_config(home, sim, ["plain", "localutc"])
+    r = ppe("cameras", "clock", "--json")
+    found = {c["id"]: c for c in r.json["cameras"]}
+    assert r.code == 1 and found["localutc"]["ok"] is False
+    assert any("keeps local time as UTC" in n for n in found["localutc"]["notes"]), found["localutc"]
+    assert not any("keeps local time" in n for n in found["plain"]["notes"])

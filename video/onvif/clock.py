@@ -45,6 +45,17 @@ def posix_tz(name: str) -> str:
     return f"{abbr}{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
+def posix_offset(tz: str) -> float | None:
+    """Seconds east of UTC of a POSIX TZ string's standard time ('MSK-3' -> 10800), or None."""
+    import re
+
+    m = re.match(r"^(?:<[^>]+>|[A-Za-z]{3,})([+-]?)(\d{1,2})(?::(\d{2}))?", tz or "")
+    if not m:
+        return None
+    seconds = int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60
+    return -seconds if m.group(1) != "-" else seconds  # POSIX counts west of Greenwich as positive
+
+
 @dataclass
 class ClockReport:
     """One camera's clock, as `cameras clock` and the pre-check report it."""
@@ -93,6 +104,10 @@ def read(camera_id: str, camera: Camera, max_offset: float, wanted_tz: str = "")
         report.notes.append(M("the camera's clock says {year}: it lost its time (a reboot without a battery?)",
                               year=reading.utc.year))
     report.ok = abs(reading.offset or 0.0) <= max_offset
+    zone = posix_offset(wanted_tz)
+    if zone and reading.offset is not None and not report.ok and abs(reading.offset - zone) <= max(2.0, max_offset):
+        report.notes.append(M("the camera's UTC is ahead by exactly its zone's offset ({hours:+g} h): it keeps local "
+                              "time as UTC; `ppe-tech cameras clock --set` sets UTC and the zone", hours=zone / 3600))
     if wanted_tz and reading.timezone != wanted_tz:
         report.notes.append(M("time zone {tz}, the exam point's is {wanted}: the picture shows another local time",
                               tz=reading.timezone or "?", wanted=wanted_tz))
