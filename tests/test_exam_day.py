@@ -120,7 +120,8 @@ def test_plan_and_status_commands(ppe, home, people):
     assert "✓" in r.out and "→" in r.out and "pre-exam check" in r.out
     r = ppe("exam", "status", "--json")
     assert r.json["journal"]["ok"] is True and r.json["journal"]["entries"] == 2
-    assert r.json["journal"]["unconfirmed"] == 2 and r.json["last_check"]["status"] == "pass"
+    # system.resources warns on a loaded machine: either verdict lets the check count
+    assert r.json["journal"]["unconfirmed"] == 2 and r.json["last_check"]["status"] in ("pass", "warn")
     assert r.json["recording"]["running"] is False and r.json["archive"] is None
     assert r.code == (0 if r.json["ok"] else 1)
     r = ppe("exam", "plan", "--exam", "nope")
