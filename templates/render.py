@@ -29,6 +29,17 @@ Op = Callable[[Canvas], None]
 
 
 @functools.cache
+def plural_ru(n: int, one: str, few: str, many: str) -> str:
+    """«1 файл», «3 файла», «5 файлов», «11 файлов», «21 файл»: Russian counts in documents."""
+    if n % 10 == 1 and n % 100 != 11:
+        word = one
+    elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        word = few
+    else:
+        word = many
+    return f"{n} {word}"
+
+
 def duration_ru(seconds: float) -> str:
     """A span as printed documents say it: «14 мин 52 с», «1 ч 2 мин 5 с», «45 с»."""
     total = max(0, round(seconds))

@@ -266,6 +266,8 @@ def test_prune_needs_an_archive_unless_forced(ppe, env, monkeypatch):
     assert all(os.path.exists(p) for p in r.json["kept_unarchived"])
     entry = ppe("journal", "list", "--json").json["entries"][-1]
     assert entry["action"].startswith("Удаление видеозаписей")
+    from templates.render import plural_ru
+    assert plural_ru(len(doomed), "файл", "файла", "файлов") in entry["action"]  # «4 файла», never «4 файлов»
     r = ppe("recordings", "prune", "--yes", "--force", "--key", key, "--json")
     assert r.code == 0 and not list(data.rglob("room-1_*.ts")) and not list(data.rglob("room-2_*.ts"))
 
@@ -320,6 +322,12 @@ def test_the_act_shows_each_gap_in_its_files_row_and_in_minutes_and_seconds():
 
     assert duration_ru(892) == "14 мин 52 с" and duration_ru(45) == "45 с" and duration_ru(3725) == "1 ч 2 мин 5 с"
     assert duration_ru(3600) == "1 ч" and duration_ru(0) == "0 с"
+    from templates.render import plural_ru
+
+    forms = ("файл", "файла", "файлов")
+    assert [plural_ru(n, *forms) for n in (1, 3, 5, 11, 12, 21, 22, 25, 101, 111)] == [
+        "1 файл", "3 файла", "5 файлов", "11 файлов", "12 файлов", "21 файл", "22 файла", "25 файлов", "101 файл",
+        "111 файлов"]
     at = lambda hms: f"2026-06-01T{hms}+03:00"  # noqa: E731
     files = [{"camera": "corr-1", "start": at("09:00:05"), "end": at("10:41:07")},
              {"camera": "corr-1", "start": at("10:58:30"), "end": at("14:55:00")},

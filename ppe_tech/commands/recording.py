@@ -538,7 +538,10 @@ def prune(app: App, before: str | None, yes: bool, force: bool, camera: tuple[st
                 path.unlink()
             except FileNotFoundError:
                 pass
-        number = journal_action(app, f"{PRUNE_ACTION}: {len(delete)} файлов, {total / 2**30:.2f} ГиБ "
+        from templates.render import plural_ru
+
+        number = journal_action(app, f"{PRUNE_ACTION}: {plural_ru(len(delete), 'файл', 'файла', 'файлов')}, "
+                                     f"{total / 2**30:.2f} ГиБ "
                                      f"(записи до {(cutoff_date or 'срока хранения')})",
                                 _rooms(chosen), key_ref, passphrase_file, signer=signer)
     result = {"dry_run": not yes, "delete": [str(p) for p, _s in delete], "bytes": total,
