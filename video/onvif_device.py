@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable
 
+from video.onvif.clock import posix_offset  # one parser of POSIX zones, for the camera and the client
+
 HOST = "127.0.0.1"
 ONVIF_FAULTS = ("digest_only", "wrong_host", "slow", "reset_clock", "bad_utf8", "ntp")
 AUTH_WINDOW = 5.0  # seconds between the token's Created and the device clock that it accepts
@@ -65,15 +67,6 @@ def _text(el, *names) -> str:
 
 def _esc(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def posix_offset(tz: str) -> timedelta:
-    """Local minus UTC for a POSIX TZ string's standard time ('MSK-3' -> +3 h); DST rules ignored."""
-    m = re.match(r"^(?:<[^>]*>|[A-Za-z]+)([+-]?)(\d{1,2})(?::(\d{2}))?", tz or "")
-    if not m:
-        return timedelta(0)
-    hours = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
-    return hours if m.group(1) == "-" else -hours
 
 
 @dataclass
@@ -263,7 +256,7 @@ class Device:
 
     def op_GetSystemDateAndTime(self, _req) -> str:
         now = self.now()
-        local = now + posix_offset(self.tz)
+        local = now + timedelta(seconds=posix_offset(self.tz) or 0)
         return (f"<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
                 f"<tt:DateTimeType>{'NTP' if self.ntp else 'Manual'}</tt:DateTimeType>"
                 f"<tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>{_esc(self.tz)}</tt:TZ>"
