@@ -48,7 +48,7 @@ def this_os(platform_name: str = sys.platform, release_file: Path = Path("/etc/o
 
 def os_accepted(os_id: str, version: str, rules: list[str]) -> bool:
     for rule in rules:
-        m = _RULE.match(rule.strip().lower())
+        m = _RULE.fullmatch(rule.strip().lower())
         if not m or m.group(1) != os_id:
             continue
         if not m.group(2):

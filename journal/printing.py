@@ -27,11 +27,17 @@ PROBLEMS_RU = {
 
 
 def local(ts: str, tz: ZoneInfo, fmt: str = "%d.%m.%Y %H:%M") -> str:
-    return datetime.fromisoformat(ts).astimezone(tz).strftime(fmt) if ts else ""
+    # %Y is written as four digits whatever the C library does with years before 1000
+    # (glibc prints year 1 as "1": «01.01.1»)
+    return _four_digit_years(datetime.fromisoformat(ts).astimezone(tz), fmt) if ts else ""
 
 
 def ru_date(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d.%m.%Y")
+    return _four_digit_years(date.fromisoformat(iso), "%d.%m.%Y")
+
+
+def _four_digit_years(when: date, fmt: str) -> str:
+    return when.strftime(fmt.replace("%Y", f"{when.year:04d}"))
 
 
 def select(entries: list[Entry], date_from: date | None, date_to: date | None) -> list[Entry]:

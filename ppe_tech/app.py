@@ -134,8 +134,25 @@ class App:
 
         if self.rehearsal and not Path(self.journal_location).exists():
             self._seed_rehearsal_journal()
+        if create:
+            self.require_ppe_codes()
         return Journal.open(self.journal_location, create=create, readonly=readonly, clock=self.clock,
                             region=self.config.ppe.region, ppe=self.config.ppe.code)
+
+    def require_ppe_codes(self) -> None:
+        """A journal is started for one ППЭ: its first record carries [ppe] region and code, and the
+        region's database files the chain under them, so a journal begun without them could never be
+        pushed. Refused (bad input) before a new journal is made; an existing journal is left as it is."""
+        location = self.journal_location
+        if isinstance(location, Path) and location.exists():
+            return
+        ppe = self.config.ppe
+        missing = [key for key, value in (("region", ppe.region), ("code", ppe.code)) if not value]
+        if missing:
+            where = str(self.config_path) if self.config_found() else _("no configuration found")
+            raise BadInput(_("{where}: [ppe] {keys} must be set before the journal is started: the journal "
+                             "belongs to one ППЭ, e.g. [ppe] region = \"77\", code = \"0123\" (`ppe-tech init` "
+                             "writes the section)").format(where=where, keys=" and ".join(missing)))
 
     def not_in_rehearsal(self, what: str) -> None:
         """Refuse what would reach outside the rehearsal (the region's database, the system's scheduler)."""

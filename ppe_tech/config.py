@@ -98,7 +98,7 @@ def _camera_url(value: str) -> str | None:
 
 
 def _onvif_url(value: str) -> str | None:
-    m = re.match(r"^(http|https)://(?:[^@/\s]*@)?([^/:\s]+)(?::(\d+))?(/\S*)?$", value)
+    m = re.fullmatch(r"(http|https)://(?:[^/\s]*@)?([^@/:\s]+)(?::(\d+))?(/\S*)?", value)
     if value and (not m or (m.group(3) and not 0 < int(m.group(3)) < 65536)):
         return _("http://[user:password@]host[:port]/onvif/device_service")
     return None
@@ -305,7 +305,7 @@ _OS_RULE = re.compile(r"^[a-z][a-z0-9_.-]*\s*((==|>=|<=|>|<)\s*\d+(\.\d+)*)?$")
 
 
 def _os_rule(value: str) -> str | None:
-    return None if _OS_RULE.match(value) else _("an OS id and an optional version, such as 'windows>=10' or 'astra>=1.7'")
+    return None if _OS_RULE.fullmatch(value) else _("an OS id and an optional version, such as 'windows>=10' or 'astra>=1.7'")
 
 
 @dataclass(frozen=True)

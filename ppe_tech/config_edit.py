@@ -1,4 +1,5 @@
-"""Editing ppe-tech.toml in place: adding [[cameras]] blocks, every comment and the layout kept.
+"""Editing ppe-tech.toml in place: adding [[cameras]] blocks and changing a camera's keys, every
+comment and the layout kept.
 
 tomlkit round-trips the document; the result is validated by the same schema as any
 load before it replaces the file (atomically), and a file that holds passwords is
@@ -40,8 +41,35 @@ def add_cameras(path: Path, blocks: list[dict], comments: list[str]) -> None:
     result = tomlkit.dumps(doc)
     parse_config(result, str(path))  # never write a file the next command would refuse
     secret = any(":" in _userinfo(str(v)) for b in blocks for v in b.values()) or _secret_before(path)
+    _replace(path, result, secret)
+
+
+def edit_camera(path: Path, camera_id: str, changes: dict) -> None:
+    """Set keys of the [[cameras]] table whose id is `camera_id` in the file at `path`, every
+    comment and the rest of the layout kept; the result is validated before it replaces the file."""
+    import tomlkit
+
+    try:
+        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(_("{path}: cannot read: {error}").format(path=path, error=exc.strerror or exc)) from None
+    except tomlkit.exceptions.ParseError as exc:
+        raise BadInput(_("{path}: not valid TOML: {error}").format(path=path, error=exc)) from None
+    cameras = doc.get("cameras")
+    tables = list(cameras) if isinstance(cameras, tomlkit.items.AoT) else []
+    table = next((t for t in tables if t.get("id") == camera_id), None)
+    if table is None:
+        raise BadInput(_("{path}: no [[cameras]] with id {id!r}").format(path=path, id=camera_id))
+    for key, value in changes.items():
+        table[key] = value
+    result = tomlkit.dumps(doc)
+    parse_config(result, str(path))  # never write a file the next command would refuse
+    _replace(path, result, _secret_before(path))
+
+
+def _replace(path: Path, text: str, secret: bool) -> None:
     with atomic_output(path, mode=0o600 if secret else 0o644) as tmp:
-        tmp.write_text(result, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _userinfo(url: str) -> str:

@@ -74,6 +74,10 @@ class Result:
         return [line for line in self.err.splitlines() if line.strip()]
 
 
+# The exam point every test's station belongs to: a journal is started only for a ППЭ with its codes.
+PPE_SECTION = '[ppe]\nregion = "77"\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A working folder with its own data dir; the passphrase comes from the environment."""
@@ -82,6 +86,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("PPE_TECH_PASSPHRASE", PASSPHRASE)
     monkeypatch.delenv("PPE_TECH_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    (tmp_path / "ppe-tech.toml").write_text(PPE_SECTION, encoding="utf-8")
     return tmp_path
 
 

@@ -188,3 +188,29 @@ def test_mask_url():
     assert mask_url("rtsp://admin:s3cr3t@192.0.2.1:554/s") == "rtsp://admin:***@192.0.2.1:554/s"
     assert mask_url("see rtsp://u:p@h/a and http://x:y@z/") == "see rtsp://u:***@h/a and http://x:***@z/"
     assert mask_url("rtsp://192.0.2.1/s") == "rtsp://192.0.2.1/s"
+
+
+@pytest.mark.parametrize("config,missing", [
+    (None, "[ppe] region and code"),                                                  # no config at all
+    ("", "[ppe] region and code"),                                                    # an empty one
+    ('[[cameras]]\nid = "c1"\nlocation = "corridor"\nurl = "rtsp://h/s"\n', "[ppe] region and code"),
+    ('[ppe]\ncode = "0123"\n', "[ppe] region must"),
+    ('[ppe]\nregion = "77"\n', "[ppe] code must"),
+])
+def test_a_journal_is_started_only_for_an_exam_point_with_its_codes(ppe, home, config, missing):
+    """A journal begun without the ППЭ's codes could never be pushed to the region (its chain is
+    filed under them): starting one is refused, naming the section, and nothing is written."""
+    path = home / "ppe-tech.toml"
+    if config is None:
+        path.unlink()
+    else:
+        path.write_text(config, encoding="utf-8")
+    for args in (["keys", "create", "--name", "Иванов И. И.", "--position", "технический специалист"],
+                 ["keys", "create", "--station"]):
+        r = ppe(*args)
+        assert r.code == 2 and missing in r.err and len(r.err_lines()) == 1, r.err
+    assert not (home / "data" / "journal.sqlite").exists() and not list((home / "data").glob("keys/*"))
+    path.write_text('[ppe]\nregion = "77"\ncode = "0123"\n', encoding="utf-8")
+    assert ppe("keys", "create", "--station").code == 0
+    path.write_text("", encoding="utf-8")  # a journal already begun is left to work as it is
+    assert ppe("keys", "create", "--station").code == 0 and ppe("journal", "verify").code == 0

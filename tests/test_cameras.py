@@ -20,7 +20,7 @@ EXPECTED = {"live-1": [], "live-2": [], "black": ["black"], "frozen": ["frozen"]
 @pytest.fixture
 def configured(home, simulator):
     (home / "ppe-tech.toml").write_text(
-        '[ppe]\ncode = "0123"\nname = "ГБОУ Школа № 1"\n' + simulator.config(resolution="1280x720", fps=15),
+        '[ppe]\nregion = "77"\ncode = "0123"\nname = "ГБОУ Школа № 1"\n' + simulator.config(resolution="1280x720", fps=15),
         encoding="utf-8")
     (home / "ppe-tech.toml").chmod(0o600)  # it holds the secured camera's password, as `init` writes it
     return simulator

@@ -101,6 +101,7 @@ def test_exam_values_and_version_constraint():
 
 
 def test_cli_init_then_invalid_config_exit_2(ppe, home):
+    (home / "ppe-tech.toml").unlink()
     r = ppe("init", "--region", "77", "--code", "0123")
     assert r.code == 0, r.err
     assert (home / "ppe-tech.toml").exists()
@@ -118,6 +119,7 @@ def test_cli_config_option_missing_file(ppe, home):
 
 
 def test_init_rejects_bad_code(ppe, home):
+    (home / "ppe-tech.toml").unlink()
     r = ppe("init", "--code", "12")
     assert r.code == 2 and "ppe.code" in r.err
     assert not (home / "ppe-tech.toml").exists()

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from conftest import build_journal
+from conftest import build_journal, host_tool, skip_under_wine
 
 
 @pytest.fixture
@@ -113,3 +113,23 @@ def test_filters_compare_dates_not_strings(ppe, people):
         assert ppe("journal", "add", "--room", "0101", "--action", d, "--date", d,
                    "--key", people["specialist"]).code == 0
     assert [e["date"] for e in ppe("journal", "list", "--json").json["entries"]] == ["2099-12-31", "2026-06-01"]
+
+
+@skip_under_wine("pdftotext")
+def test_a_journal_written_before_dates_were_bounded_prints_four_digit_years(ppe, home):
+    """Year 1 in an old journal prints as «01.01.0001», never glibc's «01.01.1»."""
+    import subprocess
+
+    from journal.journal import Journal
+
+    path = home / "data" / "journal.sqlite"
+    made = build_journal(path, home / "data" / "keys", 1)
+    spec = made["specialist"].key_id
+    with Journal.open(path, clock=made["clock"]) as j:  # the library takes any date: only the CLI bounds them
+        j.add(date="0001-01-01", room="0101", start="08:00", end=None, action="старая запись", by=spec,
+              signer=made["signers"][spec])
+    r = ppe("journal", "print", "--out", home / "j.pdf")
+    assert r.code == 0, r.err
+    text = subprocess.run([host_tool("pdftotext"), "-layout", str(home / "j.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "01.01.0001" in text and "01.01.1 " not in text

@@ -52,3 +52,10 @@ def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):
     assert abs(before - 95) < 1.5, clock  # a reading before the set is good to about half a second
     assert all(e["confirmed_by"] for e in entries)  # the head confirmed the day
     assert "Folder:" in r.out and str(pdfs["journal.pdf"]) in r.out
+    # the cameras came into the config by ONVIF discovery (`discover --write`), then were named
+    config = folder / "ppe-tech.toml"
+    assert config.read_text(encoding="utf-8").count("found by `ppe-tech cameras discover`") == 5
+    assert config.stat().st_mode & 0o077 == 0  # it holds the cameras' password now
+    assert "cameras edit cam-" in r.err and "demo-camera" not in r.out + r.err
+    listed = {c["id"]: c for c in ppe(*base, "cameras", "list", "--json").json["cameras"]}
+    assert listed["corr-2"]["room"] == "коридор 2 этажа" and listed["corr-2"]["onvif"].startswith("http://admin:***@")

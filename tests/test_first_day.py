@@ -16,6 +16,7 @@ EXAMS = '[[exams]]\nid = "2026-06-01-math"\nsubject = "Математика"\nst
 
 
 def init_config(ppe, home: Path, extra: str = "") -> Path:
+    (home / "ppe-tech.toml").unlink()  # the fixture's [ppe]-only config: init starts from nothing
     r = ppe("init", "--region", "77", "--code", "0123", "--name", "ГБОУ Школа № 1")
     assert r.code == 0, r.err
     path = home / "ppe-tech.toml"

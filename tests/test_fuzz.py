@@ -211,3 +211,17 @@ def ppe_plain(home, capsys):
             return Result(code, out.out, out.err)
     assert PASSPHRASE
     return Call()
+
+
+@pytest.mark.parametrize("text,field", [
+    ('[[cameras]]\nid = "c1\\n"\nlocation = "corridor"\nurl = "rtsp://h/s"\n', "cameras[1].id"),
+    ('[[exams]]\nid = "e1\\n"\nstart = "2026-06-01T10:00"\nduration = "3h55m"\n', "exams[1].id"),
+    ('[[cameras]]\nid = "c1"\nlocation = "corridor"\nurl = "rtsp://h/s"\nonvif = "http://h/onvif\\n"\n',
+     "cameras[1].onvif"),
+])
+def test_a_trailing_newline_is_not_part_of_a_valid_value(ppe_plain, text, field):
+    """`$` also matches before a final newline: ids (which become systemd unit names and paths)
+    and addresses are matched whole, so "c1\\n" is refused, naming the field."""
+    (ppe_plain.home / "ppe-tech.toml").write_text(text, encoding="utf-8")
+    r = ppe_plain("cameras", "list")
+    assert r.code == 2 and field in r.err and "Traceback" not in r.err, r.err

@@ -56,11 +56,14 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def journal_round_trip(cli: list[str], env: dict, cwd: Path, pdf: Path) -> None:
-    """Two people's keys, an entry, its confirmation, verify, and the printed form."""
+    """The config (`init`), two people's keys, an entry, its confirmation, verify, and the printed form."""
     def run(*args: str) -> subprocess.CompletedProcess:
         done = subprocess.run([*cli, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"ppe-tech {' '.join(args)}: {done.stderr}"
         return done
+
+    if not (cwd / "ppe-tech.toml").exists():
+        run("init", "--region", "77", "--code", "0123")  # a journal is started for one ППЭ
 
     spec = json.loads(run("keys", "create", "--name", SPECIALIST[0], "--position", SPECIALIST[1], "--json").stdout)
     head = json.loads(run("keys", "create", "--name", HEAD[0], "--position", HEAD[1], "--json").stdout)

@@ -176,7 +176,8 @@ def test_discover_write_keeps_comments_is_idempotent_and_hides_passwords(ppe, ho
     assert r.code == 0, r.err
     found = {d["serial"]: d for d in r.json["devices"]}
     assert found["SIM-plain"]["camera"] == "corr-1" and found["SIM-skewed"]["camera"] is None
-    assert len(r.json["added"]) == 1
+    assert len(r.json["added"]) == 1 and found["SIM-skewed"]["added_as"] == r.json["added"][0]
+    assert found["SIM-plain"]["added_as"] is None
     text = config.read_text(encoding="utf-8")
     assert text.startswith(original)  # every comment and line as it was
     assert "found by `ppe-tech cameras discover`" in text
@@ -191,6 +192,29 @@ def test_discover_write_keeps_comments_is_idempotent_and_hides_passwords(ppe, ho
     assert new["url"].startswith("rtsp://admin:***@")
     no_secret(r.out, r.err, again.out, listed.out, ppe("cameras", "list").out)
     assert ppe("cameras", "clock", r.json["added"][0]).code in (0, 1)  # the written config loads
+    # then the specialist names the new camera: id, location and room, the file's comments kept
+    named = ppe("cameras", "edit", r.json["added"][0], "--id", "aud-0101", "--location", "auditorium",
+                "--room", "0101", "--json")
+    assert named.code == 0, named.err
+    assert named.json["changed"] == {"id": "aud-0101", "location": "auditorium", "room": "0101"}
+    edited = config.read_text(encoding="utf-8")
+    assert edited.startswith(original) and "found by `ppe-tech cameras discover`" in edited
+    assert config.stat().st_mode & 0o777 == 0o600
+    cameras = {c["id"]: c for c in ppe("cameras", "list", "--json").json["cameras"]}
+    assert cameras["aud-0101"]["room"] == "0101" and cameras["aud-0101"]["location"] == "auditorium"
+    assert cameras["aud-0101"]["onvif"] == new["onvif"]
+    for bad, needle in ((["nope", "--room", "1"], "unknown camera 'nope'"), (["aud-0101"], "nothing to change"),
+                        (["aud-0101", "--location", "roof"], "roof"), (["aud-0101", "--id", "Bad Id"], "id"),
+                        (["aud-0101", "--id", "corr-1"], "corr-1"), (["aud-0101", "--room", "01\u200b01"], "room")):
+        refused = ppe("cameras", "edit", *bad)
+        assert refused.code == 2 and needle in refused.err and "Traceback" not in refused.err, (bad, refused.err)
+    assert config.read_text(encoding="utf-8") == edited  # a refused edit changes nothing
+    # a camera with recordings keeps its id: archive and gaps find them by it
+    folder = home / "data" / "recordings" / "aud-0101"
+    folder.mkdir(parents=True)
+    (folder / "aud-0101_20260601_080000.ts").write_bytes(b"\x47" * 188)
+    kept = ppe("cameras", "edit", "aud-0101", "--id", "aud-0102")
+    assert kept.code == 2 and "recordings" in kept.err
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -302,3 +326,48 @@ def test_a_camera_keeping_local_time_as_utc_is_named_as_such(ppe, home, sim):
     assert r.code == 1 and found["localutc"]["ok"] is False
     assert any("keeps local time as UTC" in n for n in found["localutc"]["notes"]), found["localutc"]
     assert not any("keeps local time" in n for n in found["plain"]["notes"])
+
+
+def _get(url: str, auth: str | None = None):
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener()
+    if auth == "digest":
+        manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        manager.add_password(None, url, "admin", PASSWORD)
+        opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(manager))
+    request = urllib.request.Request(url)
+    if auth == "basic":
+        import base64
+
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode())
+    try:
+        with opener.open(request, timeout=20) as answer:
+            return answer.status, answer.headers.get("Content-Type"), answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type"), b""
+
+
+def test_the_snapshot_uri_serves_the_cameras_picture_behind_its_credentials(ppe, home, sim, tmp_path):
+    import io
+
+    from PIL import Image
+
+    (tmp_path / "pw").write_text(PASSWORD + "\n", encoding="utf-8")
+    r = ppe("cameras", "discover", "--address", hostport(sim.onvif("plain")), "--address",
+            hostport(sim.onvif("digest")), "--user", "admin", "--password-file", tmp_path / "pw", "--json")
+    assert r.code == 0, r.err
+    uris = {d["serial"]: d["snapshot_uri"] for d in r.json["devices"]}
+    plain = uris["SIM-plain"]
+    assert _get(plain)[0] == 401  # a camera's snapshot is not for anyone on the network
+    status, kind, body = _get(plain, "basic")
+    assert status == 200 and kind == "image/jpeg"
+    assert Image.open(io.BytesIO(body)).size == (320, 240)
+    # the digest-only camera refuses Basic and serves under Digest (its reported URI doubles the
+    # port, as such cameras do: discover corrects it)
+    digest = uris["SIM-digest"]
+    assert hostport(digest) == hostport(sim.onvif("digest"))
+    assert _get(digest, "basic")[0] == 401
+    status, kind, body = _get(digest, "digest")
+    assert status == 200 and Image.open(io.BytesIO(body)).format == "JPEG"

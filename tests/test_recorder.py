@@ -25,7 +25,7 @@ def rec_sim(sim_cache):
 @pytest.fixture
 def rec_home(home, ppe, rec_sim):
     (home / "ppe-tech.toml").write_text(
-        '[ppe]\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
+        '[ppe]\nregion = "77"\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
         '[recording]\nsegment = "5s"\nstall_timeout = "4s"\ntimeout = "30s"\n' + rec_sim.config(), encoding="utf-8")
     assert ppe("keys", "create", "--station").code == 0
     yield home

@@ -16,7 +16,7 @@ import pytest
 
 from checks import schedule as sch
 from checks.watch import Change, journal_text
-from conftest import host_tool, toml_str, ROOT, subprocess_env
+from conftest import host_tool, toml_str, PPE_SECTION, ROOT, subprocess_env
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -292,7 +292,7 @@ def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path)
     exam = tmp_path / "exam-station"
     exam.mkdir()
     config = tmp_path / "ppe-tech.toml"
-    config.write_text(f'[checks]\nexam_software = [{toml_str(exam)}]\n', encoding="utf-8")
+    config.write_text(PPE_SECTION + f'[checks]\nexam_software = [{toml_str(exam)}]\n', encoding="utf-8")
     env = subprocess_env(PPE_TECH_CONFIG=str(config), PPE_TECH_DATA=str(tmp_path / "data"))
     cli = [sys.executable, "-m", "ppe_tech"]
     subprocess.run([*cli, "keys", "create", "--station"], env=env, cwd=ROOT, check=True, capture_output=True)

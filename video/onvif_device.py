@@ -3,7 +3,7 @@
 HTTP SOAP: the device service (GetSystemDateAndTime, SetSystemDateAndTime, GetNTP,
 SetNTP, GetDeviceInformation, GetNetworkInterfaces, GetCapabilities, GetServices,
 SystemReboot) and the media service (GetProfiles, GetVideoSources, GetStreamUri,
-GetSnapshotUri, GetOSDs, SetOSD). Credentials are checked like a camera does:
+GetSnapshotUri, GetOSDs, SetOSD), and the JPEG at the snapshot URI (HTTP GET). Credentials are checked like a camera does:
 WS-UsernameToken PasswordDigest whose `Created` must be within AUTH_WINDOW of the
 device's own clock, or HTTP digest for a digest-only device. A WS-Discovery responder
 answers Probes for NetworkVideoTransmitter that arrive on the loopback interface only.
@@ -46,6 +46,7 @@ NAMESPACES = (f'xmlns:s="{SOAP}" xmlns:tds="http://www.onvif.org/ver10/device/ws
               'xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema" '
               'xmlns:ter="http://www.onvif.org/ver10/error"')
 UNAUTHENTICATED = {"GetSystemDateAndTime"}
+SNAPSHOT_PATH = "/onvif/snapshot.jpg"
 
 
 def _local(tag: str) -> str:
@@ -92,6 +93,7 @@ class Device:
     reboot_seconds: float = 1.5
     port: int = 0
     on_reboot: Callable[[float], Awaitable[None]] | None = None
+    snapshot: Callable[[], bytes] | None = None  # the JPEG its snapshot URI serves (made on first request)
     offset: float = 0.0  # device clock minus real time
     tz: str = "GMT0"
     ntp: bool = False
@@ -155,9 +157,13 @@ class Device:
             body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
             if "slow" in self.faults:
                 await asyncio.sleep(self.slow_seconds)
-            status, extra, payload, after = self.answer(method, path, headers, body)
+            if method == "GET" and path.split("?")[0] == SNAPSHOT_PATH:
+                status, extra, payload, after = await self.answer_snapshot(headers)
+            else:
+                status, extra, payload, after = self.answer(method, path, headers, body)
+            extra = {"Content-Type": "application/soap+xml; charset=utf-8", **extra}
             out = [f"HTTP/1.1 {status}", "Server: ppe-tech-onvif-simulator", "Connection: close",
-                   "Content-Type: application/soap+xml; charset=utf-8", f"Content-Length: {len(payload)}"]
+                   f"Content-Length: {len(payload)}"]
             out += [f"{k}: {v}" for k, v in extra.items()]
             writer.write(("\r\n".join(out) + "\r\n\r\n").encode() + payload)
             await writer.drain()
@@ -196,6 +202,25 @@ class Device:
             result, after = result
         return "200 OK", {}, self.envelope(result), after
 
+    async def answer_snapshot(self, headers: dict):
+        """GET of the snapshot URI: a JPEG of the picture, behind HTTP Basic or Digest as on a
+        camera (Digest only for a digest-only device)."""
+        if self.snapshot is None:
+            return "404 Not Found", {}, b"", None
+        if self.user and not self._http_auth_ok(headers.get("authorization", ""), "GET"):
+            challenge = f'Digest realm="ppe-tech-sim", qop="auth", nonce="{self.nonce}", algorithm=MD5'
+            return "401 Unauthorized", {"WWW-Authenticate": challenge}, b"", None
+        picture = await asyncio.get_running_loop().run_in_executor(None, self.snapshot)
+        return "200 OK", {"Content-Type": "image/jpeg"}, picture, None
+
+    def _http_auth_ok(self, header: str, method: str) -> bool:
+        if header.startswith("Basic ") and "digest_only" not in self.faults:
+            try:
+                return base64.b64decode(header[6:]).decode("utf-8") == f"{self.user}:{self.password}"
+            except ValueError:
+                return False
+        return self._digest_ok(header, method)
+
     def check_auth(self, root, headers: dict):
         if "digest_only" in self.faults:
             if self._digest_ok(headers.get("authorization", "")):
@@ -217,7 +242,7 @@ class Device:
             return "400 Bad Request", {}, self.fault("Sender", "ter:NotAuthorized", "Sender not Authorized"), None
         return None
 
-    def _digest_ok(self, header: str) -> bool:
+    def _digest_ok(self, header: str, method: str = "POST") -> bool:
         if not header.startswith("Digest "):
             return False
         p = {k.lower(): v for k, v in re.findall(r'(\w+)\s*=\s*"?([^",]*)"?', header[7:])}
@@ -227,7 +252,7 @@ class Device:
         def h(value: str) -> str:
             return hashlib.md5(value.encode()).hexdigest()
         ha1 = h(f"{self.user}:ppe-tech-sim:{self.password}")
-        ha2 = h(f"POST:{p.get('uri', '')}")
+        ha2 = h(f"{method}:{p.get('uri', '')}")
         expected = h(f"{ha1}:{self.nonce}:{p.get('nc', '')}:{p.get('cnonce', '')}:{p.get('qop', '')}:{ha2}")
         return p.get("response") == expected
 
@@ -374,7 +399,7 @@ class Device:
 
     def op_GetSnapshotUri(self, _req) -> str:
         port = f"{self.port}:{self.port}" if "wrong_host" in self.faults else str(self.port)
-        return (f"<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>http://{HOST}:{port}/onvif/snapshot.jpg</tt:Uri>"
+        return (f"<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>http://{HOST}:{port}{SNAPSHOT_PATH}</tt:Uri>"
                 f"<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false"
                 f"</tt:InvalidAfterReboot><tt:Timeout>PT60S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>")
 

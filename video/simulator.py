@@ -107,8 +107,20 @@ def loop_file(spec: CameraSpec, cache: Path) -> Path:
     args = ["-f", "lavfi", "-i", source, "-t", str(LOOP_SECONDS), "-vf", chain, "-c:v", "libx264",
             "-preset", "ultrafast", "-tune", "zerolatency", "-g", str(gop), "-keyint_min", str(gop), "-bf", "0",
             "-crf", "28", "-pix_fmt", "yuv420p", "-x264-params", "aud=1:repeat-headers=1", "-f", "h264"]
+    return _encoded(args, cache, "h264")
+
+
+def snapshot_file(spec: CameraSpec, cache: Path) -> Path:
+    """A JPEG of the camera's picture (what its ONVIF snapshot URI serves), encoded once."""
+    source, chain = _filters(spec)
+    return _encoded(["-f", "lavfi", "-i", source, "-vf", chain, "-frames:v", "1", "-q:v", "4", "-f", "mjpeg"],
+                    cache, "jpg")
+
+
+def _encoded(args: list[str], cache: Path, suffix: str) -> Path:
+    """ffmpeg's output for these arguments, kept in the cache under their hash."""
     key = hashlib.sha256(json.dumps(args).encode()).hexdigest()[:16]
-    out = cache / f"{key}.h264"
+    out = cache / f"{key}.{suffix}"
     if out.exists():
         return out
     cache.mkdir(parents=True, exist_ok=True)
@@ -433,7 +445,7 @@ async def serve(specs: list[CameraSpec], cache: Path, ready=None) -> None:
         await camera.listen()
         if camera.spec.fault != "none":
             await camera.set_fault(camera.spec.fault, camera.spec.fault_seconds)
-    devices = await _onvif_devices(cameras)
+    devices = await _onvif_devices(cameras, cache)
     responder = await onvif_device.start_responder(list(devices.values())) if devices else None
     tasks = [asyncio.create_task(c.run()) for c in cameras.values()]
     report = {"cameras": {name: {"url": c.url, "port": c.spec.port,
@@ -450,7 +462,7 @@ async def serve(specs: list[CameraSpec], cache: Path, ready=None) -> None:
             responder.close()
 
 
-async def _onvif_devices(cameras: dict[str, Camera]) -> dict[str, "onvif_device.Device"]:
+async def _onvif_devices(cameras: dict[str, Camera], cache: Path) -> dict[str, "onvif_device.Device"]:
     """An ONVIF device for each camera that has one; a reboot takes its RTSP side offline too."""
     devices = {}
     for name, camera in cameras.items():
@@ -462,7 +474,8 @@ async def _onvif_devices(cameras: dict[str, Camera]) -> dict[str, "onvif_device.
             await camera.set_fault("offline", seconds)
         device = onvif_device.Device(name, spec.user, spec.password, spec.port, spec.width, spec.height, spec.fps,
                                      tuple(spec.onvif_faults), spec.clock_skew, spec.slow_seconds,
-                                     port=spec.onvif_port, on_reboot=on_reboot)
+                                     port=spec.onvif_port, on_reboot=on_reboot,
+                                     snapshot=lambda spec=spec: snapshot_file(spec, cache).read_bytes())
         await device.listen()
         devices[name] = device
     return devices

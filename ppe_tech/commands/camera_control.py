@@ -1,4 +1,4 @@
-"""`ppe-tech cameras discover|clock|reboot|osd`: camera control over ONVIF (video/onvif)."""
+"""`ppe-tech cameras discover|edit|clock|reboot|osd`: camera control over ONVIF (video/onvif)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import click
 from ppe_tech.app import App, emit, journal_action, load_signer
 from ppe_tech.commands.cameras import _seconds, _status_line, camera_ids, select
 from ppe_tech.commands.recording import cameras, journal_key_option
-from ppe_tech.config import Camera
+from ppe_tech.config import LOCATIONS, Camera
 from ppe_tech.errors import BadInput, ExitCode
 from ppe_tech.messages import _
 from ppe_tech.options import json_option, passphrase_file_option, key_file_option
@@ -163,6 +163,8 @@ def discover(app: App, interfaces: tuple[str, ...], addresses: tuple[str, ...], 
         for f in (d.as_json() for d in found):  # masked: a camera may put credentials in its URIs
             what = " ".join(x for x in (f["manufacturer"], f["model"]) if x) or "?"
             status = f["camera"] or (_("new") if not f["error"] else _("ERROR"))
+            if f["added_as"]:
+                status = _("added as {id}").format(id=f["added_as"])
             click.echo(_status_line(f["address"], status, f"{what}  {_('clock')} {_signed(f['clock_offset_s'])}"))
             if f["stream_uri"]:
                 click.echo(f"  {f['stream_uri']}")
@@ -185,7 +187,7 @@ def _write(app: App, new, user: str, password: str) -> list[str]:
     blocks, comments, ids = [], [], []
     stamp = app.now_local().strftime("%Y-%m-%d %H:%M")
     for f in new:
-        camera_id = _new_id(f, taken)
+        camera_id = f.added_as = _new_id(f, taken)
         ids.append(camera_id)
         block = {"id": camera_id, "location": "auditorium", "room": "",
                  "url": _with_credentials(f.stream_uri, user, password),
@@ -197,6 +199,42 @@ def _write(app: App, new, user: str, password: str) -> list[str]:
         comments.append(f"found by `ppe-tech cameras discover` {stamp}: {what}; set location and room")
     add_cameras(app.config_path, blocks, comments)
     return ids
+
+
+@cameras.command("edit")
+@click.argument("camera_id", metavar="CAMERA")
+@click.option("--id", "new_id", metavar="ID", help=_("New id ([a-z0-9-]; before the camera has recordings)."))
+@click.option("--location", type=click.Choice(LOCATIONS), help=_("Where the camera looks."))
+@click.option("--room", metavar="TEXT", help=_("Room number or place, as printed in the journal."))
+@json_option
+@click.pass_obj
+def edit(app: App, camera_id: str, new_id: str | None, location: str | None, room: str | None, as_json: bool) -> int:
+    """Name a camera in the config: its id, location and room (after `cameras discover --write`).
+
+    \b
+    The file keeps its comments and layout; the result is checked like any config
+    before it replaces the file. Example:
+      ppe-tech cameras edit cam-1 --id aud-0101 --location auditorium --room 0101
+    """
+    from ppe_tech.config_edit import edit_camera
+    from video import segments
+
+    select(app, (camera_id,))  # no config, or an unknown camera, is bad input naming what is known
+    changes = {k: v for k, v in (("id", new_id), ("location", location), ("room", room)) if v is not None}
+    if not changes:
+        raise BadInput(_("nothing to change: give --id, --location or --room"))
+    if new_id is not None and new_id != camera_id and segments.files(app.recordings_dir, camera_id):
+        raise BadInput(_("{camera} has recordings in {dir} under its id; renaming it would part them from the "
+                         "camera (archive and gaps go by id): keep the id").format(camera=camera_id,
+                                                                                 dir=app.recordings_dir))
+    assert app.config_path is not None
+    edit_camera(app.config_path, camera_id, changes)
+
+    def human() -> None:
+        click.echo(_("{config}: {camera} updated: {changes}").format(
+            config=app.config_path, camera=camera_id, changes=", ".join(f"{k} = {v!r}" for k, v in changes.items())))
+    emit(as_json, {"camera": camera_id, "changed": changes}, human)
+    return ExitCode.OK
 
 
 # -- clock ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ppe_tech.timeutil import zone
 MARKER = ".ppe-tech-demo"
 DEMO_TIMEZONE = "Europe/Moscow"
 DEMO_PASSPHRASE = "demo-passphrase"
+CAMERA_USER, CAMERA_PASSWORD = "admin", "demo-camera"  # the simulated cameras' credentials
 SPECIALIST = ("Иванов Иван Иванович", "технический специалист")
 HEAD = ("Петров Алексей Андреевич", "руководитель ППЭ")
 
@@ -116,7 +117,8 @@ def demo(app: App, folder: Path, seconds: int) -> int:
     daemons: list = []
     try:
         _step(_("1. Simulated cameras: two corridors, the entrance, rooms 0101 and 0102 (0102 unplugged)"))
-        specs = [{"name": cid, "width": 1280, "height": 720, **extra} for cid, _loc, _room, extra in CAMERAS]
+        specs = [{"name": cid, "width": 1280, "height": 720, "user": CAMERA_USER, "password": CAMERA_PASSWORD,
+                  **extra} for cid, _loc, _room, extra in CAMERAS]
         sim = simulator.Running(specs, simulator.default_cache(), folder / "simulator.json")
         daemons.append(sim)
 
@@ -127,11 +129,9 @@ def demo(app: App, folder: Path, seconds: int) -> int:
             base = folder / "clamav"
             clam = localclam.LocalClamd(base, localclam.eicar_database(base / "db"))
             daemons.append(clam)
-        corridor_port = sim.url("corr-1").split(":")[2].split("/")[0]
-        text = "".join(f'\n[[cameras]]\nid = "{cid}"\nlocation = "{loc}"\nroom = "{room}"\nurl = "{sim.url(cid)}"\n'
-                       f'onvif = "{sim.onvif(cid)}"\nresolution = "1280x720"\nfps = 15\n'
-                       for cid, loc, room, _extra in CAMERAS)
-        text += (f'\n[[exams]]\nid = "{exam_id}"\nsubject = "Математика (профильный уровень)"\n'
+        corridor_port = sim.url("corr-1").rpartition(":")[2].split("/")[0]
+        # the cameras come in step 4, found over ONVIF and written by `cameras discover --write`
+        text = (f'\n[[exams]]\nid = "{exam_id}"\nsubject = "Математика (профильный уровень)"\n'
                  f'start = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\n'
                  # the demo's day is compressed: its recording window opens now, with the pre-check
                  f'record_before = "2h10m"\n'
@@ -145,6 +145,9 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         config = ('[ppe]\nregion = "77"\nregion_name = "г. Москва"\ncode = "0123"\nname = "ГБОУ Школа № 1"\n'
                   'address = "г. Москва, ул. Примерная, д. 1"\ntimezone = "Europe/Moscow"\n' + text)
         (folder / "ppe-tech.toml").write_text(config, encoding="utf-8")
+        camera_password = folder / "camera-password.txt"
+        camera_password.write_text(CAMERA_PASSWORD + "\n", encoding="utf-8")
+        camera_password.chmod(0o600)
         # the demo's profile: what the scratch station can show (a region writes its own the same way)
         checks = ["system.resources", "system.disk", "system.time", "software.required", "software.forbidden",
                   *(["antivirus.status", "antivirus.scan"] if clam is not None else []), "integrity.baseline",
@@ -163,10 +166,15 @@ def demo(app: App, folder: Path, seconds: int) -> int:
                               capture=True))["key_id"]
         ppe("keys", "create", "--station", "--json", capture=True)
 
-        _step(_("4. The cameras found over ONVIF; corridor 2's clock is off and is set"))
+        _step(_("4. The cameras found over ONVIF and written to the config, then named; corridor 2's clock "
+                "is off and is set"))
         # asked one by one (unicast, on 127.0.0.1): the demo sends nothing onto the school's network
         addresses = [a for cid, *_rest in CAMERAS for a in ("--address", sim.onvif(cid).split("/")[2])]
-        ppe("cameras", "discover", *addresses, "--timeout", "2s")
+        found = json.loads(ppe("cameras", "discover", *addresses, "--timeout", "2s", "--user", CAMERA_USER,
+                               "--password-file", str(camera_password), "--write", "--json", capture=True))
+        added = {d["address"]: d["added_as"] for d in found["devices"]}
+        for cid, loc, room, _extra in CAMERAS:  # the specialist names each camera where it hangs
+            ppe("cameras", "edit", added[sim.onvif(cid)], "--id", cid, "--location", loc, "--room", room)
         ppe("cameras", "clock", ok=(0, 1))
         ppe("cameras", "clock", "--set", "--key", specialist, *pf)
 

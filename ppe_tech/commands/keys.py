@@ -78,6 +78,7 @@ def create(app: App, name: str | None, position: str | None, station: bool, prot
         raise BadInput(_("--name and --position are required for a person's key (or use --station)"))
     if out is not None and (out.is_symlink() or (out.exists() and not out.is_dir())):
         raise BadInput(_("--out {path} exists; a key file is never overwritten").format(path=out))
+    app.require_ppe_codes()  # before the passphrase is asked
     passphrase = None
     if not station or protect:
         passphrase = app.passphrases(passphrase_file).get(f"the new key of {name}", confirm=True)

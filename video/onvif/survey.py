@@ -38,6 +38,7 @@ class Found:
     error: str | None = None
     notes: list = field(default_factory=list)
     camera: str | None = None  # the configured camera it is, if any
+    added_as: str | None = None  # the id `discover --write` gave it in the config
 
     @property
     def hostport(self) -> tuple[str, int]:
@@ -49,7 +50,7 @@ class Found:
                 "model": self.model, "serial": self.serial, "firmware": self.firmware, "mac": self.mac,
                 "stream_uri": mask_url(self.stream_uri), "snapshot_uri": mask_url(self.snapshot_uri), "resolution": self.resolution,
                 "clock_offset_s": None if self.clock_offset_s is None else round(self.clock_offset_s, 3),
-                "camera": self.camera, "error": self.error and mask_url(self.error),
+                "camera": self.camera, "added_as": self.added_as, "error": self.error and mask_url(self.error),
                 "notes": [mask_url(str(n)) for n in self.notes]}
 
 
