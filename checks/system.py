@@ -235,7 +235,8 @@ def process_arguments(ctx, cmds: Commands, mounts: str = PROC_MOUNTS, processes=
     if not sys.platform.startswith("linux"):
         return skipped(M("only Linux shows other users' command lines in /proc"))
     # a password as a URL carries it, `:secret@`: a bare short password would match ordinary words
-    needles = {f":{secret}@" for c in ctx.config.cameras for secret in passwords_in(c.url)}
+    urls = [u for c in ctx.config.cameras for u in (c.url, c.onvif) if u]
+    needles = {f":{secret}@" for url in urls for secret in passwords_in(url)}
     if not needles:
         return passed(M("no camera URL holds a password"))
     carriers = sorted({f"{name} (pid {pid})" for pid, name, line in processes() if any(n in line for n in needles)})

@@ -314,6 +314,7 @@ def test_clock_against_an_sntp_server(ppe, home, skew, status):
     assert ("behind" if skew > 0 else "ahead of") in check["message"] or skew == 0
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the check is Linux's: /proc shows command lines")
 def test_a_camera_password_in_a_command_line_is_a_warning_unless_proc_hides_it(home, tmp_path):
     """ppe-tech's own ffmpeg never carries a password in its arguments; the check looks at
     the command lines that do (here a real process started with the camera URL in its

@@ -17,7 +17,10 @@ from video import recorder, segments
 
 @pytest.fixture(scope="module")
 def rec_sim(sim_cache):
-    sim = Simulator([{"name": f"cam-{n}"} for n in range(1, 5)], sim_cache)
+    # cam-1..3 (killed, stalled, offline below) hold passwords, so they record through the
+    # concat list on ffmpeg's stdin; cam-4 keeps its plain URL on the command line
+    sim = Simulator([{"name": f"cam-{n}", **({"user": "admin", "password": f"rec-pass-{n}"} if n < 4 else {})}
+                     for n in range(1, 5)], sim_cache)
     yield sim
     sim.stop()
 
@@ -27,6 +30,7 @@ def rec_home(home, ppe, rec_sim):
     (home / "ppe-tech.toml").write_text(
         '[ppe]\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
         '[recording]\nsegment = "5s"\nstall_timeout = "4s"\ntimeout = "30s"\n' + rec_sim.config(), encoding="utf-8")
+    (home / "ppe-tech.toml").chmod(0o600)  # camera passwords, as `init` writes it
     assert ppe("keys", "create", "--station").code == 0
     yield home
     ppe("cameras", "stop")
