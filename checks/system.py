@@ -216,23 +216,41 @@ def proc_hidden(mounts_text: str) -> bool | None:
     return None
 
 
-def process_arguments(ctx, cmds: Commands, mounts: str = PROC_MOUNTS) -> Outcome:
-    """Camera passwords reach ffmpeg in its command line, which every local user can read in
-    /proc unless it is mounted with hidepid: warn on a station where that is so."""
+def _command_lines():
+    """(pid, name, command line) of every process this user may read."""
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        cmdline = proc.info.get("cmdline")
+        if cmdline:
+            yield proc.info["pid"], proc.info.get("name") or "?", "\0".join(cmdline)
+
+
+def process_arguments(ctx, cmds: Commands, mounts: str = PROC_MOUNTS, processes=_command_lines) -> Outcome:
+    """Any command line holds what every local user can read in /proc unless it is mounted with
+    hidepid. ppe-tech's ffmpeg reads a camera URL with a password on its stdin, never in its
+    arguments (video.ffmpeg.camera_input); warn when a process still carries a camera's
+    password in its command line (another recorder, a script, an old ppe-tech) while /proc
+    shows it to everybody."""
     from ppe_tech.secrets import passwords_in
 
     if not sys.platform.startswith("linux"):
         return skipped(M("only Linux shows other users' command lines in /proc"))
-    secret = [c.id for c in ctx.config.cameras if passwords_in(c.url)]
-    if not secret:
+    # a password as a URL carries it, `:secret@`: a bare short password would match ordinary words
+    urls = [u for c in ctx.config.cameras for u in (c.url, c.onvif) if u]
+    needles = {f":{secret}@" for url in urls for secret in passwords_in(url)}
+    if not needles:
         return passed(M("no camera URL holds a password"))
+    carriers = sorted({f"{name} (pid {pid})" for pid, name, line in processes() if any(n in line for n in needles)})
+    if not carriers:
+        return passed(M("no command line holds a camera password (ppe-tech's ffmpeg reads it on its stdin)"))
     try:
         with open(mounts, encoding="utf-8") as handle:
             hidden = proc_hidden(handle.read())
     except OSError:
         hidden = None
+    shown = ", ".join(carriers[:3]) + (" …" if len(carriers) > 3 else "")
     if hidden:
-        return passed(M("/proc hides other users' processes (hidepid)"))
-    return warned(M("other local users can read the recorder's command line with the passwords of {n} cameras; "
-                    "mount /proc with hidepid=invisible (fstab: proc /proc proc defaults,hidepid=invisible 0 0)",
-                    n=len(secret)))
+        return passed(M("the command line of {processes} holds a camera password; /proc hides it from other "
+                        "users (hidepid)", processes=shown), processes=carriers)
+    return warned(M("the command line of {processes} holds a camera password that every local user can read; "
+                    "stop that program or give it the URL another way, or mount /proc with hidepid=invisible "
+                    "(fstab: proc /proc proc defaults,hidepid=invisible 0 0)", processes=shown), processes=carriers)

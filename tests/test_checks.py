@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import toml_str, host_tool
+from conftest import toml_str, host_tool, wait_for
 
 from checks import antivirus, localclam, network, software, system, versions
 from checks.builtin import Context, antivirus_status
@@ -314,7 +314,11 @@ def test_clock_against_an_sntp_server(ppe, home, skew, status):
     assert ("behind" if skew > 0 else "ahead of") in check["message"] or skew == 0
 
 
-def test_proc_without_hidepid_is_a_warning_when_camera_urls_hold_passwords(home, tmp_path):
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the check is Linux's: /proc shows command lines")
+def test_a_camera_password_in_a_command_line_is_a_warning_unless_proc_hides_it(home, tmp_path):
+    """ppe-tech's own ffmpeg never carries a password in its arguments; the check looks at
+    the command lines that do (here a real process started with the camera URL in its
+    argv) and warns while /proc shows them to every user."""
     assert system.proc_hidden("proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n") is False
     assert system.proc_hidden("proc /proc proc rw,relatime,hidepid=invisible 0 0\n") is True
     assert system.proc_hidden("proc /proc proc rw,relatime,hidepid=2,gid=27 0 0\n") is True
@@ -325,9 +329,26 @@ def test_proc_without_hidepid_is_a_warning_when_camera_urls_hold_passwords(home,
     open_proc.write_text("proc /proc proc rw,relatime 0 0\n")
     hidden = tmp_path / "mounts-hidden"
     hidden.write_text("proc /proc proc rw,relatime,hidepid=invisible 0 0\n")
-    outcome = system.process_arguments(ctx, Commands(), mounts=str(open_proc))
-    assert outcome.status == Status.WARN and "hidepid" in str(outcome.message) and "s3cret" not in str(outcome.message)
-    assert system.process_arguments(ctx, Commands(), mounts=str(hidden)).status == Status.PASS
+    # nothing carries it: a pass on an open /proc too (before, the mere password was a warning)
+    clean = system.process_arguments(ctx, Commands(), mounts=str(open_proc))
+    assert clean.status == Status.PASS and "stdin" in str(clean.message), clean.message
+    leaky = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "rtsp://admin:s3cret@127.0.0.1:9/a"])
+    try:
+        assert wait_for(lambda: any(":s3cret@" in line for _p, _n, line in system._command_lines()), 10)
+        outcome = system.process_arguments(ctx, Commands(), mounts=str(open_proc))
+        assert outcome.status == Status.WARN, outcome.message
+        assert f"pid {leaky.pid}" in str(outcome.message) and "hidepid" in str(outcome.message)
+        assert "s3cret" not in str(outcome.message) + json.dumps(outcome.data)
+        assert system.process_arguments(ctx, Commands(), mounts=str(hidden)).status == Status.PASS
+    finally:
+        leaky.kill()
+        leaky.wait()
+    assert system.process_arguments(ctx, Commands(), mounts=str(open_proc)).status == Status.PASS
+    # a short password matches only in a URL's form, never an ordinary word of a command line
+    short = config_of(home, '[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nurl = "rtsp://admin:sleep@127.0.0.1:9/a"\n')
+    ctx = Context(config=short, data_dir=home / "data", recordings_dir=home / "data" / "recordings")
+    lines = lambda: [(1, "sleep", "sleep\x0060")]  # noqa: E731
+    assert system.process_arguments(ctx, Commands(), mounts=str(open_proc), processes=lines).status == Status.PASS
     plain = config_of(home, '[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nurl = "rtsp://127.0.0.1:9/a"\n')
     ctx = Context(config=plain, data_dir=home / "data", recordings_dir=home / "data" / "recordings")
     assert system.process_arguments(ctx, Commands(), mounts=str(open_proc)).status == Status.PASS

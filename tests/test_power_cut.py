@@ -27,7 +27,7 @@ SEGMENT = 2  # seconds
 
 @pytest.fixture(scope="module")
 def cut_sim(sim_cache):
-    sim = Simulator([{"name": "cam-a"}, {"name": "cam-b"}], sim_cache)
+    sim = Simulator([{"name": "cam-a", "user": "admin", "password": "cut-pass"}, {"name": "cam-b"}], sim_cache)
     yield sim
     sim.stop()
 
@@ -39,6 +39,7 @@ def write_config(home, sim, start: datetime, precheck_before: str = "10m") -> No
         f'[[exams]]\nid = "math"\nstart = "{start:%Y-%m-%dT%H:%M}"\nduration = "1h"\n'
         f'precheck_before = "{precheck_before}"\nrecord_before = "1h"\nrecord_after = "30m"\n'
         + sim.config(), encoding="utf-8")
+    (home / "ppe-tech.toml").chmod(0o600)  # cam-a's password, as `init` writes it
 
 
 @pytest.fixture

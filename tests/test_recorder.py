@@ -17,7 +17,10 @@ from video import recorder, segments
 
 @pytest.fixture(scope="module")
 def rec_sim(sim_cache):
-    sim = Simulator([{"name": f"cam-{n}"} for n in range(1, 5)], sim_cache)
+    # cam-1..3 (killed, stalled, offline below) hold passwords, so they record through the
+    # concat list on ffmpeg's stdin; cam-4 keeps its plain URL on the command line
+    sim = Simulator([{"name": f"cam-{n}", **({"user": "admin", "password": f"rec-pass-{n}"} if n < 4 else {})}
+                     for n in range(1, 5)], sim_cache)
     yield sim
     sim.stop()
 
@@ -27,6 +30,7 @@ def rec_home(home, ppe, rec_sim):
     (home / "ppe-tech.toml").write_text(
         '[ppe]\nregion = "77"\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
         '[recording]\nsegment = "5s"\nstall_timeout = "4s"\ntimeout = "30s"\n' + rec_sim.config(), encoding="utf-8")
+    (home / "ppe-tech.toml").chmod(0o600)  # camera passwords, as `init` writes it
     assert ppe("keys", "create", "--station").code == 0
     yield home
     ppe("cameras", "stop")
@@ -225,14 +229,19 @@ def test_spawn_detaches_on_each_platform(monkeypatch, tmp_path):
     assert calls[-1]["start_new_session"] is True and "creationflags" not in calls[-1]
 
 
-def test_record_args_preset(tmp_path):
+def test_record_command_preset(tmp_path):
     from video import ffmpeg
 
-    args = recorder.record_args("rtsp://u:p@192.0.2.1/s", tmp_path / "c_%Y.ts", 60, 5)
-    joined = " ".join(args)
-    for needle in ("-rtsp_transport tcp", "-timeout 5000000", "-use_wallclock_as_timestamps 1", "-c copy",
-                   "-segment_time 60", "-segment_atclocktime 1", "-segment_format mpegts", "flush_packets=1",
-                   "-strftime 1", "-nostdin"):
-        assert needle in joined, needle
-    assert "-c:v libx264" not in joined  # never re-encodes
-    assert ffmpeg.input_args("v4l2:/dev/video0", 5) == ["-f", "v4l2", "-i", "/dev/video0"]
+    plain = recorder.record_command("rtsp://192.0.2.1/s", tmp_path / "c_%Y.ts", 60, 5)
+    assert plain.stdin is None and "rtsp://192.0.2.1/s" in plain.argv  # no secret: the URL stays in sight
+    secret = recorder.record_command("rtsp://u:p@192.0.2.1/s", tmp_path / "c_%Y.ts", 60, 5)
+    assert not any("u:p@" in a for a in secret.argv) and "pipe:0" in secret.argv
+    assert secret.stdin is not None and b"file 'rtsp://u:p@192.0.2.1/s'" in secret.stdin
+    assert b"option rtsp_transport 'tcp'" in secret.stdin and b"option timeout '5000000'" in secret.stdin
+    for args in (" ".join(plain.argv), " ".join(secret.argv)):
+        for needle in ("-use_wallclock_as_timestamps 1", "-c copy", "-segment_time 60", "-segment_atclocktime 1",
+                       "-segment_format mpegts", "flush_packets=1", "-strftime 1", "-nostdin"):
+            assert needle in args, needle
+        assert "-c:v libx264" not in args  # never re-encodes
+    assert "-rtsp_transport tcp -timeout 5000000 -i rtsp://192.0.2.1/s" in " ".join(plain.argv)
+    assert ffmpeg.camera_input("v4l2:/dev/video0", 5) == ffmpeg.Command(["-f", "v4l2", "-i", "/dev/video0"])

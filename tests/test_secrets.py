@@ -3,14 +3,23 @@ ffmpeg's own output, tried on a table of hostile URLs and on the real programs."
 
 from __future__ import annotations
 
+import json
 import stat
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import psutil
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from conftest import Simulator, wait_for
 from journal import pgstore
 from ppe_tech.secrets import mask_url, passwords_in
+from video import recorder, segments
 
 # (text, the secret that must disappear, what must stay to say where)
 HOSTILE = [
@@ -136,3 +145,173 @@ def test_ffmpeg_log_is_masked_and_private(simulator, tmp_path):
     assert "Wombat" not in text and "ngLeak" not in text, text
     assert "rtsp://admin:***@127.0.0.1" in text, text
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+# -- camera passwords never in a command line --------------------------------------------------
+
+# ' and \ in the password: ffconcat's quoting (single quotes, ' escaped outside them) is exercised
+# by the real ffmpeg against a camera that checks it
+ARGV_SECRET = "Arg'v\\Leak-7"
+MUTE_SECRET = "MuteLeak-7"
+
+
+@pytest.fixture(scope="module")
+def argv_sim(sim_cache):
+    sim = Simulator([{"name": "secured", "user": "admin", "password": ARGV_SECRET},
+                     {"name": "mute", "fault": "silent", "user": "admin", "password": MUTE_SECRET}], sim_cache)
+    yield sim
+    sim.stop()
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _leaks(data: bytes) -> bool:
+    return any(form.encode() in data for form in (ARGV_SECRET, MUTE_SECRET, "Leak-7"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads other processes' /proc/PID/cmdline")
+def test_recording_keeps_the_camera_password_out_of_every_command_line(ppe, home, argv_sim):
+    url = argv_sim.url("secured")
+    (home / "ppe-tech.toml").write_text(
+        '[ppe]\nregion = "77"\ncode = "0123"\ntimezone = "Europe/Moscow"\n[recording]\nsegment = "2s"\nstall_timeout = "4s"\n'
+        f'timeout = "5s"\n[[cameras]]\nid = "secured"\nlocation = "corridor"\nurl = {json.dumps(url)}\n',
+        encoding="utf-8")
+    (home / "ppe-tech.toml").chmod(0o600)
+    assert ppe("keys", "create", "--station").code == 0
+    state_dir = home / "data" / "recorder"
+    try:
+        assert ppe("cameras", "start").code == 0
+        camera = lambda: (recorder.read_state(state_dir) or {}).get("cameras", {}).get("secured", {})  # noqa: E731
+        assert wait_for(lambda: camera().get("recording"), 15), camera()
+        pid, supervisor = camera()["ffmpeg_pid"], recorder.read_state(state_dir)["pid"]
+        root = home / "data" / "recordings"
+        assert wait_for(lambda: len(segments.files(root, "secured")) >= 2, 15)  # written while we look
+        ffmpeg_argv = _cmdline(pid)
+        assert b"ffmpeg" in ffmpeg_argv and b"pipe:0" in ffmpeg_argv
+        assert not _leaks(ffmpeg_argv) and not _leaks(_cmdline(supervisor)), ffmpeg_argv
+        assert psutil.Process(pid).is_running() and camera()["restarts"] == 0
+        # the pre-check agrees: no command line carries a camera password
+        r = ppe("check", "run", "--only", "system.process_args", "--json", "--no-journal")
+        assert r.json["checks"][0]["status"] == "pass", r.json
+    finally:
+        ppe("cameras", "stop")
+    files = segments.files(root, "secured")
+    tz = ZoneInfo("Europe/Moscow")
+    infos = [segments.probe(p, "secured", tz) for p in files]
+    assert all(i.frames > 0 and i.error is None for i in infos), infos
+    # -use_wallclock_as_timestamps still stamps the packets: each segment starts at its name's time
+    assert all(abs(i.start - segments.name_time(Path(i.path), tz)) < 3 for i in infos), infos
+    log = (state_dir / "ffmpeg-secured.log").read_text(errors="replace")
+    assert "461" not in log, log  # RTSP over TCP from the first SETUP: `option rtsp_transport` reached it
+    # the URL was never written to disk: no file of the data dir holds the password
+    assert not any(_leaks(p.read_bytes()) for p in (home / "data").rglob("*") if p.is_file())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads other processes' /proc/PID/cmdline")
+def test_snapshot_and_probe_keep_the_password_out_of_argv(argv_sim, tmp_path):
+    from video import ffmpeg, health
+
+    url = argv_sim.url("secured")
+    seen: list[bytes] = []
+    done = threading.Event()
+
+    def watch() -> None:  # the sampling ffmpeg lives for its 3 s: read its command line meanwhile
+        me = psutil.Process()
+        while not done.is_set():
+            for child in me.children():
+                try:
+                    if "ffmpeg" in child.name() and (argv := _cmdline(child.pid)):  # b"" once a zombie
+                        seen.append(argv)
+                except (psutil.Error, OSError):
+                    pass
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        sample = health.sample("secured", url, seconds=3, timeout_s=5, snapshot=tmp_path / "secured.jpg")
+    finally:
+        done.set()
+        watcher.join()
+    assert sample.frames and sample.codec == "h264" and (tmp_path / "secured.jpg").stat().st_size > 1000
+    assert seen and all(b"pipe:0" in argv and not _leaks(argv) for argv in seen), seen[:1]
+    command = ffmpeg.probe_command(url, 5)
+    assert not any(_leaks(a.encode()) for a in command.argv) and command.stdin and _leaks(command.stdin)
+    done_probe = ffmpeg.run(command, capture_output=True, timeout=10)
+    assert done_probe.returncode == 0 and json.loads(done_probe.stdout)["streams"][0]["codec_name"] == "h264"
+    assert b"461" not in done_probe.stderr, done_probe.stderr  # TCP at once
+    assert health.probe("secured", url, timeout_s=5).reachable
+
+
+def test_the_io_timeout_reaches_the_camera_behind_the_concat_list(argv_sim, tmp_path):
+    """A camera that accepts and never answers, its password kept out of argv: ffmpeg's own
+    socket timeout (the list's `option timeout`) ends it, not our hard deadline; without the
+    option it would wait forever."""
+    from video import health
+
+    url = argv_sim.url("mute")
+    started = time.monotonic()
+    result = health.probe("mute", url, timeout_s=2)
+    elapsed = time.monotonic() - started
+    assert not result.reachable and result.error != "no answer within the timeout", result
+    assert elapsed < 2.9, elapsed
+    state = tmp_path / "recorder"
+    state.mkdir()
+    sup = recorder.Supervisor([("mute", url)], tmp_path / "rec", state, segment_s=2, timeout_s=2)
+    run = sup.runs[0]
+    started = time.monotonic()
+    sup._start(run)
+    try:
+        if sys.platform.startswith("linux"):
+            assert not _leaks(_cmdline(run.proc.pid))
+        assert run.proc.wait(timeout=8) != 0  # ffmpeg gave up by itself
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait()
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("text,quoted", [
+    ("rtsp://u:p@h/s", "'rtsp://u:p@h/s'"),
+    ("rtsp://u:it's@h/s", r"'rtsp://u:it'\''s@h/s'"),
+    ("rtsp://ad\\min:p\\w@h/s", r"'rtsp://ad\min:p\w@h/s'"),  # a backslash is literal inside the quotes
+    (r"C:\Users\O'Brien\cam 1.ts", r"'C:\Users\O'\''Brien\cam 1.ts'"),  # a Windows path, blank included
+    (r"\\server\share\cam.ts", r"'\\server\share\cam.ts'"),
+    ("пароль", "'пароль'"),
+])
+def test_ffconcat_quoting(text, quoted):
+    from video import ffmpeg
+
+    assert ffmpeg.concat_quote(text) == quoted
+
+
+@pytest.mark.parametrize("text", ["rtsp://u:p\n@h/s", "rtsp://u:p\r@h/s", "rtsp://u:p\0@h/s"])
+def test_ffconcat_refuses_what_it_cannot_quote(text):
+    from video import ffmpeg
+
+    with pytest.raises(ValueError):
+        ffmpeg.concat_quote(text)
+
+
+def test_ffconcat_quoting_is_what_ffmpeg_reads(tmp_path):
+    """A file whose path holds ' \\ and a blank (on Windows its own separators are the
+    backslashes), opened by the real ffprobe through a concat list on its stdin."""
+    from video import ffmpeg
+
+    folder = tmp_path / "it's here"
+    folder.mkdir()
+    path = folder / ("cam \\ 1's.ts" if sys.platform != "win32" else "cam 1's.ts")
+    subprocess.run([ffmpeg.tool("ffmpeg"), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5",
+                    "-t", "1", "-c:v", "mpeg2video", "-f", "mpegts", str(path)], check=True)
+    command = ffmpeg.Command([ffmpeg.tool("ffprobe"), "-v", "error", "-f", "concat", "-safe", "0",
+                              "-protocol_whitelist", "pipe,file", "-show_entries", "stream=codec_name,width",
+                              "-of", "json", "-i", "pipe:0"],
+                             # file: since a bare path would resolve against the list's own URL, pipe:
+                             ffmpeg.concat_list(f"file:{path}", [("probesize", "100000")]))
+    done = ffmpeg.run(command, capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    stream = json.loads(done.stdout)["streams"][0]
+    assert (stream["codec_name"], stream["width"]) == ("mpeg2video", 64)

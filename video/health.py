@@ -154,9 +154,9 @@ def sample(camera: str, url: str, *, seconds: float = 4.0, timeout_s: float = 5.
            snapshot: Path | None = None) -> Sample:
     """Keyframes of `url` for `seconds`, under a hard deadline of timeout + seconds + 2 s."""
     result = Sample(camera, mask_url(url), snapshot=snapshot)
-    args = ffmpeg.sample_args(url, timeout_s, seconds, ANALYSIS_W, ANALYSIS_H, snapshot)
+    command = ffmpeg.sample_command(url, timeout_s, seconds, ANALYSIS_W, ANALYSIS_H, snapshot)
     started = time.monotonic()
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = ffmpeg.popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err_chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
     reader.start()
@@ -213,8 +213,7 @@ def probe(camera: str, url: str, *, timeout_s: float = 5.0) -> ProbeResult:
     """Ask the camera what it streams; a hard deadline of timeout_s + 1 s, whatever the peer does."""
     started = time.monotonic()
     try:
-        proc = subprocess.run(ffmpeg.probe_args(url, timeout_s), stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=timeout_s + 1.0)
+        proc = ffmpeg.run(ffmpeg.probe_command(url, timeout_s), capture_output=True, timeout=timeout_s + 1.0)
     except subprocess.TimeoutExpired:
         return ProbeResult(camera, mask_url(url), False, error=N_("no answer within the timeout"),
                            seconds=time.monotonic() - started)

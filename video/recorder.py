@@ -35,19 +35,24 @@ STOP_REQUEST = "stop.request"  # a file: how `cameras stop` asks, on every platf
 BACKOFF_MAX = 5.0
 
 
-def record_args(url: str, pattern: Path, segment_s: int, timeout_s: float,
-                metadata: dict[str, str] | None = None) -> list[str]:
+def record_command(url: str, pattern: Path, segment_s: int, timeout_s: float,
+                   metadata: dict[str, str] | None = None) -> ffmpeg.Command:
     """The recording preset: stream copy, wall-clock timestamps, clock-aligned TS segments
-    whose service description names the exam point and the camera."""
+    whose service description names the exam point and the camera. A camera's password
+    reaches ffmpeg on its stdin, never in its argv (`ffmpeg.camera_input`)."""
     meta = [a for k, v in (metadata or {}).items() for a in ("-metadata", f"{k}={v}")]
-    return [ffmpeg.tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "warning",
-            "-use_wallclock_as_timestamps", "1", *ffmpeg.input_args(url, timeout_s),
+    source = ffmpeg.camera_input(url, timeout_s)
+    # -use_wallclock_as_timestamps is the outer input's (the concat list's, for a hidden URL):
+    # it stamps every packet as ffmpeg reads it, whichever demuxer produced it
+    args = [ffmpeg.tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "warning",
+            "-use_wallclock_as_timestamps", "1", *source.argv,
             "-map", "0:v:0", "-c", "copy", "-copyts", "-muxdelay", "0", "-muxpreload", "0",
             # the first keyframe of a run can arrive without a time: give it the next packet's
             "-bsf:v", r"setts=pts=if(eq(PTS\,NOPTS)\,NEXT_PTS\,PTS):dts=if(eq(DTS\,NOPTS)\,NEXT_DTS\,DTS)",
             *meta, "-f", "segment", "-segment_time", str(segment_s), "-segment_atclocktime", "1",
             "-segment_format", "mpegts", "-segment_format_options", "flush_packets=1",
             "-strftime", "1", str(pattern)]
+    return ffmpeg.Command(args, source.stdin)
 
 
 def iso_now() -> str:
@@ -133,10 +138,9 @@ class Supervisor:
         kwargs: dict = {"preexec_fn": _child_setup} if sys.platform.startswith("linux") else {}
         if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
-        run.proc = subprocess.Popen(record_args(run.url, run.pattern, self.segment_s, self.timeout_s,
-                                                self.metadata.get(run.id)),
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    env=env, **kwargs)
+        run.proc = ffmpeg.popen(record_command(run.url, run.pattern, self.segment_s, self.timeout_s,
+                                               self.metadata.get(run.id)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, **kwargs)
         # ffmpeg names the URL it could not open: every line is masked before the 0600 log gets it
         copy_masked(run.proc.stderr, self.state_dir / f"ffmpeg-{run.id}.log", known=run.url)
         run.started = time.monotonic()
