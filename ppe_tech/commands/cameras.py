@@ -11,7 +11,7 @@ from ppe_tech.app import App, atomic_output, emit
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import Camera
 from ppe_tech.errors import BadInput, ExitCode
-from ppe_tech.messages import N_, _
+from ppe_tech.messages import N_, _, seconds_text
 from ppe_tech.options import OUTPUT_FILE, json_option
 from ppe_tech.paths import safe_component
 from ppe_tech.secrets import mask_url
@@ -109,8 +109,8 @@ def probe(app: App, camera_ids: tuple[str, ...], timeout: float, as_json: bool) 
     def human() -> None:
         for r in results:
             if r.reachable:
-                click.echo(_status_line(r.camera, "ok", f"{_describe(r.width, r.height, r.fps, r.codec)} "
-                                                        f"({r.seconds:.1f} s)"))
+                click.echo(_status_line(r.camera, _("ok"), f"{_describe(r.width, r.height, r.fps, r.codec)} "
+                                                           f"({seconds_text(r.seconds)})"))
             else:
                 click.echo(_status_line(r.camera, _("UNREACHABLE"), _(r.error) if r.error else ""))
     emit(as_json, {"cameras": [r.as_json() for r in results]}, human)
@@ -150,7 +150,7 @@ def _health_lines(verdicts) -> None:
     for v in verdicts:
         s = v.sample
         if v.healthy:
-            click.echo(_status_line(v.camera, "ok", _describe(s.width, s.height, s.fps, s.codec)))
+            click.echo(_status_line(v.camera, _("ok"), _describe(s.width, s.height, s.fps, s.codec)))
         else:
             detail = _(s.error) if s.error else _describe(s.width, s.height, s.fps, s.codec)
             click.echo(_status_line(v.camera, ", ".join(_(PROBLEM_LABELS.get(p, p)) for p in v.problems), detail))

@@ -15,7 +15,7 @@ from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_pe
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import example_warnings
 from ppe_tech.errors import BadInput, ExitCode
-from ppe_tech.messages import _
+from ppe_tech.messages import _, ngettext
 from ppe_tech.options import OUTPUT_FILE, json_option, key_file_option, passphrase_file_option
 
 CHECK_ACTION = "Проверка работоспособности"
@@ -383,7 +383,8 @@ def baseline_create(app: App, key_ref: str | None, passphrase_file: Path | None,
               "signed_by": signer[0].key_id if signer else None, "unreadable": unreadable}
 
     def human() -> None:
-        click.echo(_("Baseline of {n} files ({mib:.1f} MiB) in {path}{signed}.").format(
+        click.echo(ngettext("Baseline of {n} file ({mib:.1f} MiB) in {path}{signed}.",
+                            "Baseline of {n} files ({mib:.1f} MiB) in {path}{signed}.", len(files)).format(
             n=len(files), mib=result["bytes"] / 2**20, path=result["path"],
             signed=_(", signed by {k}").format(k=signer[0].key_id) if signer else _(", NOT signed (no station key)")))
         for path in unreadable:
