@@ -266,3 +266,62 @@ def test_init_writes_the_config_0600_and_a_readable_one_with_passwords_is_named(
     r = ppe("cameras", "list")
     assert "other users of this computer can read it" in r.err and "chmod 600" in r.err
     assert "s3cret" not in r.err + r.out
+
+
+# -- 10. the smaller points ------------------------------------------------------------------------------
+
+def _simulate(home: Path, base: int, *args) -> "subprocess.Popen":
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    return subprocess.Popen([sys.executable, "-P", "-m", "ppe_tech", "cameras", "simulate", "--port-base", str(base),
+                             *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=home,
+                            env=subprocess_env(XDG_CACHE_HOME=str(home / "xdg-cache")))
+
+
+def test_simulate_writes_a_whole_config_and_keeps_its_ports_across_restarts(ppe, home, sim_cache):
+    import random
+    import signal
+
+    from conftest import wait_for
+    from video.simulator import port_free
+
+    (home / "xdg-cache" / "ppe-tech").mkdir(parents=True)
+    (home / "xdg-cache" / "ppe-tech" / "simulator").symlink_to(sim_cache)  # the session's encoded loops
+    base = next(b for b in (random.randrange(21000, 31000, 2) for _ in range(50))
+                if all(port_free(p) for p in range(b, b + 4)))
+    first, second = home / "sim.toml", home / "sim-again.toml"
+    proc = _simulate(home, base, "--count", "2", "--write-config", first)
+    try:
+        assert wait_for(first.exists, 60), proc.stderr.read() if proc.poll() is not None else "no config"
+        assert stat.S_IMODE(first.stat().st_mode) == 0o600
+        raw = tomllib.loads(first.read_text(encoding="utf-8"))
+        assert raw["ppe"]["region"] and raw["ppe"]["code"] and raw["recording"]["segment"]
+        assert [c["url"] for c in raw["cameras"]] == [f"rtsp://127.0.0.1:{base}/stream1",
+                                                      f"rtsp://127.0.0.1:{base + 2}/stream1"]
+        assert [c["onvif"] for c in raw["cameras"]] == [f"http://127.0.0.1:{base + 1}/onvif/device_service",
+                                                        f"http://127.0.0.1:{base + 3}/onvif/device_service"]
+        assert len(raw["exams"]) == 1
+        # usable as it is: the cameras answer, their clocks read, the day has a plan
+        assert ppe("--config", first, "cameras", "probe").code == 0
+        assert ppe("--config", first, "cameras", "clock", "--json").code == 0
+        assert ppe("--config", first, "exam", "plan", "--json").json["exam"]["id"] == raw["exams"][0]["id"]
+        # a second simulator on the same ports is named clearly
+        clash = _simulate(home, base, "--count", "1")
+        out, err = clash.communicate(timeout=60)
+        assert clash.returncode == 3 and f"port {base} on 127.0.0.1 is taken" in err and "--port-base" in err, err
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    # restarted, it serves the same ports: the written config still works
+    proc = _simulate(home, base, "--count", "2", "--write-config", second)
+    try:
+        assert wait_for(second.exists, 60)
+        assert [c["url"] for c in tomllib.loads(second.read_text(encoding="utf-8"))["cameras"]] == \
+            [c["url"] for c in raw["cameras"]]
+        assert ppe("--config", first, "cameras", "probe").code == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
