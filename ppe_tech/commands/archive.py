@@ -171,6 +171,7 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str |
 
     lock = Lock()
     lost: list = []  # sources that failed while being copied
+    copy_started = app.clock()
     with _bar(sum(r.bytes for r in runs), _("Archiving")) as step:
         def advance(n: int) -> None:
             if step is not None:
@@ -249,7 +250,8 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str |
     if logged.get("files") == copied and all(w.reused for w in written):
         number = logged.get("entry")  # a rerun that copied nothing new is not another copying
     else:
-        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file, signer=signer)
+        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file, signer=signer,
+                                start=copy_started)
         state[arc.JOURNALED] = {"entry": number, "files": copied}
         arc.save_state(folder, state)
     result = {"dir": str(folder), "files": [{"path": str(folder / f["name"]), "camera": f["camera"], "bytes": f["bytes"],

@@ -395,6 +395,7 @@ def reboot(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphras
         signer = load_signer(app, key_ref, passphrase_file)
     limit = app.config.checks.camera_clock_max_offset.total_seconds()
     wait = app.config.onvif.reboot_wait.total_seconds()
+    began = app.clock()
     results = in_parallel(chosen, lambda c: _reboot_one(app, c, wait, limit))
     number = None
     done = [r for r in results if r["rebooted"]]
@@ -402,7 +403,7 @@ def reboot(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphras
         rooms = {c.id: c.room or c.id for c in chosen}
         action = _fit(f"{REBOOT_ACTION}: ", [r["id"] + ("" if r["back"] else " (не ответила)") for r in done])
         number = journal_action(app, action, _fit("", list(dict.fromkeys(rooms[r["id"]] for r in done)), 200),
-                                key_ref, passphrase_file, signer=signer)
+                                key_ref, passphrase_file, signer=signer, start=began)
 
     def human() -> None:
         for r in results:

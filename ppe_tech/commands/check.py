@@ -206,6 +206,7 @@ def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | No
     if sys.stderr.isatty() and fmt == "text" and not out:
         click.echo(_("Running {n} checks…").format(n=len(chosen)), err=True)
     results = run_checks(chosen, ctx, app.config.checks.timeout.total_seconds())
+    finished = app.clock()
     verdict = overall(results)
     host = socket.gethostname()
     full = {c.id for c in chosen} == set(profile.checks)
@@ -222,7 +223,8 @@ def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | No
         if signer else None
     number = None
     if not no_journal:
-        number = journal_action(app, CHECK_ACTION, app.config.checks.room, None, None, start=started, signer=signer)
+        number = journal_action(app, CHECK_ACTION, app.config.checks.room, None, None, start=started, signer=signer,
+                                end=finished)
     meta["journal_entry"] = number
     doc = report.as_json(results, meta)
     saved = _keep(app, doc, started, exam)

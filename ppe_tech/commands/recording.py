@@ -124,7 +124,7 @@ def end_recording(app: App, *, by: str, key_ref: str | None = None, passphrase_f
     if meant is not None:
         meant.recording, meant.stopped, meant.stopped_by = False, app.clock().isoformat(), by
         intent.write(app.recorder_dir, meant)
-    started = time.monotonic()
+    started, began = time.monotonic(), app.clock()
     was_running = recorder.stop(app.recorder_dir, timeout=10)
     elapsed = time.monotonic() - started
     state = recorder.read_state(app.recorder_dir) or before
@@ -133,7 +133,7 @@ def end_recording(app: App, *, by: str, key_ref: str | None = None, passphrase_f
     number = None
     if was_running:
         number = journal_action(app, STOP_ACTION, _rooms([known[i] for i in ids if i in known]) or "—",
-                                key_ref, passphrase_file, signer=signer)
+                                key_ref, passphrase_file, signer=signer, start=began)
     return {"stopped": was_running, "seconds": round(elapsed, 1), "journal_entry": number,
             "cameras": [{"id": i, "bytes": c.get("bytes", 0), "restarts": c.get("restarts", 0)}
                         for i, c in (state.get("cameras") or {}).items()]}
