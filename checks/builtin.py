@@ -162,7 +162,8 @@ def cameras(ctx: Context, cmds: Commands) -> Outcome:
     lines, down = [], []
     for cam, res in answers:
         if res.reachable:
-            lines.append(f"{cam.id}: {res.codec} {res.width}x{res.height} {res.fps or 0:.0f} fps")
+            lines.append(M("{camera}: {codec} {width}x{height} {fps:.0f} fps", camera=cam.id, codec=res.codec,
+                           width=res.width, height=res.height, fps=res.fps or 0))
         else:
             down.append(cam.id)
             error = M(res.error) if res.error in health.KNOWN_ERRORS else Foreign(res.error, N_("does not answer"))

@@ -55,7 +55,7 @@ def _describe(width, height, fps, codec) -> str:
     if width and height:
         parts.append(f"{width}x{height}")
     if fps:
-        parts.append(f"{fps:g} fps")
+        parts.append(_("{fps:g} fps").format(fps=fps))
     return " ".join(p for p in parts if p)
 
 
