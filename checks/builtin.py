@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from checks import antivirus, associations, display, integrity, minimums, network, software, software_list, system
-from checks.model import N_, Check, Commands, Foreign, Join, M, Outcome, errored, failed, passed, skipped, warned
+from checks.model import N_, Check, Commands, Foreign, Join, M, Outcome, Plural, errored, failed, passed, skipped, warned
 
 
 @dataclass
@@ -141,7 +141,8 @@ def integrity_baseline(ctx: Context, cmds: Commands) -> Outcome:
                         when=doc["created"][:16].replace("T", " ")),
                       details, **data)
     note = "" if signature == "valid" else M(" (baseline not signed: no station key)")
-    return passed(M("{n} files as in the baseline of {when}{note}", n=len(doc["files"]),
+    return passed(Plural("{n} file as in the baseline of {when}{note}", "{n} files as in the baseline of {when}{note}",
+                           len(doc["files"]), n=len(doc["files"]),
                     when=doc["created"][:16].replace("T", " "), note=note),
                   details, **data)
 
@@ -161,10 +162,12 @@ def cameras(ctx: Context, cmds: Commands) -> Outcome:
     lines, down = [], []
     for cam, res in answers:
         if res.reachable:
-            lines.append(f"{cam.id}: {res.codec} {res.width}x{res.height} {res.fps or 0:.0f} fps")
+            lines.append(M("{camera}: {codec} {width}x{height} {fps:.0f} fps", camera=cam.id, codec=res.codec,
+                           width=res.width, height=res.height, fps=res.fps or 0))
         else:
             down.append(cam.id)
-            lines.append(M("{camera}: {error}", camera=cam.id, error=Foreign(res.error, N_("does not answer"))))
+            error = M(res.error) if res.error in health.KNOWN_ERRORS else Foreign(res.error, N_("does not answer"))
+            lines.append(M("{camera}: {error}", camera=cam.id, error=error))
     if down:
         return failed(M("{n} of {total} cameras do not answer: {ids}", n=len(down), total=len(cams),
                         ids=", ".join(down)), lines)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import errno as _errno
 import socket as _socket
 
-from ppe_tech.messages import N_, Foreign, Join, M, Msg, render  # noqa: F401 (checks write their messages with M)
+from ppe_tech.messages import N_, Foreign, Join, M, Msg, Plural, render  # noqa: F401 (checks write their messages with M)
 from ppe_tech.secrets import mask_url
 
 _OS_ERRORS = {

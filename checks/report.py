@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from checks.model import Result, Status, overall
-from ppe_tech.messages import N_, _
+from ppe_tech.messages import N_, _, seconds_text
 
 WORD = {Status.PASS: N_("Passed"), Status.WARN: N_("Warning"), Status.FAIL: N_("Failed"), Status.SKIP: N_("Skipped"),
         Status.ERROR: N_("Error")}
@@ -13,6 +13,14 @@ COLOUR = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red", Statu
           Status.ERROR: "magenta"}
 RUSSIAN = {Status.PASS: "норма", Status.WARN: "предупреждение", Status.FAIL: "не пройдена", Status.SKIP: "пропущена",
            Status.ERROR: "ошибка проверки"}
+
+
+def status_word(status: str | Status) -> str:
+    """A verdict as people read it, in the chosen language: "warn" -> «предупреждение» (JSON keeps "warn")."""
+    try:
+        return _(WORD[Status(status)]).lower()
+    except ValueError:
+        return str(status)
 
 
 def text_lines(results: list[Result], width: int = 79, style=None, verbose: bool = False) -> list[str]:
@@ -23,7 +31,7 @@ def text_lines(results: list[Result], width: int = 79, style=None, verbose: bool
     lines = []
     for r in results:
         word = _(WORD[r.status])
-        seconds = f"{r.duration_ms / 1000:5.2f}s"
+        seconds = seconds_text(r.duration_ms / 1000, "5.2f")
         dots = max(3, width - len(r.title) - len(word) - len(seconds) - 2)
         verdict = style(word, r.status) if style else word
         lines.append(f"{r.title}{'.' * dots}{verdict}  {seconds}")

@@ -23,7 +23,7 @@ from journal.chain import KEY_CERT_TYPE, Problem, Replay, check_cert
 from journal.model import PERSON, STATION, KeyInfo, State
 from journal.store import JournalDamaged, Store, Tx, damaged, translate
 from ppe_tech.errors import BadInput, Tampered
-from ppe_tech.messages import _
+from ppe_tech.messages import _, ngettext
 from ppe_tech.timeutil import iso_utc, utc_now
 
 PUBLIC_FORMAT = "ppe-tech-public-keys/1"
@@ -46,7 +46,9 @@ def clean_text(field: str, value: str) -> str:
                          "type it again without it").format(field=field, chars=", ".join(hidden)))
     limit = MAX_TEXT.get(field, 500)
     if len(text) > limit:
-        raise BadInput(_("{field} is {n} characters long; at most {limit} are allowed").format(field=field, n=len(text), limit=limit))
+        raise BadInput(ngettext("{field} is {n} character long; at most {limit} are allowed",
+                                "{field} is {n} characters long; at most {limit} are allowed",
+                                len(text)).format(field=field, n=len(text), limit=limit))
     return text
 
 

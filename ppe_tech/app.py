@@ -286,9 +286,12 @@ def station_or_person_signer(app: App, key_ref: str | None, passphrase_file: Pat
 
 
 def journal_action(app: App, action: str, room: str, key_ref: str | None, passphrase_file: Path | None,
-                   start: datetime | None = None, signer=None) -> int | None:
+                   start: datetime | None = None, signer=None, end: datetime | None = None) -> int | None:
     """Append an action on the video equipment to the journal; the entry number, or None
-    (with a warning) when no key can sign it. `signer`: a (KeyFile, Signer) already unlocked."""
+    (with a warning) when no key can sign it. `signer`: a (KeyFile, Signer) already unlocked.
+
+    Column 4 holds the action's start and, where it is known, its end: an action given its
+    `start` ended at `end`, or now, as it is written (a check run, a copy, a stop)."""
     if signer is None:
         signer = station_or_person_signer(app, key_ref, passphrase_file)
     if signer is None:
@@ -298,8 +301,9 @@ def journal_action(app: App, action: str, room: str, key_ref: str | None, passph
     key_file, sig = signer
     now = app.now_local()
     begin = start.astimezone(app.tz) if start is not None else now
-    end = now.strftime("%H:%M") if start is not None and now.strftime("%H:%M") != begin.strftime("%H:%M") else None
+    finish = (end.astimezone(app.tz) if end is not None else now) if start is not None else None
     with app.open_journal() as journal:
-        appended = journal.add(date=begin.date().isoformat(), room=room, start=begin.strftime("%H:%M"), end=end,
+        appended = journal.add(date=begin.date().isoformat(), room=room, start=begin.strftime("%H:%M"),
+                               end=finish.strftime("%H:%M") if finish is not None else None,
                                action=action, by=key_file.key_id, signer=sig)
     return appended.number

@@ -85,13 +85,25 @@ def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, rehearsa
     """ppe-tech: the technical specialist's toolkit for an exam point (ППЭ).
 
     \b
-    Exam day, in order:
-      ppe-tech init                      write a commented ppe-tech.toml
+    Exam day, in order (ppe-tech exam plan shows it with what is done):
+     the day before:
+      ppe-tech init                      write a commented ppe-tech.toml, then fill it in
       ppe-tech keys create ...           a signing key for each person (and --station)
-      ppe-tech journal add ...           record an action on the video equipment
+      ppe-tech cameras discover --write  find the ONVIF cameras, add them to the config
+      ppe-tech cameras clock --set       set the cameras' clocks (journalled)
+      ppe-tech check run --pdf F         the readiness check and its protocol
+      ppe-tech schedule sync             the day's jobs: pre-check, recording, push
+     the day itself:
+      ppe-tech check run --exam ID       the pre-exam check, two hours before the start
+      ppe-tech cameras start             recording, one hour before (journalled)
+      ppe-tech exam status               recording, last check, journal, disk
+      ppe-tech cameras stop              after the exam (journalled)
+     after the exam:
+      ppe-tech archive create --exam ID --to DIR   copy corridors, entrance, offline rooms
+      ppe-tech archive verify DIR        every copied file present and intact
       ppe-tech journal confirm ...       the responsible person signs column 7
-      ppe-tech journal verify            prove nothing was edited or removed
       ppe-tech journal print --out F     the official form as PDF
+      ppe-tech journal push              to the regional centre, 30 min after the end
 
     Exit codes: 0 success, 1 a negative result (tampering found, a check failed),
     2 bad usage or input, 3 the environment stopped the command.

@@ -17,6 +17,7 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
+import datetime as dt
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -559,7 +560,10 @@ class _Validator:
         parse = _PARSERS.get(hint)
         if not isinstance(raw, str):
             expected = _EXPECTED.get(hint, "a string")
-            self.problem(path, _("expected {expected}, got {got}").format(expected=expected, got=_describe(raw)))
+            problem = _("expected {expected}, got {got}").format(expected=expected, got=_describe(raw))
+            if isinstance(raw, (dt.datetime, dt.date, dt.time)):  # TOML's own date, written without quotes
+                problem += "; " + _("put dates and times in quotes")
+            self.problem(path, problem)
             return _INVALID
         if parse is None:
             return raw
@@ -627,6 +631,11 @@ def _load_toml(text: str, source: str) -> dict:
         if _BACKSLASH_IN_DOUBLE_QUOTES.search(line):
             raise ConfigError([_("{where}: not valid TOML: {message}: a Windows path in double quotes; "
                                  "use single quotes, as in 'C:\\Exam\\Station'").format(where=where, message=message)]) from None
+        unquoted = _UNQUOTED_DATE.match(line)
+        if unquoted:
+            raise ConfigError([_("{where}: not valid TOML: {message}: put dates and times in quotes: {key} = \"{example}\"")
+                               .format(where=where, message=message, key=unquoted.group(1),
+                                       example=_quoted_example(unquoted.group(2)))]) from None
         raise ConfigError([_("{where}: not valid TOML: {message}").format(where=where, message=message)]) from None
 
 
@@ -693,6 +702,24 @@ def load_config(path: Path | None, *, explicit: bool) -> Config:
 
 
 # -- writing the commented file -----------------------------------------------------------
+
+# an unquoted date or time, the usual TOML mistake: `start = 2026-06-01 10:00`, `date = 01.06.2026`
+_UNQUOTED_DATE = re.compile(r"\s*([A-Za-z0-9_.-]+)\s*=\s*(\d{1,4}[-./:]\d{1,2}(?:[-./:]\d{1,4})?(?:[ T]+[\d:]+)?)\s*(?:#.*)?$")
+
+
+def _quoted_example(value: str) -> str:
+    """What the user meant, as this config writes it: 2026-06-01 10:00 -> 2026-06-01T10:00."""
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?", value.strip())
+    if m is None:
+        m2 = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T]+(\d{1,2}):(\d{2}))?", value.strip())
+        if m2 is None:
+            return "10:00" if re.fullmatch(r"\d{1,2}:\d{2}", value.strip()) else "2026-06-01T10:00"
+        day, month, year, hh, mm = m2.groups()
+    else:
+        year, month, day, hh, mm = m.groups()
+    text = f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
+    return f"{text}T{int(hh):02d}:{mm}" if hh else text
+
 
 # a double-quoted string holding a backslash: a Windows path written as on Linux
 _BACKSLASH_IN_DOUBLE_QUOTES = re.compile(r'"[^"\n]*\\[^"\n]*"')

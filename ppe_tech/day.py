@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from checks.schedule import PRECHECK_EARLY  # a full check this long before the pre-check's time is the pre-check
+from checks.report import status_word
+from checks.schedule import PUSH_AFTER, PRECHECK_EARLY  # a full check this long before the pre-check's time is the pre-check
 from ppe_tech.messages import _
 
 PORTAL_DAYS = 3  # offline recordings reach the federal portal within 3 calendar days
@@ -71,7 +72,7 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
         done = before[-1]
         ok = done.get("ready", done["status"] in ("pass", "warn"))
         note = _("{status} on {when}").format(
-            status=done["status"], when=f"{datetime.fromisoformat(done['started']).astimezone(tz):%d.%m %H:%M}")
+            status=status_word(done["status"]), when=f"{datetime.fromisoformat(done['started']).astimezone(tz):%d.%m %H:%M}")
         steps.append(Step("readiness", title, ready_at, "done" if ok else "missed" if now >= check_at else "late",
                           note + ("" if ok else "; " + _("not ready: fix and run it again"))))
     else:
@@ -83,7 +84,7 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
     last = reports[-1] if reports else None
     if last:
         ok = last.get("ready", last["status"] in ("pass", "warn"))
-        note = _("{status} at {hhmm}").format(status=last["status"],
+        note = _("{status} at {hhmm}").format(status=status_word(last["status"]),
                                                hhmm=f"{datetime.fromisoformat(last['started']).astimezone(tz):%H:%M}")
         steps.append(Step("precheck", _("pre-exam check"), check_at, "done" if ok else "late" if now >= start else "next",
                           note + ("" if ok else "; " + _("fix and run it again"))))
@@ -110,7 +111,7 @@ def timeline(exam, tz, now: datetime, facts: Facts) -> list[Step]:
                       else ""))
     if facts.region or facts.pushes:
         sent = [p for p in facts.pushes if datetime.fromisoformat(p["at"]) >= end]
-        steps.append(Step("region", _("journal to the regional centre (journal push)"), end,
+        steps.append(Step("region", _("journal to the regional centre (journal push)"), end + PUSH_AFTER,
                           "done" if sent else "later",
                           _("records: {n}, at {hhmm}").format(
                               n=sent[-1]["held"], hhmm=datetime.fromisoformat(sent[-1]["at"]).astimezone(tz).strftime("%H:%M"))

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from ppe_tech import config as cfg
-from ppe_tech.timeutil import format_duration
+from ppe_tech.timeutil import format_duration, parse_duration
 
 SECTIONS = [(cfg.PpeSection, "[ppe]"), (cfg.Camera, "[[cameras]]"), (cfg.RecordingSection, "[recording]"),
             (cfg.HealthSection, "[health]"), (cfg.OnvifSection, "[onvif]"), (cfg.Exam, "[[exams]]"),
@@ -44,8 +44,13 @@ def _default(f: dataclasses.Field) -> str:
         return ""
     if value is None:
         return "the profile's"
-    if isinstance(value, timedelta):
-        return f"`{format_duration(value)}`"
+    if isinstance(value, timedelta):  # as `init` writes it when its example is the default ("60s", not "1m")
+        example = (f.metadata or {}).get("example")
+        try:
+            same = isinstance(example, str) and parse_duration(example) == value
+        except ValueError:
+            same = False
+        return f"`{example if same else format_duration(value)}`"
     if isinstance(value, cfg.ByteSize):
         return f"`{value // 2**30}GiB`" if value % 2**30 == 0 else f"`{value // 2**20}MiB`"
     if value in ("", []):

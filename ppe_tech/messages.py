@@ -73,7 +73,52 @@ def _(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a counted message for `n` in the chosen language: «1 файл», «3 файла», «5 файлов»
+    (Russian has three forms; the catalogue's Plural-Forms says which is which)."""
     return _translation.ngettext(singular, plural, n)
+
+
+_.ngettext = ngettext  # type: ignore[attr-defined]  # how Plural finds the plural form of a translate function
+
+
+def russian_form(n: int) -> int:
+    """Which of Russian's three forms `n` takes: 0 «1 файл, 21 файл», 1 «3 файла», 2 «5 файлов, 11 файлов».
+    The same rule as the catalogue's Plural-Forms (a test holds them together); documents use it
+    through templates.render.plural_ru."""
+    n = abs(int(n))
+    if n % 10 == 1 and n % 100 != 11:
+        return 0
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return 1
+    return 2
+
+
+# -- numbers with units, in the chosen language ---------------------------------------------------
+
+def seconds_text(value: float, spec: str = ".1f") -> str:
+    """«4.2 s» / «4,2 с»-style: a number of seconds with the unit of the chosen language."""
+    return _("{v} s").format(v=format(value, spec))
+
+
+def mib_text(nbytes: float, spec: str = ".1f") -> str:
+    """A size in MiB with the unit of the chosen language (МиБ in Russian)."""
+    return _("{v} MiB").format(v=format(nbytes / 2**20, spec))
+
+
+def span_text(seconds: float) -> str:
+    """A span as people say it: «45 s», «12 min», «2 h 5 min» (units translated)."""
+    total = max(0, round(seconds))
+    if total < 120:
+        return _("{n} s").format(n=total)
+    minutes = total // 60
+    if minutes < 120:
+        return _("{n} min").format(n=minutes)
+    return _("{h} h {m} min").format(h=minutes // 60, m=minutes % 60)
+
+
+def ago_text(seconds: float) -> str:
+    """«45 s ago», «12 min ago»: how long since something happened."""
+    return _("{span} ago").format(span=span_text(seconds))
 
 
 def language() -> str:
@@ -82,8 +127,14 @@ def language() -> str:
 
 
 def translator(lang: str):
-    """The gettext function of one language, whatever the chosen one (documents are Russian)."""
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext
+    """The gettext function of one language, whatever the chosen one (documents are Russian);
+    its `.ngettext` gives the plural forms of the same language."""
+    catalogue = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+
+    def translate(message: str) -> str:
+        return catalogue.gettext(message)
+    translate.ngettext = catalogue.ngettext  # type: ignore[attr-defined]
+    return translate
 
 
 def N_(message: str) -> str:
@@ -117,6 +168,25 @@ class Msg:
 
 
 M = Msg  # short, and what scripts/messages.py extracts
+
+
+class Plural(Msg):
+    """A counted message translated when shown: `Plural("{n} file", "{n} files", 3, n=3)` becomes
+    «3 файла» on a Russian terminal and in the printed protocol; `count` chooses the form."""
+
+    __slots__ = ("plural", "count")
+
+    def __init__(self, singular: str, plural: str, count: int, **params: Any):
+        super().__init__(singular, **params)
+        self.plural, self.count = plural, int(count)
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        values = {k: render(v, translate) if isinstance(v, (Msg, Join, Foreign)) else v for k, v in self.params.items()}
+        plural = getattr(translate, "ngettext", None) or gettext.NullTranslations().ngettext
+        return plural(self.template, self.plural, self.count).format(**values)
+
+    def __repr__(self) -> str:
+        return f"Plural({self.template!r}, {self.plural!r}, {self.params!r})"
 
 
 class Join:
@@ -159,6 +229,7 @@ def document_translator() -> Callable[[str], str]:
     def translate(message: str) -> str:
         return russian(message)
     translate.document = True  # type: ignore[attr-defined]
+    translate.ngettext = russian.ngettext  # type: ignore[attr-defined]
     return translate
 
 

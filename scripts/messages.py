@@ -4,7 +4,9 @@
     .venv/bin/python scripts/messages.py --check    # exit 1 if a message is untranslated or ru.mo's
                                                     # messages differ from ru.po's
 
-Messages are the first argument of `_()` / `M()` / `ngettext()` anywhere in the packages, plus
+Messages are the first argument of `_()` / `M()` / `N_()` anywhere in the packages, and the
+first two of `ngettext()` / `Plural()` (a plural message: msgid, msgid_plural and Russian's three
+forms in msgstr[0..2], chosen by the catalogue's Plural-Forms), plus
 every command's help (its docstring) and every option's help, which the CLI translates
 when it renders them. The catalogue is Babel's PO format; the compiled .mo is committed
 so that installing ppe-tech needs no Babel.
@@ -22,22 +24,32 @@ sys.path.insert(0, str(ROOT))
 PACKAGES = ["ppe_tech", "checks", "video", "journal", "templates"]
 PO = ROOT / "ppe_tech" / "locale" / "ru" / "LC_MESSAGES" / "ppe_tech.po"
 MO = PO.with_suffix(".mo")
+PLURAL = ("ngettext", "Plural")  # (singular, plural, ...): a message with msgid_plural and Russian's three forms
+# Russian's plural rule, as gettext reads it (the same as ppe_tech.messages.russian_form)
+PLURAL_FORMS = ("nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && "
+                "(n%100<10 || n%100>=20) ? 1 : 2);")
 
 
 def from_sources() -> dict[str, list[str]]:
     """msgid -> ["file:line", ...] for every `_("...")`, `M("...")` (a check's message, translated
     when shown) and `ngettext("...", "...", n)` call."""
-    found: dict[str, list[str]] = {}
+    found: dict[str | tuple[str, str], list[str]] = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             for node in ast.walk(tree):
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                        and node.func.id in ("_", "ngettext", "M", "N_") and node.args):
+                        and node.func.id in ("_", "M", "N_", *PLURAL) and node.args):
                     continue
-                for arg in node.args[: 2 if node.func.id == "ngettext" else 1]:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        found.setdefault(arg.value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                texts = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None
+                         for a in node.args[:2]]
+                if node.func.id in PLURAL:
+                    if len(texts) < 2 or None in texts:
+                        raise SystemExit(f"{where}: {node.func.id}() needs two literal strings, singular and plural")
+                    found.setdefault((texts[0], texts[1]), []).append(where)
+                elif texts[0] is not None:
+                    found.setdefault(texts[0], []).append(where)
     return found
 
 
@@ -90,6 +102,17 @@ def messages() -> dict[str, list[str]]:
     return found
 
 
+def translated(catalog, msgid) -> bool:
+    """Has `msgid` (a string, or (singular, plural)) a translation in `catalog`, every form of it?"""
+    message = catalog.get(msgid if isinstance(msgid, str) else msgid[0])
+    if message is None or not message.string:
+        return False
+    if isinstance(msgid, str):
+        return isinstance(message.string, str)
+    return (isinstance(message.string, (tuple, list)) and len(message.string) == 3 and all(message.string)
+            and tuple(message.id) == msgid)
+
+
 def compile_mo(catalog) -> bytes:
     from babel.messages.mofile import write_mo
 
@@ -136,17 +159,25 @@ def main(argv: list[str]) -> int:
     found = messages()
     old = load_po() if PO.exists() else Catalog(locale="ru", domain="ppe_tech")
     if "--check" in argv:
-        missing = [m for m in found if not (old.get(m) and old.get(m).string)]
+        missing = [m for m in found if not translated(old, m)]
         for msgid in missing:
-            print(f"untranslated: {found[msgid][0]}: {msgid[:80]!r}")
+            print(f"untranslated: {found[msgid][0]}: {msgid if isinstance(msgid, str) else msgid[0]!r:.80}")
+        if old.plural_forms != PLURAL_FORMS:
+            print(f"{PO}: Plural-Forms is not Russian's ({PLURAL_FORMS}): run scripts/messages.py")
+            missing.append("Plural-Forms")
         stale = not MO.exists() or not mo_is_current(MO.read_bytes(), old)
         if stale:
             print(f"{MO} is not compiled from {PO}: run scripts/messages.py")
         return 1 if missing or stale else 0
     catalog = Catalog(locale="ru", domain="ppe_tech", project="ppe-tech", charset="utf-8")
+    catalog._num_plurals, catalog._plural_expr = 3, PLURAL_FORMS.split("plural=", 1)[1].rstrip(";")
     for msgid, where in sorted(found.items(), key=lambda item: item[1][0]):
-        previous = old.get(msgid)
-        catalog.add(msgid, previous.string if previous else "",
+        previous = old.get(msgid if isinstance(msgid, str) else msgid[0])
+        if isinstance(msgid, str):
+            string = previous.string if previous and isinstance(previous.string, str) else ""
+        else:  # a plural message: its three Russian forms
+            string = tuple(previous.string) if previous and isinstance(previous.string, (tuple, list)) else ("",) * 3
+        catalog.add(msgid, string,
                     locations=[(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) if ":" in w and
                                w.rsplit(":", 1)[1].isdigit() else (w, 0) for w in where[:3]],
                     flags=("python-brace-format",) if "{" in msgid else ())
@@ -154,7 +185,7 @@ def main(argv: list[str]) -> int:
     with open(PO, "wb") as handle:
         write_po(handle, catalog, width=100, omit_header=False, sort_output=False)
     MO.write_bytes(compile_mo(catalog))
-    done = sum(1 for m in catalog if m.id and m.string)
+    done = sum(1 for m in catalog if m.id and translated(catalog, m.id))
     print(f"{PO.relative_to(ROOT)}: {done} of {sum(1 for m in catalog if m.id)} messages translated")
     return 0
 

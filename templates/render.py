@@ -19,6 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from ppe_tech.messages import russian_form
 from ppe_tech.secrets import mask_url
 
 FONT_DIR = Path(__file__).with_name("fonts")
@@ -30,14 +31,9 @@ Op = Callable[[Canvas], None]
 
 @functools.cache
 def plural_ru(n: int, one: str, few: str, many: str) -> str:
-    """«1 файл», «3 файла», «5 файлов», «11 файлов», «21 файл»: Russian counts in documents."""
-    if n % 10 == 1 and n % 100 != 11:
-        word = one
-    elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        word = few
-    else:
-        word = many
-    return f"{n} {word}"
+    """«1 файл», «3 файла», «5 файлов», «11 файлов», «21 файл»: Russian counts in documents
+    (the rule is the catalogue's, ppe_tech.messages.russian_form)."""
+    return f"{n} {(one, few, many)[russian_form(n)]}"
 
 
 def duration_ru(seconds: float) -> str:

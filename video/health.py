@@ -133,17 +133,21 @@ _STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})"
 _FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
 
 
+# ffmpeg.exe has no strerror for the socket errors and prints their numbers, in the MSVC
+# numbering of errno.h: ECONNREFUSED 107, ETIMEDOUT 138, EHOSTUNREACH 110
+_ERRORS = (("401", N_("401 Unauthorized: wrong user or password")),
+           ("Connection refused", N_("connection refused")),
+           ("Error number -107 occurred", N_("connection refused")),
+           ("timed out", N_("no answer (timed out)")),
+           ("Error number -138 occurred", N_("no answer (timed out)")),
+           ("Error number -110 occurred", N_("no route to host")),
+           ("Invalid data", N_("no answer or not a video stream")),
+           ("No route", N_("no route to host")), ("404", N_("404 Not Found: wrong path")))
+KNOWN_ERRORS = frozenset(text for _needle, text in _ERRORS) | {N_("no video")}  # catalogue messages, translated when shown
+
+
 def _describe_error(stderr: str) -> str:
-    # ffmpeg.exe has no strerror for the socket errors and prints their numbers, in the MSVC
-    # numbering of errno.h: ECONNREFUSED 107, ETIMEDOUT 138, EHOSTUNREACH 110
-    for needle, text in (("401", N_("401 Unauthorized: wrong user or password")),
-                         ("Connection refused", N_("connection refused")),
-                         ("Error number -107 occurred", N_("connection refused")),
-                         ("timed out", N_("no answer (timed out)")),
-                         ("Error number -138 occurred", N_("no answer (timed out)")),
-                         ("Error number -110 occurred", N_("no route to host")),
-                         ("Invalid data", N_("no answer or not a video stream")),
-                         ("No route", N_("no route to host")), ("404", N_("404 Not Found: wrong path"))):
+    for needle, text in _ERRORS:
         if needle in stderr:
             return text
     lines = [line for line in stderr.strip().splitlines() if line.strip()]

@@ -504,6 +504,19 @@ PORTS = (20000, 32000)  # below Linux's ephemeral range (32768+): a port an offl
 # is never handed to another program's bind(0) or outgoing connection
 
 
+def port_free(port: int) -> bool:
+    """Can a simulated camera listen on 127.0.0.1:`port` (nothing else holds it)?"""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 async def _listen_below_ephemeral(loop, factory):
     for _ in range(200):
         port = random.randrange(*PORTS)

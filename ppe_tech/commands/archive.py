@@ -16,7 +16,7 @@ from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_pe
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import LOCATIONS
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
-from ppe_tech.messages import _
+from ppe_tech.messages import _, mib_text, ngettext
 from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 from ppe_tech.timeutil import parse_duration
 
@@ -171,6 +171,7 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str |
 
     lock = Lock()
     lost: list = []  # sources that failed while being copied
+    copy_started = app.clock()
     with _bar(sum(r.bytes for r in runs), _("Archiving")) as step:
         def advance(n: int) -> None:
             if step is not None:
@@ -249,7 +250,8 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str |
     if logged.get("files") == copied and all(w.reused for w in written):
         number = logged.get("entry")  # a rerun that copied nothing new is not another copying
     else:
-        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file, signer=signer)
+        number = journal_action(app, COPY_ACTION, rooms[:200], key_ref, passphrase_file, signer=signer,
+                                start=copy_started)
         state[arc.JOURNALED] = {"entry": number, "files": copied}
         arc.save_state(folder, state)
     result = {"dir": str(folder), "files": [{"path": str(folder / f["name"]), "camera": f["camera"], "bytes": f["bytes"],
@@ -259,7 +261,7 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str |
 
     def human() -> None:
         for f in files:
-            click.echo(f"{f['name']}  {f['bytes'] / 2**20:8.1f} MiB  {f['sha256'][:16]}…")
+            click.echo(f"{f['name']}  {mib_text(f['bytes'], '8.1f')}  {f['sha256'][:16]}…")
         for g in all_gaps:
             click.echo(_("gap: {camera} {start} – {end} ({s:.0f} s)").format(
                 camera=g["camera"], start=g["start"][11:19], end=g["end"][11:19], s=g["seconds"]))
@@ -267,7 +269,8 @@ def create(app: App, exam_id: str, dest: Path, make_dest: bool, locations: str |
             click.echo(_("FAILED: {name}: {error}").format(**item), err=True)
         for path in manifest["unreadable_sources"]:
             click.echo(_("UNREADABLE source: {path}").format(path=path), err=True)
-        click.echo(_("Archive: {folder} ({n} files, verified); journal entry {entry}.").format(
+        click.echo(ngettext("Archive: {folder} ({n} file, verified); journal entry {entry}.",
+                            "Archive: {folder} ({n} files, verified); journal entry {entry}.", len(files)).format(
             folder=folder, n=len(files), entry=number or "—"))
     emit(as_json, result, human)
     return ExitCode.OK if not (failed or unreadable) else ExitCode.NEGATIVE
@@ -415,7 +418,9 @@ def verify(app: App, folder: Path, trust: Path | None, as_json: bool) -> int:
             click.echo(_("Signed by {name} ({key_id}), key fingerprint {fingerprint}: compare it with the act.").format(
                 **result.signer))
         if result.ok:
-            click.echo(_("Archive intact: {n} files, manifest signature valid ({dir}).").format(n=result.files, dir=target))
+            click.echo(ngettext("Archive intact: {n} file, manifest signature valid ({dir}).",
+                                "Archive intact: {n} files, manifest signature valid ({dir}).",
+                                result.files).format(n=result.files, dir=target))
         for problem in result.problems:
             click.echo(_("PROBLEM: {p}").format(p=problem))
     emit(as_json, doc, human)

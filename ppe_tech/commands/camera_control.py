@@ -15,7 +15,7 @@ from ppe_tech.commands.cameras import _seconds, _status_line, camera_ids, select
 from ppe_tech.commands.recording import cameras, journal_key_option
 from ppe_tech.config import LOCATIONS, Camera
 from ppe_tech.errors import BadInput, ExitCode
-from ppe_tech.messages import _
+from ppe_tech.messages import _, seconds_text
 from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 from ppe_tech.secrets import read_passphrase_file
 
@@ -45,7 +45,7 @@ def onvif_cameras(app: App, ids: tuple[str, ...]) -> list[Camera]:
 
 
 def _signed(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.2f} s"
+    return "—" if value is None else seconds_text(value, "+.2f")
 
 
 def _user_password(user: str | None, password_file: Path | None) -> tuple[str, str]:
@@ -248,7 +248,7 @@ def _clock_lines(reports, max_offset: float) -> None:
         if r.error:
             click.echo(_status_line(r.id, _("ERROR"), r.error))
             continue
-        status = "ok" if r.ok else _("OFF")
+        status = _("ok") if r.ok else _("OFF")
         detail = _("offset {offset}").format(offset=_signed(r.offset_s))
         if r.set:
             detail = _("set: {before} -> {after}").format(before=_signed(r.offset_before_s), after=_signed(r.offset_s))
@@ -433,6 +433,7 @@ def reboot(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphras
         signer = load_signer(app, key_ref, passphrase_file)
     limit = app.config.checks.camera_clock_max_offset.total_seconds()
     wait = app.config.onvif.reboot_wait.total_seconds()
+    began = app.clock()
     results = in_parallel(chosen, lambda c: _reboot_one(app, c, wait, limit))
     number = None
     done = [r for r in results if r["rebooted"]]
@@ -440,11 +441,11 @@ def reboot(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphras
         rooms = {c.id: c.room or c.id for c in chosen}
         action = _fit(f"{REBOOT_ACTION}: ", [r["id"] + ("" if r["back"] else " (не ответила)") for r in done])
         number = journal_action(app, action, _fit("", list(dict.fromkeys(rooms[r["id"]] for r in done)), 200),
-                                key_ref, passphrase_file, signer=signer)
+                                key_ref, passphrase_file, signer=signer, start=began)
 
     def human() -> None:
         for r in results:
-            status = "ok" if r["back"] and r["clock_ok"] else _("PROBLEM")
+            status = _("ok") if r["back"] and r["clock_ok"] else _("PROBLEM")
             detail = _("back after {s} s, clock {offset}").format(s=r["seconds"], offset=_signed(r["offset_s"])) \
                 if r["back"] else ""
             click.echo(_status_line(r["id"], status, detail))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from ppe_tech.app import App, atomic_output, emit
+from ppe_tech.app import App, atomic_output, emit, write_output
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import Camera
-from ppe_tech.errors import BadInput, ExitCode
-from ppe_tech.messages import N_, _
+from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
+from ppe_tech.messages import N_, _, seconds_text
 from ppe_tech.options import OUTPUT_FILE, json_option
 from ppe_tech.paths import safe_component
 from ppe_tech.secrets import mask_url
@@ -55,7 +55,7 @@ def _describe(width, height, fps, codec) -> str:
     if width and height:
         parts.append(f"{width}x{height}")
     if fps:
-        parts.append(f"{fps:g} fps")
+        parts.append(_("{fps:g} fps").format(fps=fps))
     return " ".join(p for p in parts if p)
 
 
@@ -109,8 +109,8 @@ def probe(app: App, camera_ids: tuple[str, ...], timeout: float, as_json: bool) 
     def human() -> None:
         for r in results:
             if r.reachable:
-                click.echo(_status_line(r.camera, "ok", f"{_describe(r.width, r.height, r.fps, r.codec)} "
-                                                        f"({r.seconds:.1f} s)"))
+                click.echo(_status_line(r.camera, _("ok"), f"{_describe(r.width, r.height, r.fps, r.codec)} "
+                                                           f"({seconds_text(r.seconds)})"))
             else:
                 click.echo(_status_line(r.camera, _("UNREACHABLE"), _(r.error) if r.error else ""))
     emit(as_json, {"cameras": [r.as_json() for r in results]}, human)
@@ -150,7 +150,7 @@ def _health_lines(verdicts) -> None:
     for v in verdicts:
         s = v.sample
         if v.healthy:
-            click.echo(_status_line(v.camera, "ok", _describe(s.width, s.height, s.fps, s.codec)))
+            click.echo(_status_line(v.camera, _("ok"), _describe(s.width, s.height, s.fps, s.codec)))
         else:
             detail = _(s.error) if s.error else _describe(s.width, s.height, s.fps, s.codec)
             click.echo(_status_line(v.camera, ", ".join(_(PROBLEM_LABELS.get(p, p)) for p in v.problems), detail))
@@ -218,6 +218,9 @@ def snapshot(app: App, camera_ids: tuple[str, ...], out_dir: Path, pdf: Path | N
     return ExitCode.OK if ok else ExitCode.NEGATIVE
 
 
+SIMULATOR_PORT_BASE = 18554  # camera N: RTSP on base + 2(N-1), ONVIF on the port after it
+
+
 @cameras.command("simulate")
 @click.option("--count", type=click.IntRange(1, 64), default=4, show_default=True, help=_("How many cameras."))
 @click.option("--size", type=click.Choice(["720p", "1080p"]), default="720p", show_default=True,
@@ -226,9 +229,14 @@ def snapshot(app: App, camera_ids: tuple[str, ...], out_dir: Path, pdf: Path | N
               help=_("Camera N (1-based) shows a fault: black, frozen, blurred, covered, offline, silent, stall; "
                      "ONVIF: skew (an hour behind), digest_only, wrong_host, slow, reset_clock."))
 @click.option("--write-config", type=OUTPUT_FILE,
-              help=_("Write a ppe-tech.toml with these cameras (refuses to overwrite)."))
+              help=_("Write a whole ppe-tech.toml for these cameras: [ppe], [[cameras]] with url and onvif, "
+                     "[recording], an example [[exams]] (refuses to overwrite)."))
+@click.option("--port-base", type=click.IntRange(1024, 65000), default=SIMULATOR_PORT_BASE, show_default=True,
+              help=_("Camera N serves RTSP on PORT-BASE + 2(N-1) and ONVIF on the next port: the same ports "
+                     "every time, so a written config keeps working after a restart."))
 @click.pass_obj
-def simulate(app: App, count: int, size: str, faults: tuple[str, ...], write_config: Path | None) -> int:
+def simulate(app: App, count: int, size: str, faults: tuple[str, ...], write_config: Path | None,
+             port_base: int) -> int:
     """Serve simulated RTSP cameras on 127.0.0.1 until Ctrl-C (training and tests).
 
     \b
@@ -241,7 +249,11 @@ def simulate(app: App, count: int, size: str, faults: tuple[str, ...], write_con
     from video import simulator
 
     width, height = (1920, 1080) if size == "1080p" else (1280, 720)
-    specs = [simulator.CameraSpec(f"cam-{n}", width, height) for n in range(1, count + 1)]
+    if port_base + 2 * count > 65535:
+        raise BadInput(_("--port-base {base}: {count} cameras need ports up to {last}; choose a lower one").format(
+            base=port_base, count=count, last=port_base + 2 * count - 1))
+    specs = [simulator.CameraSpec(f"cam-{n}", width, height, port=port_base + 2 * (n - 1),
+                                  onvif_port=port_base + 2 * (n - 1) + 1) for n in range(1, count + 1)]
     for item in faults:
         number, _sep, fault = item.partition("=")
         if not number.isdigit() or not 1 <= int(number) <= count:
@@ -259,22 +271,50 @@ def simulate(app: App, count: int, size: str, faults: tuple[str, ...], write_con
             raise BadInput(_("--fault {item}: unknown fault {fault!r}").format(item=item, fault=fault))
     if write_config is not None and write_config.exists():
         raise BadInput(_("{path} exists; choose another --write-config").format(path=write_config))
+    for spec in specs:
+        for port in (spec.port, spec.onvif_port):
+            if not simulator.port_free(port):
+                raise EnvironmentFailure(_("port {port} on 127.0.0.1 is taken (another program, or a simulator "
+                                           "still running): stop it, or give another --port-base").format(port=port))
 
     def ready(report: dict) -> None:
         for name, cam in report["cameras"].items():
             click.echo(f"{name:<8} {cam['url']}  {cam.get('onvif', '')}")
         if write_config is not None:
-            blocks = [f'[[cameras]]\nid = "{name}"\nlocation = "{"corridor" if i % 2 else "auditorium"}"\n'
-                      f'room = "{"коридор" if i % 2 else f"010{i + 1}"}"\nurl = "{cam["url"]}"\n'
-                      + (f'onvif = "{cam["onvif"]}"\n' if cam.get("onvif") else "") +
-                      f'resolution = "{width}x{height}"\nfps = 15\n'
-                      for i, (name, cam) in enumerate(report["cameras"].items())]
-            write_config.write_text("\n".join(blocks), encoding="utf-8")
+            text = simulated_config(report["cameras"], width, height, app.clock().astimezone(app.tz).date())
+            write_output(write_config, text.encode("utf-8"), mode=0o600)
             click.echo(_("Wrote {path}.").format(path=write_config))
         click.echo(_("Serving; Ctrl-C stops."), err=True)
     try:
         asyncio.run(simulator.serve(specs, simulator.default_cache(), ready=ready))
     except KeyboardInterrupt:
         pass
+    except OSError as exc:  # a port taken between the look and the listen
+        raise EnvironmentFailure(_("the simulator could not listen: {error} (give another --port-base)").format(
+            error=exc.strerror or exc)) from None
     return 0
+
+
+def simulated_config(cameras: dict[str, dict], width: int, height: int, today) -> str:
+    """A whole ppe-tech.toml for the simulated cameras: init's commented file ([ppe] filled in,
+    [recording] and the rest), a [[cameras]] block per camera with url and onvif, an example exam."""
+    from datetime import timedelta
+
+    from ppe_tech.config import parse_config, render_init
+
+    text = render_init({"region": "77", "region_name": "", "code": "0123", "name": "Имитация ППЭ (cameras simulate)",
+                        "address": "127.0.0.1", "timezone": "Europe/Moscow"})
+    places = [("auditorium", None), ("corridor", "коридор 1 этажа"), ("entrance", "вход")]
+    blocks = []
+    for i, (name, cam) in enumerate(cameras.items()):
+        location, room = places[i % 3]
+        blocks.append(f'[[cameras]]\nid = "{name}"\nlocation = "{location}"\nroom = "{room or f"01{i + 1:02d}"}"\n'
+                      f'url = "{cam["url"]}"\n' + (f'onvif = "{cam["onvif"]}"\n' if cam.get("onvif") else "")
+                      + f'resolution = "{width}x{height}"\nfps = 15\n')
+    day = today + timedelta(days=1)
+    exam = (f'# an example exam, tomorrow: change it to the real one\n[[exams]]\nid = "{day}-example"\n'
+            f'subject = "Пример (cameras simulate)"\nstart = "{day}T10:00"\nduration = "3h55m"\n')
+    text = text.rstrip("\n") + "\n\n# the simulated cameras (ppe-tech cameras simulate)\n" + "\n".join(blocks) + "\n" + exam
+    parse_config(text, "simulated")  # what is written must load
+    return text
 

@@ -15,7 +15,7 @@ from ppe_tech.app import App, atomic_output, emit, journal_action, station_or_pe
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import example_warnings
 from ppe_tech.errors import BadInput, ExitCode
-from ppe_tech.messages import _
+from ppe_tech.messages import _, ngettext
 from ppe_tech.options import OUTPUT_FILE, json_option, key_file_option, passphrase_file_option
 
 CHECK_ACTION = "Проверка работоспособности"
@@ -206,6 +206,7 @@ def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | No
     if sys.stderr.isatty() and fmt == "text" and not out:
         click.echo(_("Running {n} checks…").format(n=len(chosen)), err=True)
     results = run_checks(chosen, ctx, app.config.checks.timeout.total_seconds())
+    finished = app.clock()
     verdict = overall(results)
     host = socket.gethostname()
     full = {c.id for c in chosen} == set(profile.checks)
@@ -222,7 +223,8 @@ def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | No
         if signer else None
     number = None
     if not no_journal:
-        number = journal_action(app, CHECK_ACTION, app.config.checks.room, None, None, start=started, signer=signer)
+        number = journal_action(app, CHECK_ACTION, app.config.checks.room, None, None, start=started, signer=signer,
+                                end=finished)
     meta["journal_entry"] = number
     doc = report.as_json(results, meta)
     saved = _keep(app, doc, started, exam)
@@ -383,7 +385,8 @@ def baseline_create(app: App, key_ref: str | None, passphrase_file: Path | None,
               "signed_by": signer[0].key_id if signer else None, "unreadable": unreadable}
 
     def human() -> None:
-        click.echo(_("Baseline of {n} files ({mib:.1f} MiB) in {path}{signed}.").format(
+        click.echo(ngettext("Baseline of {n} file ({mib:.1f} MiB) in {path}{signed}.",
+                            "Baseline of {n} files ({mib:.1f} MiB) in {path}{signed}.", len(files)).format(
             n=len(files), mib=result["bytes"] / 2**20, path=result["path"],
             signed=_(", signed by {k}").format(k=signer[0].key_id) if signer else _(", NOT signed (no station key)")))
         for path in unreadable:

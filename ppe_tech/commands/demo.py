@@ -25,7 +25,7 @@ from ppe_tech.app import App
 from ppe_tech.clicktr import TrCommand
 from ppe_tech.config import toml_string
 from ppe_tech.errors import BadInput, PpeError
-from ppe_tech.messages import _
+from ppe_tech.messages import _, ngettext
 from ppe_tech.timeutil import zone
 
 MARKER = ".ppe-tech-demo"
@@ -195,7 +195,7 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         ppe("check", "run", "--exam", exam_id, "--key", specialist, *pf,
             "--pdf", str(folder / "protocol.pdf"), ok=(0, 1))
 
-        _step(_("8. Recording: {s} seconds").format(s=seconds))
+        _step(ngettext("8. Recording: {s} second", "8. Recording: {s} seconds", seconds).format(s=seconds))
         ppe("cameras", "start")
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

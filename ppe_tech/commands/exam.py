@@ -15,6 +15,7 @@ from ppe_tech.commands.journal import pushes_made
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import example_values, example_warnings
 from ppe_tech.errors import BadInput, ExitCode
+from checks.report import status_word
 from ppe_tech.messages import _
 from ppe_tech.options import json_option
 
@@ -193,7 +194,8 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
     def human() -> None:
         rec = _("recording, {n} cameras").format(n=len(cams)) if running else _("not recording")
         click.echo(_("Cameras:  {rec}").format(rec=rec) + (f" — {', '.join(stale)} " + _("stalled") if stale else ""))
-        click.echo(_("Check:    {v}").format(v=f"{last['status']} {last['started'][11:16]}" if last else _("not run")))
+        click.echo(_("Check:    {v}").format(v=f"{status_word(last['status'])} {last['started'][11:16]}" if last
+                                             else _("not run")))
         if journal["ok"] is None:
             click.echo(_("Journal:  none yet"))
         else:

@@ -13,7 +13,7 @@ import click
 from ppe_tech.app import App, atomic_output, emit, find_key, load_signer, progress, read_input, write_output
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.errors import BadInput, ExitCode
-from ppe_tech.messages import _
+from ppe_tech.messages import _, ngettext
 from ppe_tech.options import (OUTPUT_FILE, date_option, json_option, key_file_option, key_option, passphrase_file_option,
                                time_option)
 
@@ -187,7 +187,8 @@ def verify(app: App, checkpoint_file: Path | None, full: bool, strict: bool, as_
             click.echo(_("Journal intact: {n} entries ({c} confirmed), {r} records, head {h}.").format(
                 n=len(state.entries), c=state.confirmed_upto, r=len(replay.hashes), h=state.head_hash[:16]))
             if witness is not None:
-                click.echo(_("It extends the checkpoint of {ts} ({r} records).").format(
+                click.echo(ngettext("It extends the checkpoint of {ts} ({r} record).",
+                                    "It extends the checkpoint of {ts} ({r} records).", witness["records"]).format(
                     ts=printing.local(witness.get("ts") or witness.get("head_ts", ""), app.tz), r=witness["records"]))
             else:
                 click.echo(_("Without a checkpoint, removal of the last entries cannot be seen; keep one off this machine."))

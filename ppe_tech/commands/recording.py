@@ -6,7 +6,7 @@ import shutil
 import signal
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -15,7 +15,7 @@ from ppe_tech.app import App, emit, journal_action, station_or_person_signer
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.commands.cameras import camera_ids, cameras, select
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
-from ppe_tech.messages import _
+from ppe_tech.messages import _, ago_text, mib_text, seconds_text
 from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 
 START_ACTION = "Начало записи"
@@ -124,7 +124,7 @@ def end_recording(app: App, *, by: str, key_ref: str | None = None, passphrase_f
     if meant is not None:
         meant.recording, meant.stopped, meant.stopped_by = False, app.clock().isoformat(), by
         intent.write(app.recorder_dir, meant)
-    started = time.monotonic()
+    started, began = time.monotonic(), app.clock()
     was_running = recorder.stop(app.recorder_dir, timeout=10)
     elapsed = time.monotonic() - started
     state = recorder.read_state(app.recorder_dir) or before
@@ -133,7 +133,7 @@ def end_recording(app: App, *, by: str, key_ref: str | None = None, passphrase_f
     number = None
     if was_running:
         number = journal_action(app, STOP_ACTION, _rooms([known[i] for i in ids if i in known]) or "—",
-                                key_ref, passphrase_file, signer=signer)
+                                key_ref, passphrase_file, signer=signer, start=began)
     return {"stopped": was_running, "seconds": round(elapsed, 1), "journal_entry": number,
             "cameras": [{"id": i, "bytes": c.get("bytes", 0), "restarts": c.get("restarts", 0)}
                         for i, c in (state.get("cameras") or {}).items()]}
@@ -184,9 +184,24 @@ def stop(app: App, key_ref: str | None, passphrase_file: Path | None, as_json: b
         click.echo(_("Stopped in {s:.1f} s; journal entry {entry}.").format(s=result["seconds"],
                                                                           entry=result["journal_entry"] or "—"))
         for c in result["cameras"]:
-            click.echo(f"  {c['id']:<16} {c['bytes'] / 2**20:8.1f} MiB  {_('restarts')} {c['restarts']}")
+            click.echo(f"  {c['id']:<16} {mib_text(c['bytes'], '8.1f')}  {_('restarts')} {c['restarts']}")
     emit(as_json, result, human)
     return 0
+
+
+def _last_data(cam: dict, updated: datetime | None) -> datetime | None:
+    """When a camera's newest data came, from the recorder's state."""
+    if cam.get("last_data"):
+        return datetime.fromisoformat(cam["last_data"])
+    if updated is not None and cam.get("last_segment_age_s") is not None:
+        return updated - timedelta(seconds=cam["last_segment_age_s"])
+    return None
+
+
+def _local_time(app: App, moment: datetime, now: datetime) -> str:
+    """HH:MM:SS in the ППЭ's zone, with the date when it was not today."""
+    local, today = moment.astimezone(app.tz), now.astimezone(app.tz)
+    return f"{local:%H:%M:%S}" if local.date() == today.date() else f"{local:%d.%m.%Y %H:%M:%S}"
 
 
 @cameras.command("status")
@@ -198,19 +213,31 @@ def status(app: App, as_json: bool) -> int:
 
     state = recorder.read_state(app.recorder_dir)
     running = bool(state) and recorder.alive(state.get("pid"))
+    now = app.clock()
+    updated = datetime.fromisoformat(state["updated"]) if state and state.get("updated") else None
     items = []
     for cid, cam in ((state or {}).get("cameras") or {}).items():
+        age = cam.get("last_segment_age_s")
+        last_data = _last_data(cam, updated)
+        if not running and last_data is not None:  # the state was written at the stop: its age is the stop's
+            age = round(max(0.0, (now - last_data).total_seconds()), 1)
         items.append({"id": cid, "recording": bool(running and cam.get("recording")),
-                      "last_segment_age_s": cam.get("last_segment_age_s"), "bytes": cam.get("bytes", 0),
+                      "last_segment_age_s": age, "last_data": last_data.isoformat() if last_data else None,
+                      "bytes": cam.get("bytes", 0),
                       "restarts": cam.get("restarts", 0), "outages": cam.get("outages", []),
                       "newest_segment": cam.get("newest_segment")})
+    stopped_at = updated if state and not running else None
     result = {"supervisor": {"running": running, "pid": (state or {}).get("pid"), "started": (state or {}).get("started"),
-                             "updated": (state or {}).get("updated")},
+                             "updated": (state or {}).get("updated"),
+                             "stopped": stopped_at.isoformat() if stopped_at else None},
               "disk_warning": (state or {}).get("disk_warning") if running else None, "cameras": items}
 
     def human() -> None:
-        if not running:
-            click.echo(_("Not recording.") + (_(" (The last run's figures follow.)") if items else ""))
+        if not running and stopped_at is not None:
+            click.echo(_("Not recording: stopped at {when}. The last run's figures follow.").format(
+                when=_local_time(app, stopped_at, now)))
+        elif not running:
+            click.echo(_("Not recording."))
         free, floor = (state or {}).get("disk_free"), (state or {}).get("disk_floor")
         if result["disk_warning"] and free is not None and floor:
             click.secho(_("WARNING: {w}").format(w=_("only {free:.1f} GiB free for recordings (floor {floor:.1f} GiB)")
@@ -218,10 +245,17 @@ def status(app: App, as_json: bool) -> int:
         elif result["disk_warning"]:
             click.secho(_("WARNING: {w}").format(w=result["disk_warning"]), fg="red", err=True)
         for c in items:
-            flag = _("recording") if c["recording"] else _("NOT RECORDING")
-            age = f"{c['last_segment_age_s']:.0f} s" if c["last_segment_age_s"] is not None else "—"
-            open_outage = [o for o in c["outages"] if o.get("end") is None]
-            click.echo(f"{c['id']:<16} {flag:<14} {_('data')} {age:>6} {_('ago')}  {c['bytes'] / 2**20:8.1f} MiB  "
+            age = c["last_segment_age_s"]
+            if running:
+                flag = _("recording") if c["recording"] else _("NOT RECORDING")
+                data = _("data {ago}").format(ago=ago_text(age)) if age is not None else _("no data yet")
+            else:
+                flag = _("stopped")
+                data = (_("last data at {when} ({ago})").format(when=_local_time(app, datetime.fromisoformat(c["last_data"]), now),
+                                                              ago=ago_text(age))
+                        if c["last_data"] else _("no data"))
+            open_outage = [o for o in c["outages"] if o.get("end") is None] if running else []
+            click.echo(f"{c['id']:<16} {flag:<14} {data}  {mib_text(c['bytes'], '8.1f')}  "
                        f"{_('restarts')} {c['restarts']}  {_('outages')} {len(c['outages'])}"
                        + (f"  ({_('down since')} {open_outage[0]['start']})" if open_outage else ""))
     emit(as_json, result, human)
@@ -439,7 +473,7 @@ def recordings_list(app: App, since: str | None, until: str | None, camera: tupl
         for s in items:
             span = f"{s['start'][11:19]}–{s['end'][11:19]}" if s["start"] else _("unreadable")
             click.echo(f"{s['camera']:<16} {s['start'][:10] if s['start'] else '':<10} {span:<17} "
-                       f"{s['seconds']:7.1f} s {s['bytes'] / 2**20:8.1f} MiB  {Path(s['path']).name}")
+                       f"{seconds_text(s['seconds'], '7.1f')} {mib_text(s['bytes'], '8.1f')}  {Path(s['path']).name}")
     emit(as_json, {"segments": items, "coverage": coverage}, human)
     return 0
 
@@ -466,7 +500,7 @@ def recordings_gaps(app: App, since: str | None, until: str | None, camera: tupl
         if not items:
             click.echo(_("No gaps."))
         for g in items:
-            click.echo(f"{g['camera']:<16} {g['start']} – {g['end'][11:]}  {g['seconds']:.1f} s")
+            click.echo(f"{g['camera']:<16} {g['start']} – {g['end'][11:]}  {seconds_text(g['seconds'])}")
     emit(as_json, {"gaps": items}, human)
     return ExitCode.OK if not items else ExitCode.NEGATIVE
 
