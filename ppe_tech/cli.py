@@ -90,6 +90,7 @@ def cli(ctx: click.Context, config: Path | None, data_dir: Path | None, rehearsa
       ppe-tech init                      write a commented ppe-tech.toml, then fill it in
       ppe-tech keys create ...           a signing key for each person (and --station)
       ppe-tech cameras discover --write  find the ONVIF cameras, add them to the config
+      ppe-tech cameras edit ID --room R  name each camera: id, location, room
       ppe-tech cameras clock --set       set the cameras' clocks (journalled)
       ppe-tech check run --pdf F         the readiness check and its protocol
       ppe-tech schedule sync             the day's jobs: pre-check, recording, push
