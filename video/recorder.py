@@ -130,7 +130,7 @@ class Supervisor:
 
     def _start(self, run: CameraRun) -> None:
         run.pattern.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, TZ=self.tz)
+        env = dict(os.environ, TZ=ffmpeg.tz_env(self.tz))  # local time in the segment names
         kwargs: dict = {"preexec_fn": _child_setup} if sys.platform.startswith("linux") else {}
         if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
