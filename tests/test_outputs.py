@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import UNDER_WINE
+from conftest import UNDER_WINE, WINE_NO_SYMLINKS
 
 # (command, the file name it wants); {out} is the path under attack
 COMMANDS = [
@@ -40,7 +40,7 @@ def _device(path):
 
 def _symlink(link, target):
     if UNDER_WINE:
-        pytest.skip("under Wine: os.symlink leaves no reparse point that lstat sees, so there is no link to test")
+        pytest.skip(WINE_NO_SYMLINKS)
     try:
         link.symlink_to(target)
     except OSError as exc:  # Windows: creating a symbolic link needs the privilege or Developer Mode
