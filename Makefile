@@ -2,7 +2,8 @@
 #   make demo   installs what is missing, then runs the exam day in ./ppe-tech-demo
 #   make test   installs what is missing, then runs every test (against the installed wheel)
 #   make bench  installs what is missing, then runs the benchmarks in bench/
-#   make dist   the wheel and the offline bundle in dist/
+#   make dist   the wheel and the offline bundle in dist/ (and the portable Windows zip once
+#               make test-windows has set up build/windows; without it the zip is skipped)
 #   make test-windows  the suite on Windows CPython under Wine (scripts/windows/; root, ~3 GB in build/windows)
 #   make lock   refreshes the lock (requirements/*.txt) and says what changed
 VENV ?= .venv

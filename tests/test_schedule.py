@@ -16,7 +16,7 @@ import pytest
 
 from checks import schedule as sch
 from checks.watch import Change, journal_text
-from conftest import host_tool, toml_str, PPE_SECTION, ROOT, subprocess_env
+from conftest import PPE_SECTION, ROOT, host_tool, subprocess_env, toml_str, wait_for
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -305,7 +305,9 @@ def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path)
         time.sleep(1.5)
         shutil.rmtree(exam)
         time.sleep(1.5)
-        exam.mkdir()
+        # Windows: a folder deleted while a watcher holds it open stays "delete pending" (WinError 183
+        # on mkdir) until the watcher lets go of it, as an installer recreating it would see too
+        assert wait_for(lambda: _made(exam), 10), "the deleted folder could not be made again"
         time.sleep(1.0)
         (exam / "after.exe").write_bytes(b"MZ")
         time.sleep(2.5)
@@ -320,6 +322,14 @@ def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path)
     assert "создан exam-station/config.ini" in actions and "создан exam-station/after.exe" in actions
     log = [json.loads(line) for line in (tmp_path / "data" / "checks" / "watch.log").read_text().splitlines()]
     assert {"kind": "deleted", "path": str(exam)} in [{"kind": c["kind"], "path": c["path"]} for c in log]
+
+
+def _made(folder) -> bool:
+    try:
+        folder.mkdir()
+        return True
+    except (FileExistsError, PermissionError):
+        return False
 
 
 @pytest.mark.parametrize("args,needle", [(["check", "watch"], "checks.exam_software")])

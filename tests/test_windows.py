@@ -327,3 +327,38 @@ def test_ffmpeg_exe_error_numbers_are_named():
         == "connection refused"
     assert _describe_error("rtsp://127.0.0.1:9/x: Error number -138 occurred") == "no answer (timed out)"
     assert _describe_error("Connection to tcp://127.0.0.1:1 failed: Connection refused") == "connection refused"
+
+
+# --- 6. local time in segment names: Windows' C runtime does not read IANA zone names ------
+
+def test_tz_env_gives_windows_the_zone_offset_in_its_c_runtime_form():
+    from video.ffmpeg import tz_env
+
+    assert tz_env("Europe/Moscow", platform="linux") == "Europe/Moscow"
+    assert tz_env("Europe/Moscow", platform="win32") == "LOC-03"
+    assert tz_env("Asia/Kolkata", platform="win32") == "LOC-05:30"
+    assert tz_env("America/St_Johns", 0, platform="win32") == "LOC03:30"  # 1 Jan 1970: UTC-3:30, west
+    assert tz_env("UTC", platform="win32") == "LOC00"
+
+
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "Asia/Kolkata", "Asia/Vladivostok"])
+def test_ffmpeg_names_segments_in_the_station_zone(tmp_path, zone):
+    """The recorder's segment names are local time (-strftime): with TZ as the recorder sets it,
+    ffmpeg's name is the zone's wall clock on every platform (ffmpeg.exe named Moscow's
+    segments in UTC when given TZ=Europe/Moscow, and the archive took them for unreadable)."""
+    import os
+
+    from video import ffmpeg
+
+    before = datetime.now(ZoneInfo(zone)).replace(microsecond=0, tzinfo=None)
+    env = subprocess_env(TZ=ffmpeg.tz_env(zone))
+    done = subprocess.run([ffmpeg.tool("ffmpeg"), "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                           "testsrc2=size=64x48:rate=5", "-t", "1", "-c:v", "mpeg2video", "-f", "segment",
+                           "-segment_format", "mpegts", "-strftime", "1", str(tmp_path / "c_%Y%m%d_%H%M%S.ts")],
+                          env=env, capture_output=True, timeout=60)
+    after = datetime.now(ZoneInfo(zone)).replace(microsecond=0, tzinfo=None)
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in tmp_path.glob("c_*.ts"))
+    assert names, os.listdir(tmp_path)
+    named = datetime.strptime(names[0], "c_%Y%m%d_%H%M%S.ts")
+    assert before - timedelta(seconds=1) <= named <= after + timedelta(seconds=1), (names[0], before, after)

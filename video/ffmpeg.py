@@ -16,8 +16,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ppe_tech.errors import EnvironmentFailure
 from ppe_tech.messages import _
@@ -30,6 +34,24 @@ def tool(name: str) -> str:
     if path is None:
         raise EnvironmentFailure(_("{tool} is not installed (Debian: apt-get install ffmpeg)").format(tool=name))
     return path
+
+
+def tz_env(zone: str, when: float | None = None, platform: str = sys.platform) -> str:
+    """TZ for an ffmpeg whose local time (the segment names of -strftime) must be `zone`'s.
+
+    A POSIX C library reads the IANA name. Windows' C runtime reads only `tzn[+|-]hh[:mm]`, the
+    hours to add to local time for UTC, and takes an IANA name for UTC: segments recorded in
+    Moscow were named three hours early and read as unreadable. There the zone's offset at
+    `when` (now) is given; a zone with summer time keeps that offset until ffmpeg restarts
+    (Russia's zones have none)."""
+    if platform != "win32":
+        return zone
+    offset = datetime.fromtimestamp(time.time() if when is None else when, ZoneInfo(zone)).utcoffset()
+    minutes = round(offset.total_seconds() / 60) if offset is not None else 0
+    west = -minutes  # the C runtime's sign: positive west of Greenwich
+    sign = "-" if west < 0 else ""
+    hours, rest = divmod(abs(west), 60)
+    return f"LOC{sign}{hours:02d}" + (f":{rest:02d}" if rest else "")
 
 
 def filter_option(value: str) -> str:

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from ppe_tech import winjob
 from ppe_tech.messages import M
 from ppe_tech.secrets import copy_masked, mask_url, open_private_log
 from video import ffmpeg, segments
@@ -97,7 +98,7 @@ def _interrupt(proc: subprocess.Popen) -> None:
 
 
 def _child_setup() -> None:  # pragma: no cover - runs in the child
-    """Linux: the ffmpeg dies with its supervisor, even one killed by SIGKILL."""
+    """Linux: the ffmpeg dies with its supervisor, even one killed by SIGKILL (Windows: winjob)."""
     try:
         import ctypes
 
@@ -134,7 +135,7 @@ class Supervisor:
 
     def _start(self, run: CameraRun) -> None:
         run.pattern.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, TZ=self.tz)
+        env = dict(os.environ, TZ=ffmpeg.tz_env(self.tz))  # local time in the segment names
         kwargs: dict = {"preexec_fn": _child_setup} if sys.platform.startswith("linux") else {}
         if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
@@ -142,6 +143,12 @@ class Supervisor:
                                                self.metadata.get(run.id)),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, **kwargs)
         # ffmpeg names the URL it could not open: every line is masked before the 0600 log gets it
+        if sys.platform == "win32":  # what PR_SET_PDEATHSIG does on Linux: it dies with the supervisor
+            try:
+                winjob.bind(run.proc)
+            except OSError as exc:
+                self.log(str(M("{camera}: ffmpeg pid {pid} is not bound to the supervisor and may outlive it: {error}",
+                               camera=run.id, pid=run.proc.pid, error=exc)))
         copy_masked(run.proc.stderr, self.state_dir / f"ffmpeg-{run.id}.log", known=run.url)
         run.started = time.monotonic()
         run.starts += 1

@@ -2,14 +2,17 @@
 # `make test-windows`: the suite on Windows CPython 3.11 under Wine 10.
 #   1. scripts/bootstrap.sh builds the wheel of this tree (dist/);
 #   2. scripts/windows/setup.sh makes or reuses the environment in $PPE_WINDOWS_CACHE;
-#   3. the wheel is installed into the Windows Python with its own pip (Scripts\ppe-tech.exe);
-#   4. pytest runs there, in the checkout, on tests/ (PYTEST_ARGS adds options).
+#   3. scripts/bundle.py --only portable writes dist/ppe-tech-VERSION-portable-win-amd64.zip from
+#      that environment (tests/test_portable.py unzips and runs it);
+#   4. the wheel is installed into the Windows Python with its own pip (Scripts\ppe-tech.exe);
+#   5. pytest runs there, in the checkout, on tests/ (PYTEST_ARGS adds options).
 # Tests that cannot run under Wine skip with a reason naming Wine (tests/conftest.py: WINE).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 bash scripts/bootstrap.sh
 bash scripts/windows/setup.sh
+.venv/bin/python scripts/bundle.py --only portable
 ready=$(date +%s)
 wheel=$(ls -t dist/ppe_tech-*.whl | head -1)
 bash scripts/windows/wine.sh python -m pip install -q --disable-pip-version-check --no-deps --no-index \
