@@ -6,6 +6,8 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -282,7 +284,9 @@ def pristine(tmp_path_factory):
 @given(data=st.data())
 def test_any_flipped_bit_is_caught(pristine, tmp_path, data):
     """Flip one bit anywhere in any stored column of any record: verify always fails."""
-    path = tmp_path / f"j{data.draw(st.integers(0, 10**9))}.sqlite"
+    # a folder of its own per example: examples share tmp_path, and a copy made over an earlier
+    # example's file would meet that file's leftover -wal, which SQLite replays over the flip
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "journal.sqlite"
     shutil.copy(pristine, path)
     with db(path) as conn:
         count = conn.execute("SELECT max(seq) FROM records").fetchone()[0]
