@@ -1,4 +1,4 @@
-"""Build the offline bundle: dist/ppe-tech-VERSION-offline-linux-x86_64.tar.gz.
+r"""Build the offline bundle: dist/ppe-tech-VERSION-offline-linux-x86_64.tar.gz.
 
     make dist                        # the wheel (make deps built it) and the bundle
     .venv/bin/python scripts/bundle.py --force
