@@ -283,6 +283,13 @@ def export(app: App, fmt: str, out: Path | None, **dates) -> int:
 def region_url(app: App, url: str | None, option: str) -> str:
     """`--to`/`--db`, else `[region] db` of the config; checked to be a postgresql:// URL."""
     from journal import pgstore
+    from ppe_tech.secrets import passwords_in
+
+    if url and passwords_in(url):
+        # this command's own arguments are readable by every local user (ps, /proc/PID/cmdline)
+        click.echo(_("Warning: the password in {option} is visible to other users of this computer in the process "
+                     "list; give the URL without it and the password in PGPASSWORD or ~/.pgpass, or set [region] db "
+                     "in the config (mode 0600)").format(option=option), err=True)
     url = url or app.config.region.db
     if not url:
         raise BadInput(_("{option}: name the region's database (postgresql://user@host/db) or set [region] db "
