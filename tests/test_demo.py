@@ -57,5 +57,8 @@ def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):
     assert config.read_text(encoding="utf-8").count("found by `ppe-tech cameras discover`") == 5
     assert config.stat().st_mode & 0o077 == 0  # it holds the cameras' password now
     assert "cameras edit cam-" in r.err and "demo-camera" not in r.out + r.err
-    listed = {c["id"]: c for c in ppe(*base, "cameras", "list", "--json").json["cameras"]}
+    cameras = ppe(*base, "cameras", "list", "--json").json["cameras"]
+    ports = [int(c["onvif"].split("@")[1].split("/")[0].rsplit(":", 1)[1]) for c in cameras]
+    assert ports == sorted(ports)  # written in address order, not in the order the devices answered
+    listed = {c["id"]: c for c in cameras}
     assert listed["corr-2"]["room"] == "коридор 2 этажа" and listed["corr-2"]["onvif"].startswith("http://admin:***@")

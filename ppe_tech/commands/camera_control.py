@@ -78,6 +78,16 @@ def _with_credentials(url: str, user: str, password: str) -> str:
     return parts._replace(netloc=f"{auth}@{parts.netloc.rpartition('@')[2]}").geturl()
 
 
+def _address_order(found) -> tuple:
+    import ipaddress
+
+    host, port = found.hostport
+    try:
+        return (0, int(ipaddress.ip_address(host)), port)
+    except ValueError:
+        return (1, host, port)
+
+
 def _new_id(found, taken: set[str]) -> str:
     base = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "-") else "-" for ch in found.name.lower())
     base = base.strip("-")[:40]
@@ -186,7 +196,7 @@ def _write(app: App, new, user: str, password: str) -> list[str]:
     taken = {c.id for c in app.config.cameras}
     blocks, comments, ids = [], [], []
     stamp = app.now_local().strftime("%Y-%m-%d %H:%M")
-    for f in new:
+    for f in sorted(new, key=_address_order):  # by address, whatever order the devices answered in
         camera_id = f.added_as = _new_id(f, taken)
         ids.append(camera_id)
         block = {"id": camera_id, "location": "auditorium", "room": "",
