@@ -221,3 +221,12 @@ def simulator(sim_cache):
     sim = Simulator(SIM_CAMERAS, sim_cache)
     yield sim
     sim.stop()
+
+
+def shows_room(text: str, room: str) -> bool:
+    """Whether a printed document names `room` (four digits such as 0101) as such, not inside a
+    key id, a hash or a key's fingerprint, whose hex digits may hold the same four by chance."""
+    import re
+
+    lines = [line for line in text.splitlines() if "SHA256:" not in line]
+    return re.search(rf"(?<![0-9a-fA-F]){re.escape(room)}(?![0-9a-fA-F])", "\n".join(lines)) is not None
