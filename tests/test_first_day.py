@@ -516,3 +516,20 @@ def test_the_journal_fills_column_4_where_the_action_s_end_is_known(ppe, home):
     assert ppe("journal", "add", "--room", "0101", "--action", "Начало записи", "--start", "08:00",
                "--key", ppe("keys", "list", "--json").json["keys"][0]["key_id"]).code == 0
     assert ppe("journal", "list", "--json").json["entries"][-1]["end"] is None
+
+
+def test_english_counts_take_the_singular_for_one(ppe, people, home):
+    """«1 entries» is as wrong in English as «1 файлов» in Russian: counted CLI messages use ngettext."""
+    r = ppe("--lang", "en", "journal", "add", "--room", "0101", "--action", "Проверка работоспособности",
+            "--key", people["specialist"])
+    assert r.code == 0, r.err
+    verified = ppe("--lang", "en", "journal", "verify")
+    assert verified.code == 0 and "Journal intact: 1 entry (" in verified.out, verified.out
+    exported = ppe("--lang", "en", "journal", "export", "--format", "csv", "--out", home / "j.csv")
+    assert "Exported 1 entry to" in exported.err, exported.err
+    printed = ppe("--lang", "en", "journal", "print", "--out", home / "j.pdf")
+    assert "Printed 1 entry on" in printed.out, printed.out
+    russian = ppe("--lang", "ru", "journal", "verify")
+    assert "Журнал цел: записей 1" in russian.out, russian.out
+    ppe("--lang", "en", "journal", "add", "--room", "0101", "--action", "x", "--key", people["specialist"])
+    assert "Journal intact: 2 entries (" in ppe("--lang", "en", "journal", "verify").out

@@ -44,7 +44,7 @@ def test_documents_stay_russian_with_english_messages(ppe, people, tmp_path):
     assert ppe("--lang", "en", "journal", "add", "--room", "0101", "--action", "Начало записи", "--key",
                people["specialist"]).code == 0
     r = ppe("--lang", "en", "journal", "print", "--out", tmp_path / "j.pdf")
-    assert r.code == 0 and "Printed 1 entries" in r.out
+    assert r.code == 0 and "Printed 1 entry on" in r.out
     text = subprocess.run([host_tool("pdftotext"), str(tmp_path / "j.pdf"), "-"], capture_output=True, text=True).stdout
     assert "Журнал доступа к средствам видеонаблюдения" in text
 

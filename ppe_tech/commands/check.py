@@ -204,7 +204,7 @@ def run(app: App, exam_id: str | None, profile_name: str | None, stage: str | No
         signer = station_or_person_signer(app, key_ref, passphrase_file)
     started = app.clock()
     if sys.stderr.isatty() and fmt == "text" and not out:
-        click.echo(_("Running {n} checks…").format(n=len(chosen)), err=True)
+        click.echo(ngettext("Running {n} check…", "Running {n} checks…", len(chosen)).format(n=len(chosen)), err=True)
     results = run_checks(chosen, ctx, app.config.checks.timeout.total_seconds())
     finished = app.clock()
     verdict = overall(results)

@@ -16,7 +16,7 @@ from ppe_tech.clicktr import TrGroup
 from ppe_tech.config import example_values, example_warnings
 from ppe_tech.errors import BadInput, ExitCode
 from checks.report import status_word
-from ppe_tech.messages import _
+from ppe_tech.messages import _, ngettext
 from ppe_tech.options import json_option
 
 MARK = {"done": "✓", "next": "→", "later": " ", "missed": "✗", "late": "!"}
@@ -192,7 +192,7 @@ def status(app: App, exam_id: str | None, as_json: bool) -> int:
               "problems": problems, "ok": not problems}
 
     def human() -> None:
-        rec = _("recording, {n} cameras").format(n=len(cams)) if running else _("not recording")
+        rec = ngettext("recording, {n} camera", "recording, {n} cameras", len(cams)).format(n=len(cams)) if running else _("not recording")
         click.echo(_("Cameras:  {rec}").format(rec=rec) + (f" — {', '.join(stale)} " + _("stalled") if stale else ""))
         click.echo(_("Check:    {v}").format(v=f"{status_word(last['status'])} {last['started'][11:16]}" if last
                                              else _("not run")))

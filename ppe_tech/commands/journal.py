@@ -92,7 +92,8 @@ def confirm(app: App, key_ref: str | None, upto: int | None, yes: bool, passphra
                          "person's confirmation: the head of the exam point confirms them with their own key").format(
             numbers=", ".join(map(str, own)), name=key.name, key=key.key_id))
     if not yes and pending:
-        click.echo(_("About to sign column 7 of {n} entries as {name}, {position} (key {key}):").format(
+        click.echo(ngettext("About to sign column 7 of {n} entry as {name}, {position} (key {key}):",
+                              "About to sign column 7 of {n} entries as {name}, {position} (key {key}):", len(pending)).format(
             n=len(pending), name=key.name, position=key.position, key=key.key_id), err=True)
         for e in pending:
             when = e["start"] + (f"–{e['end']}" if e["end"] else "")
@@ -184,7 +185,8 @@ def verify(app: App, checkpoint_file: Path | None, full: bool, strict: bool, as_
 
     def human() -> None:
         if problem is None:
-            click.echo(_("Journal intact: {n} entries ({c} confirmed), {r} records, head {h}.").format(
+            click.echo(ngettext("Journal intact: {n} entry ({c} confirmed), {r} records, head {h}.",
+                                  "Journal intact: {n} entries ({c} confirmed), {r} records, head {h}.", len(state.entries)).format(
                 n=len(state.entries), c=state.confirmed_upto, r=len(replay.hashes), h=state.head_hash[:16]))
             if witness is not None:
                 click.echo(ngettext("It extends the checkpoint of {ts} ({r} record).",
@@ -250,7 +252,8 @@ def print_journal(app: App, out: Path, as_json: bool, **dates) -> int:
     with atomic_output(out) as tmp:
         pages = printing.print_pdf(doc, tmp)
     emit(as_json, {"out": str(out), "entries": len(doc.rows), "sheets": pages, "verified": problem is None},
-         lambda: click.echo(_("Printed {n} entries on {p} sheets to {out}.").format(n=len(doc.rows), p=pages, out=out)))
+         lambda: click.echo(ngettext("Printed {n} entry on {p} sheets to {out}.", "Printed {n} entries on {p} sheets to {out}.",
+                                           len(doc.rows)).format(n=len(doc.rows), p=pages, out=out)))
     if problem is not None:
         click.echo(_("Warning: the journal fails verification; the printout says so on its last page."), err=True)
     return 0
@@ -276,7 +279,7 @@ def export(app: App, fmt: str, out: Path | None, **dates) -> int:
         click.echo(data.decode("utf-8-sig"), nl=False)
     else:
         write_output(out, data)
-        click.echo(_("Exported {n} entries to {out}.").format(n=len(entries), out=out), err=True)
+        click.echo(ngettext("Exported {n} entry to {out}.", "Exported {n} entries to {out}.", len(entries)).format(n=len(entries), out=out), err=True)
     return 0
 
 

@@ -15,7 +15,7 @@ from ppe_tech.app import App, emit, journal_action, station_or_person_signer
 from ppe_tech.clicktr import TrGroup
 from ppe_tech.commands.cameras import camera_ids, cameras, select
 from ppe_tech.errors import BadInput, EnvironmentFailure, ExitCode
-from ppe_tech.messages import _, ago_text, mib_text, seconds_text
+from ppe_tech.messages import _, ago_text, mib_text, ngettext, seconds_text
 from ppe_tech.options import json_option, passphrase_file_option, key_file_option
 
 START_ACTION = "Начало записи"
@@ -157,7 +157,9 @@ def start(app: App, camera_ids: tuple[str, ...], key_ref: str | None, passphrase
     """
     result = begin_recording(app, select(app, camera_ids), by="user", key_ref=key_ref,
                              passphrase_file=passphrase_file)
-    emit(as_json, result, lambda: click.echo(_("Recording {n} cameras (supervisor pid {pid}); journal entry {entry}.")
+    emit(as_json, result, lambda: click.echo(ngettext("Recording {n} camera (supervisor pid {pid}); journal entry {entry}.",
+                                                      "Recording {n} cameras (supervisor pid {pid}); journal entry {entry}.",
+                                                      len(result["cameras"]))
                                              .format(n=len(result["cameras"]), pid=result["pid"],
                                                      entry=result["journal_entry"] or "—")))
     return 0
@@ -365,8 +367,10 @@ def recorder_resume(app: App, as_json: bool) -> int:
                                                                  before=now.timestamp())]
 
     def human() -> None:
-        click.echo(_("Resumed recording of {n} cameras (supervisor pid {pid}) after an interruption from {since:%H:%M:%S} "
-                     "({seconds:.0f} s); journal entry {entry}.").format(
+        click.echo(ngettext("Resumed recording of {n} camera (supervisor pid {pid}) after an interruption from {since:%H:%M:%S} "
+                              "({seconds:.0f} s); journal entry {entry}.",
+                              "Resumed recording of {n} cameras (supervisor pid {pid}) after an interruption from {since:%H:%M:%S} "
+                              "({seconds:.0f} s); journal entry {entry}.", len(chosen)).format(
             n=len(chosen), pid=pid, since=cut.astimezone(app.tz), seconds=result["interrupted"]["seconds"],
             entry=result["journal_entry"] or "—"))
         for r in result["repaired"]:
