@@ -7,10 +7,14 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import host_tool
+from conftest import UNDER_WINE, host_tool
 
 
 def pdf_text(path: Path) -> str:
+    if UNDER_WINE:  # pdftotext is a Linux program: pypdf reads the text, its lines joined
+        from pypdf import PdfReader
+
+        return " ".join(" ".join(page.extract_text() or "" for page in PdfReader(path).pages).split())
     return subprocess.run([host_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
@@ -19,9 +23,12 @@ def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):
     r = ppe("demo", "--dir", folder, "--seconds", "12")
     assert r.code == 0, r.err[-4000:]
     pdfs = {p.name: p for p in folder.rglob("*.pdf")}
-    assert {"protocol.pdf", "contact-sheet.pdf", "act.pdf", "journal.pdf", "region.pdf"} <= set(pdfs), sorted(pdfs)
-    region = pdf_text(pdfs["region.pdf"])  # the day's journal, pushed and verified at the regional centre
-    assert "77/0123" in region and "целостность всех журналов подтверждена" in region
+    assert {"protocol.pdf", "contact-sheet.pdf", "act.pdf", "journal.pdf"} <= set(pdfs), sorted(pdfs)
+    if UNDER_WINE:  # the PostgreSQL server is a Linux program here: the regional step says it is skipped
+        assert "PostgreSQL server not installed" in r.err and "region.pdf" not in pdfs, r.err[-2000:]
+    else:
+        region = pdf_text(pdfs["region.pdf"])  # the day's journal, pushed and verified at the regional centre
+        assert "77/0123" in region and "целостность всех журналов подтверждена" in region
     for name, heading in (("protocol.pdf", "Протокол проверки рабочей станции ППЭ"),
                           ("contact-sheet.pdf", "Снимки с камер видеонаблюдения"),
                           ("act.pdf", "Акт передачи видеозаписей"),

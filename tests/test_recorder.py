@@ -115,6 +115,10 @@ def test_recording_survives_kill_stall_and_outage(ppe, rec_home, rec_sim):
     assert r.code == 0 and r.json["stopped"] is True
     assert time.monotonic() - stop_started < 10
     t1 = time.time()
+    # every ffmpeg finished its segment when asked (SIGINT; CTRL_BREAK on Windows, which reaches
+    # them because the detached supervisor has a console of its own), none had to be killed
+    log = (home / "data" / "recorder" / "supervisor.log").read_text(encoding="utf-8")
+    assert "stopped" in log and "killed" not in log, log[-3000:]
 
     root = home / "data" / "recordings"
     for n in range(1, 5):

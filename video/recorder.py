@@ -28,6 +28,7 @@ from typing import Callable
 
 from ppe_tech import winjob
 from ppe_tech.messages import M
+from ppe_tech.outputs import replace
 from ppe_tech.secrets import copy_masked, mask_url, open_private_log
 from video import ffmpeg, segments
 
@@ -307,6 +308,8 @@ class Supervisor:
             try:
                 run.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                self.log(str(M("{camera}: ffmpeg pid {pid} did not finish its segment in 5 s: killed", camera=run.id,
+                               pid=run.proc.pid)))
                 run.proc.kill()
                 run.proc.wait()
             run.proc = None
@@ -324,7 +327,7 @@ def write_state(state_dir: Path, doc: dict) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     tmp = state_dir / f".{STATE}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, state_dir / STATE)
+    replace(tmp, state_dir / STATE)
 
 
 def read_state(state_dir: Path) -> dict | None:
@@ -355,7 +358,9 @@ def spawn(argv: list[str], log: Path) -> int:
     with open_private_log(log) as out:  # the supervisor's own output: masked lines, still private
         kwargs: dict = {}
         if sys.platform == "win32":
-            kwargs["creationflags"] = 0x00000008 | 0x00000200  # DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP
+            # a console of its own with no window, not none (DETACHED_PROCESS): CTRL_BREAK, the stop
+            # that lets ffmpeg finish its segment, reaches only processes attached to a console
+            kwargs["creationflags"] = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         else:
             kwargs["start_new_session"] = True
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True, **kwargs)
