@@ -14,6 +14,8 @@ every watched folder is still there.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -58,7 +60,9 @@ class Watcher:
         self.pending: list[Change] = []
         self.lock = threading.Lock()
         self.watches: dict[Path, object] = {}
-        self.watch_lock = threading.RLock()
+        # the observer's own lock: it holds it while it calls the handler (which may re-watch), and
+        # unschedule takes it, so one lock, always taken first, cannot deadlock with it
+        self.watch_lock = getattr(self.observer, "_lock", None) or threading.RLock()
         self.gone: set[Path] = set()  # roots whose deletion is recorded, until they are back
         self.parents: set[Path] = set()
         self.stopping = threading.Event()
@@ -104,13 +108,27 @@ class Watcher:
             self.pending.append(Change("deleted", str(root), self.clock(), None, is_dir))
 
     def check_roots(self) -> None:
-        """A watched folder that is no longer there is let go of; one that is back, watched."""
+        """A watched folder that is no longer there is let go of; one that is back, watched.
+
+        Windows: an empty watched folder is let go of and watched again at once, as it may be
+        one deleted while the watch held it (Wine even shows such a folder as there, and its
+        watch is never told); whatever appeared in between is recorded as created."""
         for root in self.roots:
-            present = root.is_dir()  # False too while it is "delete pending" on Windows
+            present = root.is_dir()
             if not present and root in self.watches:
                 self._root_deleted(root)
             elif present and root not in self.watches:
                 self._watch_root(root)
+            elif present and sys.platform == "win32" and _empty(root):
+                with self.watch_lock:
+                    self._unwatch_root(root)
+                    if not root.is_dir():
+                        self._root_deleted(root)
+                        continue
+                    self._watch_root(root)
+                    appeared = [] if _empty(root) else list(os.scandir(root))
+                with self.lock:
+                    self.pending += [Change("created", e.path, self.clock(), None, e.is_dir()) for e in appeared]
 
     def _event(self, event: FileSystemEvent) -> None:
         path = Path(event.src_path)
@@ -156,6 +174,15 @@ class Watcher:
         self.observer.stop()
         self.observer.join(5)
         self.flush()
+
+
+def _empty(folder: Path) -> bool:
+    """No entry in `folder`; True too when it cannot be listed (on Windows: being deleted)."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return True
 
 
 def _squash(batch: list[Change]) -> list[Change]:
