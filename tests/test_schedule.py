@@ -368,8 +368,11 @@ def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path)
         (exam / "after.exe").write_bytes(b"MZ")
         time.sleep(2.5)
     finally:
-        proc.terminate()  # SIGTERM stops it cleanly, like Ctrl-C
-        _out, err = proc.communicate(timeout=15)
+        if sys.platform == "win32":  # no SIGTERM to send (terminate() is TerminateProcess): its --for ends it
+            _out, err = proc.communicate(timeout=60)
+        else:
+            proc.terminate()  # SIGTERM stops it cleanly, like Ctrl-C
+            _out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
     assert "Stopped:" in err and str(exam / "after.exe") in err
     listed = subprocess.run([*cli, "journal", "list", "--json"], env=env, cwd=ROOT, check=True, capture_output=True,
