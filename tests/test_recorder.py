@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import HARD_KILL, Simulator, wait_for
+from conftest import HARD_KILL, UNDER_WINE, Simulator, wait_for
 from video import recorder, segments
 
 
