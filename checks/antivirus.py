@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 from pathlib import Path
 
-from checks.model import N_, Commands, Foreign, M
+from checks.model import N_, Commands, Foreign, M, processes
 
 _CLAMD = Foreign("clamd", N_("the ClamAV service"))
 _CLAMONACC = Foreign("clamonacc", N_("the ClamAV monitor"))
@@ -244,9 +244,7 @@ class ClamAV:
             st.notes.append(M("{daemon} does not answer on {address}", daemon=_CLAMD, address=self.clamd.address))
         if st.signatures is None:
             st.signatures = clam_database_date(self._database_dir())
-        import psutil
-
-        onacc = any((p.info.get("name") or "").startswith("clamonacc") for p in psutil.process_iter(["name"]))
+        onacc = any((p.get("name") or "").startswith("clamonacc") for p in processes(["name"]))
         st.realtime = onacc
         st.realtime_note = M("on-access scanning ({tool}) is running", tool=_CLAMONACC) if onacc else \
             M("on-access scanning ({tool}) is not running", tool=_CLAMONACC)

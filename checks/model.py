@@ -39,6 +39,26 @@ def describe_os_error(exc: BaseException) -> Msg:
     return M("system error {detail}", detail=Foreign(getattr(exc, "strerror", None) or exc, N_("(see the JSON report)")))
 
 
+def processes(attrs: list[str]):
+    """psutil.process_iter(attrs) as dicts, outliving a process that ends while it is read: one
+    gone is left out, an attribute that cannot be read is None. Windows (and Wine) can raise a
+    plain OSError ("Invalid handle") for a process that just exited, which psutil passes on and
+    process_iter would let end the whole listing, and the check with it."""
+    import psutil
+
+    for proc in psutil.process_iter():
+        info: dict[str, Any] = {}
+        try:
+            for attr in attrs:
+                try:
+                    info.update(proc.as_dict([attr]))
+                except (psutil.AccessDenied, OSError):
+                    info[attr] = None
+        except psutil.NoSuchProcess:
+            continue
+        yield info
+
+
 class Status(str, enum.Enum):
     PASS = "pass"
     WARN = "warn"

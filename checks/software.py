@@ -6,10 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-import psutil
 
 from checks import versions
-from checks.model import N_, CheckTimeout, Commands, Foreign, Join, M, Outcome, failed, passed, skipped, warned
+from checks.model import N_, CheckTimeout, Commands, Foreign, Join, M, Outcome, failed, passed, processes, skipped, warned
 
 # Remote-access tools and messengers that must not run on an exam station. Matched against
 # the process name without extension, lower case; a trailing "*" matches a prefix.
@@ -52,8 +51,7 @@ def forbidden(ctx, cmds: Commands) -> Outcome:
     match, products = matcher(ctx.config.checks.forbidden_processes)
     found: dict[str, list[str]] = {}
     me = os.getpid()
-    for proc in psutil.process_iter(["pid", "name", "exe"]):
-        info = proc.info
+    for info in processes(["pid", "name", "exe"]):
         if info["pid"] == me:
             continue
         names = {info.get("name") or ""}

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import psutil
 
-from checks.model import N_, Commands, Foreign, M, Outcome, describe_os_error, failed, passed, skipped, warned
+from checks.model import N_, Commands, Foreign, M, Outcome, describe_os_error, failed, passed, processes, skipped, warned
 
 GiB = 2**30
 
@@ -218,10 +218,10 @@ def proc_hidden(mounts_text: str) -> bool | None:
 
 def _command_lines():
     """(pid, name, command line) of every process this user may read."""
-    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
-        cmdline = proc.info.get("cmdline")
+    for info in processes(["pid", "name", "cmdline"]):
+        cmdline = info.get("cmdline")
         if cmdline:
-            yield proc.info["pid"], proc.info.get("name") or "?", "\0".join(cmdline)
+            yield info["pid"], info.get("name") or "?", "\0".join(cmdline)
 
 
 def process_arguments(ctx, cmds: Commands, mounts: str = PROC_MOUNTS, processes=_command_lines) -> Outcome:

@@ -4,10 +4,18 @@ Changes are collected and handed over in batches (one per `batch_s`), so a burst
 thousand files becomes one journal entry, not a thousand. A watched folder that is
 deleted and created again is watched again: each folder's parent is watched too, and
 the folder's reappearance re-schedules its recursive watch.
+
+A deleted folder's watch is let go of at once: on Windows the watch holds the folder open,
+and a folder deleted while it is open stays "delete pending" (it cannot be made again, by
+an installer say) until the last handle closes. The event of the deletion is not always
+delivered there (the watch's own handle keeps the name), so each batch also looks whether
+every watched folder is still there.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -52,6 +60,10 @@ class Watcher:
         self.pending: list[Change] = []
         self.lock = threading.Lock()
         self.watches: dict[Path, object] = {}
+        # the observer's own lock: it holds it while it calls the handler (which may re-watch), and
+        # unschedule takes it, so one lock, always taken first, cannot deadlock with it
+        self.watch_lock = getattr(self.observer, "_lock", None) or threading.RLock()
+        self.gone: set[Path] = set()  # roots whose deletion is recorded, until they are back
         self.parents: set[Path] = set()
         self.stopping = threading.Event()
         self._seen_roots: set[Path] = set()
@@ -69,15 +81,54 @@ class Watcher:
         self.flusher.start()
 
     def _watch_root(self, root: Path) -> None:
-        if not root.is_dir():
-            return
-        old = self.watches.pop(root, None)
-        if old is not None:
-            try:
-                self.observer.unschedule(old)
-            except (KeyError, ValueError, OSError):
-                pass
-        self.watches[root] = self.observer.schedule(self.handler, str(root), recursive=True)
+        with self.watch_lock:
+            if not root.is_dir():
+                return
+            self._unwatch_root(root)
+            self.watches[root] = self.observer.schedule(self.handler, str(root), recursive=True)
+            self.gone.discard(root)
+
+    def _unwatch_root(self, root: Path) -> None:
+        with self.watch_lock:
+            old = self.watches.pop(root, None)
+            if old is not None:
+                try:
+                    self.observer.unschedule(old)
+                except (KeyError, ValueError, OSError):
+                    pass
+
+    def _root_deleted(self, root: Path, is_dir: bool = True) -> None:
+        """Let go of a deleted root (recorded once), so that it can be made again."""
+        with self.watch_lock:
+            self._unwatch_root(root)
+            if root in self.gone:
+                return
+            self.gone.add(root)
+        with self.lock:
+            self.pending.append(Change("deleted", str(root), self.clock(), None, is_dir))
+
+    def check_roots(self) -> None:
+        """A watched folder that is no longer there is let go of; one that is back, watched.
+
+        Windows: an empty watched folder is let go of and watched again at once, as it may be
+        one deleted while the watch held it (Wine even shows such a folder as there, and its
+        watch is never told); whatever appeared in between is recorded as created."""
+        for root in self.roots:
+            present = root.is_dir()
+            if not present and root in self.watches:
+                self._root_deleted(root)
+            elif present and root not in self.watches:
+                self._watch_root(root)
+            elif present and sys.platform == "win32" and _empty(root):
+                with self.watch_lock:
+                    self._unwatch_root(root)
+                    if not root.is_dir():
+                        self._root_deleted(root)
+                        continue
+                    self._watch_root(root)
+                    appeared = [] if _empty(root) else list(os.scandir(root))
+                with self.lock:
+                    self.pending += [Change("created", e.path, self.clock(), None, e.is_dir()) for e in appeared]
 
     def _event(self, event: FileSystemEvent) -> None:
         path = Path(event.src_path)
@@ -96,12 +147,20 @@ class Watcher:
             self._watch_root(path)  # the folder is back: watch inside it again
         if dest and Path(dest) in self.roots:
             self._watch_root(Path(dest))
+        if path in self.roots and kind == "deleted" and not path.is_dir():
+            self._root_deleted(path, event.is_directory)
+            return  # recorded there, once
+        if path in self.roots and kind == "moved" and not path.is_dir():
+            with self.watch_lock:
+                self._unwatch_root(path)  # moved away: the move is the record, not a deletion
+                self.gone.add(path)
         with self.lock:
             self.pending.append(Change(kind, str(path), self.clock(), dest, event.is_directory))
 
     # -- batches ----------------------------------------------------------------------
     def _flush_loop(self) -> None:
         while not self.stopping.wait(self.batch_s):
+            self.check_roots()
             self.flush()
 
     def flush(self) -> None:
@@ -115,6 +174,15 @@ class Watcher:
         self.observer.stop()
         self.observer.join(5)
         self.flush()
+
+
+def _empty(folder: Path) -> bool:
+    """No entry in `folder`; True too when it cannot be listed (on Windows: being deleted)."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return True
 
 
 def _squash(batch: list[Change]) -> list[Change]:

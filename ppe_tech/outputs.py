@@ -12,6 +12,7 @@ import os
 import stat
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -81,12 +82,35 @@ def atomic_output(path: Path, *, mode: int = 0o644) -> Iterator[Path]:
         finally:
             os.close(fd)
         check_output(path)  # again, just before the rename: nothing slipped a link in meanwhile
-        os.replace(tmp, path)
+        replace(tmp, path)
     except OSError as exc:
         raise EnvironmentFailure(_("cannot write {path}: {error}").format(
             path=path, error=describe_os_error(exc))) from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# How long replace() keeps trying while a reader holds the target open on Windows: a reader
+# (`cameras status`, a test, an antivirus scanning the new file) keeps it open for milliseconds.
+REPLACE_PATIENCE = 2.0
+
+
+def replace(src: Path | str, dst: Path | str, *, patience: float = REPLACE_PATIENCE) -> None:
+    """os.replace(src, dst), atomic as always; on Windows, tried again for up to `patience`
+    seconds while it is refused because another process has `dst` open (Windows will not
+    replace a file opened without FILE_SHARE_DELETE, which is how Python and most programs
+    open files): the state file that `cameras status` reads while the recorder rewrites it."""
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if sys.platform != "win32" or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def describe_os_error(exc: OSError) -> str:

@@ -46,6 +46,17 @@ def host_tool(name: str) -> str:
     return name
 
 
+def symlink(link: Path, target: Path) -> None:
+    """link -> target, or skip: under Wine there is no link to test, and on Windows creating one
+    needs the privilege or Developer Mode."""
+    if UNDER_WINE:
+        pytest.skip(WINE_NO_SYMLINKS)
+    try:
+        link.symlink_to(target)
+    except OSError as exc:
+        pytest.skip(f"this account cannot create symbolic links: {exc}")
+
+
 def toml_str(value) -> str:
     """A path or text as a TOML string the way init writes it ('C:\\x' literal on Windows)."""
     from ppe_tech.config import toml_string

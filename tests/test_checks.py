@@ -171,6 +171,30 @@ def test_forbidden_process_is_caught(ppe, home, tmp_path):
     assert r.json["checks"][0]["status"] == "pass"
 
 
+def test_a_process_that_ends_while_it_is_listed_breaks_no_check(monkeypatch, home):
+    """Windows (seen under Wine in the demo): reading a process that just exited can raise a plain
+    OSError ("Invalid handle"), which psutil passes on; the listing goes on without it."""
+    class Proc:
+        def __init__(self, pid, name, exe):
+            self.pid, self.name, self.exe = pid, name, exe
+
+        def as_dict(self, attrs):
+            (attr,) = attrs
+            if attr == "pid":
+                return {"pid": self.pid}
+            value = getattr(self, attr)
+            if isinstance(value, BaseException):
+                raise value
+            return {attr: value}
+    listed = [Proc(10, "explorer.exe", OSError(6, "Invalid handle")), Proc(11, psutil.NoSuchProcess(11), None),
+              Proc(12, "AnyDesk.exe", r"C:\Program Files\AnyDesk\AnyDesk.exe"),
+              Proc(13, "x.exe", psutil.AccessDenied(13))]
+    monkeypatch.setattr(psutil, "process_iter", lambda *a, **k: iter(listed))
+    ctx = Context(config=load_config(write_config(home, ""), explicit=True), data_dir=home, recordings_dir=home)
+    out = software.forbidden(ctx, Commands())
+    assert out.status == Status.FAIL and out.data["found"] == {"AnyDesk": ["AnyDesk.exe (pid 12)"]}, out
+
+
 def test_forbidden_names_match_windows_and_prefixes():
     match, count = software.matcher(["KEGE-Spy"])
     assert match("TeamViewer.exe") == "TeamViewer" and match("AnyDesk.exe") == "AnyDesk"

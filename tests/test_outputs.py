@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import UNDER_WINE, WINE_NO_SYMLINKS
+from conftest import symlink
 
 # (command, the file name it wants); {out} is the path under attack
 COMMANDS = [
@@ -38,15 +38,6 @@ def _device(path):
     return path
 
 
-def _symlink(link, target):
-    if UNDER_WINE:
-        pytest.skip(WINE_NO_SYMLINKS)
-    try:
-        link.symlink_to(target)
-    except OSError as exc:  # Windows: creating a symbolic link needs the privilege or Developer Mode
-        pytest.skip(f"this account cannot create symbolic links: {exc}")
-
-
 def _hostile(tmp, kind: str, name: str):
     """(the path given to --out, a function telling it was left untouched)."""
     victim = tmp / "victim.txt"
@@ -54,11 +45,11 @@ def _hostile(tmp, kind: str, name: str):
     out = tmp / "out" / name
     out.parent.mkdir(exist_ok=True)
     if kind == "link":
-        _symlink(out, victim)
+        symlink(out, victim)
         return out, lambda: out.is_symlink() and victim.read_text(encoding="utf-8") == "precious\n"
     if kind == "dangling link":
         target = tmp / "nowhere" / "created-through-link"
-        _symlink(out, target)
+        symlink(out, target)
         return out, lambda: out.is_symlink() and not target.exists()
     if kind == "fifo":
         if not hasattr(os, "mkfifo"):
@@ -132,3 +123,29 @@ def test_archive_to_a_missing_folder_needs_mkdir(ppe, people, home):
     assert not usb.exists() and not (home / "media").exists()
     r = ppe("archive", "create", "--exam", "e1", "--to", usb, "--mkdir", "--key", people["specialist"])
     assert "--mkdir" not in r.err  # past that refusal (here: no recordings to archive)
+
+
+def test_a_state_file_a_reader_holds_open_is_still_replaced(tmp_path):
+    """Windows refuses to replace a file another process has open (Python opens files without
+    FILE_SHARE_DELETE): the recorder's state.json while `cameras status` reads it. The replace
+    waits for the reader to let go, and gives up (the error, not a hang) if it never does."""
+    import threading
+
+    from ppe_tech import outputs
+    from video.recorder import read_state, write_state
+
+    write_state(tmp_path, {"n": 1})
+    reader = open(tmp_path / "state.json", "rb")
+    threading.Timer(0.3, reader.close).start()
+    write_state(tmp_path, {"n": 2})  # refused while the reader holds it, done once it closes
+    assert reader.closed or sys.platform != "win32"
+    assert read_state(tmp_path) == {"n": 2}
+    new = tmp_path / "new"
+    new.write_bytes(b"new")
+    with open(tmp_path / "state.json", "rb"):
+        if sys.platform == "win32":
+            with pytest.raises(PermissionError):
+                outputs.replace(new, tmp_path / "state.json", patience=0.2)
+        else:
+            outputs.replace(new, tmp_path / "state.json", patience=0.2)
+    assert read_state(tmp_path) == {"n": 2} if sys.platform == "win32" else (tmp_path / "state.json").read_bytes() == b"new"

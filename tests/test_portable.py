@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HEAD, PASSPHRASE, ROOT, SPECIALIST, UNDER_WINE, Simulator
+from conftest import HEAD, PASSPHRASE, PPE_SECTION, ROOT, SPECIALIST, UNDER_WINE, Simulator
 
 pytestmark = pytest.mark.skipif(sys.platform != "win32", reason="the portable build is for Windows "
                                 "(make test-windows runs it under Wine)")
@@ -64,6 +64,7 @@ def test_the_zip_holds_the_launcher_python_wheels_and_ffmpeg():
 
 def test_journal_round_trip_from_the_unzipped_build(portable, tmp_path):
     home = tmp_path
+    (home / "ppe-tech.toml").write_text(PPE_SECTION, encoding="utf-8")  # the exam point the journal belongs to
     ids = {}
     for role, (name, position) in (("specialist", SPECIALIST), ("head", HEAD)):
         r = _run(portable, home, "keys", "create", "--name", name, "--position", position, "--json")

@@ -196,6 +196,39 @@ def test_task_scheduler_records_in_the_window_and_resumes_at_start_up():
     assert sch.parse_schtasks_query(listing) == ["ppe-tech-record-stop-math", "ppe-tech-resume"]
 
 
+@pytest.mark.skipif(sys.platform != "win32", reason="Task Scheduler: the Windows backend of schedule sync")
+def test_sync_on_windows_creates_the_tasks_and_the_boot_time_resume(ppe, home, schtasks):
+    calls, installed = schtasks
+    exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")])
+    r = ppe("schedule", "sync", "--json")
+    assert r.code == 0, r.err
+    names = ["ppe-tech-check-math", "ppe-tech-ready-math", "ppe-tech-record-start-math", "ppe-tech-record-stop-math",
+             "ppe-tech-resume"]
+    assert r.json["add"] == sorted(f"{n}.xml" for n in names)
+    folder = home / "data" / "schedule"
+    created = {c[c.index("/TN") + 1]: c[c.index("/XML") + 1] for c in calls if c[0] == "/Create"}
+    assert created == {f"\\ppe-tech\\{n}": str(folder / f"{n}.xml") for n in names}
+    ns = {"t": sch.TASK_NS}
+    boot = ET.fromstring((folder / "ppe-tech-resume.xml").read_bytes().decode("utf-16").split("\n", 1)[1])
+    assert boot.find("t:Triggers/t:BootTrigger/t:Delay", ns).text == "PT30S"
+    assert boot.find("t:Triggers/t:TimeTrigger", ns) is None
+    assert boot.find("t:Actions/t:Exec/t:Arguments", ns).text.endswith("recorder resume")
+    assert boot.find("t:Actions/t:Exec/t:Command", ns).text == sys.executable
+    # installed and unchanged: nothing is created again; an exam gone from the config is deleted
+    installed += names
+    calls.clear()
+    r = ppe("schedule", "sync", "--json")
+    assert r.code == 0 and r.json["add"] == [] and r.json["unchanged"] == sorted(f"{n}.xml" for n in names)
+    assert [c[0] for c in calls] == ["/Query"]
+    exams_config(home, [])
+    calls.clear()
+    r = ppe("schedule", "sync", "--json")
+    assert r.code == 0 and r.json["remove"] == sorted(f"{n}.xml" for n in names if n != "ppe-tech-resume")
+    assert sorted(c[c.index("/TN") + 1] for c in calls if c[0] == "/Delete") == sorted(
+        f"\\ppe-tech\\{n}" for n in names if n != "ppe-tech-resume")
+    assert [p.name for p in folder.iterdir()] == ["ppe-tech-resume.xml"]
+
+
 def test_due_runs_once_in_the_window_and_reports_a_missed_check(ppe, home):
     now = datetime.now(MSK).replace(second=0, microsecond=0, tzinfo=None)
     exams_config(home, [("soon", now + timedelta(hours=1), "2h"), ("later", now + timedelta(days=3), "2h"),
@@ -214,18 +247,41 @@ def test_due_runs_once_in_the_window_and_reports_a_missed_check(ppe, home):
     assert not list((home / "data" / "checks" / "reports").glob("*_started.json"))  # never run late
 
 
-def test_the_day_before_gets_its_own_full_check_with_its_own_protocol(ppe, home, tmp_path):
+@pytest.fixture
+def schtasks(monkeypatch):
+    """Windows: the schtasks calls `schedule sync` makes, recorded instead of run (Wine's schtasks
+    is a silent stub that fails every /Create); /Query lists what `installed` names."""
+    from ppe_tech.commands import schedule as command
+
+    calls: list[tuple[str, ...]] = []
+    installed: list[str] = []
+
+    def fake(*args: str) -> str:
+        calls.append(args)
+        return "".join(f'"\\ppe-tech\\{n}","N/A","Ready"\r\n' for n in installed) if args[0] == "/Query" else ""
+    monkeypatch.setattr(command, "_schtasks", fake)
+    return calls, installed
+
+
+def test_the_day_before_gets_its_own_full_check_with_its_own_protocol(ppe, home, tmp_path, request):
     units = tmp_path / "units"
     exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")])
+    if sys.platform == "win32":
+        request.getfixturevalue("schtasks")
     r = ppe("schedule", "sync", "--unit-dir", units, "--json")
-    assert r.code == 0 and "ppe-tech-ready-math.timer" in r.json["add"]
+    assert r.code == 0, r.err
     ready = {j["kind"]: j for j in r.json["jobs"]}["readiness"]
     assert ready["at"] == "2031-05-31T10:00:00+03:00"  # readiness_before: one day by default
-    timer = (units / "ppe-tech-ready-math.timer").read_text(encoding="utf-8")
-    service = (units / "ppe-tech-ready-math.service").read_text(encoding="utf-8")
-    assert "OnCalendar=2031-05-31 10:00:00 Europe/Moscow\n" in timer and "Persistent=true" in timer
-    assert "schedule due --exam math --stage readiness" in service
-    assert "schedule due --exam math --stage precheck" in (units / "ppe-tech-check-math.service").read_text()
+    if sys.platform == "win32":  # a Task Scheduler task; its XML is checked below
+        assert "ppe-tech-ready-math.xml" in r.json["add"]
+        assert (home / "data" / "schedule" / "ppe-tech-ready-math.xml").read_bytes()[:2] == b"\xff\xfe"
+    else:
+        assert "ppe-tech-ready-math.timer" in r.json["add"]
+        timer = (units / "ppe-tech-ready-math.timer").read_text(encoding="utf-8")
+        service = (units / "ppe-tech-ready-math.service").read_text(encoding="utf-8")
+        assert "OnCalendar=2031-05-31 10:00:00 Europe/Moscow\n" in timer and "Persistent=true" in timer
+        assert "schedule due --exam math --stage readiness" in service
+        assert "schedule due --exam math --stage precheck" in (units / "ppe-tech-check-math.service").read_text()
     if shutil.which("systemd-analyze"):
         check = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "ppe-tech-ready-math.timer"),
                                 str(units / "ppe-tech-ready-math.service")], capture_output=True, text=True)
@@ -312,8 +368,11 @@ def test_check_watch_records_changes_and_survives_the_folder_recreated(tmp_path)
         (exam / "after.exe").write_bytes(b"MZ")
         time.sleep(2.5)
     finally:
-        proc.terminate()  # SIGTERM stops it cleanly, like Ctrl-C
-        _out, err = proc.communicate(timeout=15)
+        if sys.platform == "win32":  # no SIGTERM to send (terminate() is TerminateProcess): its --for ends it
+            _out, err = proc.communicate(timeout=60)
+        else:
+            proc.terminate()  # SIGTERM stops it cleanly, like Ctrl-C
+            _out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
     assert "Stopped:" in err and str(exam / "after.exe") in err
     listed = subprocess.run([*cli, "journal", "list", "--json"], env=env, cwd=ROOT, check=True, capture_output=True,

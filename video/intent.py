@@ -15,6 +15,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ppe_tech.outputs import replace
+
 INTENT = "intent.json"
 
 
@@ -51,7 +53,7 @@ def write(state_dir: Path, intent: Intent) -> None:
         json.dump(asdict(intent), out, ensure_ascii=False, indent=1)
         out.flush()
         os.fsync(out.fileno())
-    os.replace(tmp, state_dir / INTENT)
+    replace(tmp, state_dir / INTENT)
     if hasattr(os, "O_DIRECTORY"):
         fd = os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:

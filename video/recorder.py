@@ -28,6 +28,7 @@ from typing import Callable
 
 from ppe_tech import winjob
 from ppe_tech.messages import M
+from ppe_tech.outputs import replace
 from ppe_tech.secrets import copy_masked, mask_url, open_private_log
 from video import ffmpeg, segments
 
@@ -89,12 +90,26 @@ class CameraRun:
         return max(0, self.starts - 1)
 
 
-def _interrupt(proc: subprocess.Popen) -> None:
-    """Ask ffmpeg to finish its segment and exit (its 'q'): SIGINT, or CTRL_BREAK on Windows."""
+# Windows process creation flags (the numbers: subprocess has these names on Windows only)
+CREATE_NEW_PROCESS_GROUP = 0x00000200
+CREATE_NO_WINDOW = 0x08000000
+CTRL_BREAK_EVENT = 1
+
+
+def _interrupt(proc: subprocess.Popen) -> bool:
+    """Ask ffmpeg to finish its segment and exit (its 'q'): SIGINT, or CTRL_BREAK to its process
+    group on Windows; False when it could not be asked (the caller kills it after its grace).
+    Not Popen.send_signal(CTRL_BREAK_EVENT) on Windows: when the event cannot be sent (no
+    console) CPython's os.kill goes on to TerminateProcess, then raises SystemError."""
+    if sys.platform == "win32":
+        import ctypes
+
+        return bool(ctypes.WinDLL("kernel32").GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, proc.pid))
     try:
-        proc.send_signal(signal.SIGINT if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
+        proc.send_signal(signal.SIGINT)
+        return True
     except OSError:
-        pass
+        return False
 
 
 def _child_setup() -> None:  # pragma: no cover - runs in the child
@@ -138,7 +153,7 @@ class Supervisor:
         env = dict(os.environ, TZ=ffmpeg.tz_env(self.tz))  # local time in the segment names
         kwargs: dict = {"preexec_fn": _child_setup} if sys.platform.startswith("linux") else {}
         if sys.platform == "win32":
-            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+            kwargs["creationflags"] = CREATE_NEW_PROCESS_GROUP
         run.proc = ffmpeg.popen(record_command(run.url, run.pattern, self.segment_s, self.timeout_s,
                                                self.metadata.get(run.id)),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, **kwargs)
@@ -173,9 +188,8 @@ class Supervisor:
         if proc is None:
             return
         if proc.poll() is None:
-            _interrupt(proc)
             try:
-                proc.wait(timeout=grace)
+                proc.wait(timeout=grace if _interrupt(proc) else 0)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -297,16 +311,24 @@ class Supervisor:
             self.shutdown()
 
     def shutdown(self) -> None:
+        asked = set()
         for run in self.runs:  # SIGINT to all first: they finish their segments in parallel
             if run.proc is not None and run.proc.poll() is None:
-                _interrupt(run.proc)
+                if _interrupt(run.proc):
+                    asked.add(run.id)
+                else:
+                    self.log(str(M("{camera}: ffmpeg pid {pid} could not be asked to finish its segment: killed",
+                                   camera=run.id, pid=run.proc.pid)))
+                    run.proc.kill()
         deadline = time.monotonic() + 5
         for run in self.runs:
             if run.proc is None:
                 continue
             try:
-                run.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                run.proc.wait(timeout=max(0.1, deadline - time.monotonic()) if run.id in asked else 10)
             except subprocess.TimeoutExpired:
+                self.log(str(M("{camera}: ffmpeg pid {pid} did not finish its segment in 5 s: killed", camera=run.id,
+                               pid=run.proc.pid)))
                 run.proc.kill()
                 run.proc.wait()
             run.proc = None
@@ -324,7 +346,7 @@ def write_state(state_dir: Path, doc: dict) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     tmp = state_dir / f".{STATE}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, state_dir / STATE)
+    replace(tmp, state_dir / STATE)
 
 
 def read_state(state_dir: Path) -> dict | None:
@@ -355,7 +377,9 @@ def spawn(argv: list[str], log: Path) -> int:
     with open_private_log(log) as out:  # the supervisor's own output: masked lines, still private
         kwargs: dict = {}
         if sys.platform == "win32":
-            kwargs["creationflags"] = 0x00000008 | 0x00000200  # DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP
+            # a console of its own with no window, not none (DETACHED_PROCESS): CTRL_BREAK, the stop
+            # that lets ffmpeg finish its segment, reaches only processes attached to a console
+            kwargs["creationflags"] = CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP
         else:
             kwargs["start_new_session"] = True
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True, **kwargs)

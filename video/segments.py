@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ppe_tech.outputs import replace
 from video import ffmpeg
 
 WRAP = 2**33 / 90000  # seconds after which MPEG-TS timestamps wrap
@@ -128,7 +129,7 @@ class Index:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(self.entries), encoding="utf-8")
-        os.replace(tmp, self.path)
+        replace(tmp, self.path)
         self.dirty = False
 
 

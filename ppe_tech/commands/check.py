@@ -491,6 +491,8 @@ def watch(app: App, exam_id: str | None, duration: str | None, key_ref: str | No
     def stop(_signum, _frame) -> None:
         raise KeyboardInterrupt
     previous = signal.signal(signal.SIGTERM, stop) if hasattr(signal, "SIGTERM") else None
+    # Windows: Ctrl-Break too (Ctrl-C is KeyboardInterrupt already)
+    previous_break = signal.signal(signal.SIGBREAK, stop) if hasattr(signal, "SIGBREAK") else None
     watcher = Watcher(folders, on_batch, clock=app.clock)
     click.echo(_("Watching {folders} until {until}.").format(folders=", ".join(folders), until=until_text), err=True)
     try:
@@ -500,5 +502,7 @@ def watch(app: App, exam_id: str | None, duration: str | None, key_ref: str | No
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_break is not None:
+            signal.signal(signal.SIGBREAK, previous_break)
     click.echo(_("Stopped: {n} changes recorded ({log}).").format(n=counted[0], log=log_path), err=True)
     return ExitCode.OK

@@ -5,7 +5,7 @@
 #   3. scripts/bundle.py --only portable writes dist/ppe-tech-VERSION-portable-win-amd64.zip from
 #      that environment (tests/test_portable.py unzips and runs it);
 #   4. the wheel is installed into the Windows Python with its own pip (Scripts\ppe-tech.exe);
-#   5. pytest runs there, in the checkout, on tests/ (PYTEST_ARGS adds options).
+#   5. pytest runs there, in the checkout, on tests/ (PYTEST_ARGS adds options, or names the tests to run).
 # Tests that cannot run under Wine skip with a reason naming Wine (tests/conftest.py: WINE).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,12 +18,15 @@ wheel=$(ls -t dist/ppe_tech-*.whl | head -1)
 bash scripts/windows/wine.sh python -m pip install -q --disable-pip-version-check --no-deps --no-index \
     --force-reinstall "$(echo "$PWD/$wheel" | sed 's|^|Z:|; s|/|\\|g')" 2>&1 | grep -v -e "^WARNING: Location" -e "not on PATH" -e "Consider adding" >&2 || true
 echo "test-windows: environment ready in $((ready - start)) s; running the suite under Wine" >&2
+# the whole of tests/ unless PYTEST_ARGS names test files or folders (tests/test_x.py, tests/...::test_y)
+paths=tests
+case " ${PYTEST_ARGS:-} " in *" tests/"* | *" tests\\"*) paths= ;; esac
 set +e
 # PYTHONUTF8=1 for pytest only: it reads the children's output (UTF-8 when redirected, as the
 # CLI guarantees) with text=True; subprocess_env() drops it, so every ppe-tech the tests start
 # runs in the ANSI code page as on a real Windows.
 PYTHONSAFEPATH=1 PYTHONUTF8=1 timeout "${PPE_WINDOWS_TIMEOUT:-2400}" \
-    bash scripts/windows/wine.sh python -m pytest -p no:cacheprovider ${PYTEST_ARGS:--q -ra} tests
+    bash scripts/windows/wine.sh python -m pytest -p no:cacheprovider ${PYTEST_ARGS:--q -ra} $paths
 code=$?
 set -e
 echo "test-windows: setup $((ready - start)) s, suite $(( $(date +%s) - ready )) s, exit $code" >&2
