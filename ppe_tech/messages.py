@@ -154,8 +154,11 @@ class Msg:
         self.template, self.params = template, params
 
     def render(self, translate: Callable[[str], str]) -> str:
-        values = {k: render(v, translate) if isinstance(v, (Msg, Join, Foreign)) else v for k, v in self.params.items()}
-        return translate(self.template).format(**values)
+        return translate(self.template).format(**self.values(translate))
+
+    def values(self, translate: Callable[[str], str]) -> dict[str, Any]:
+        """The named values, those that are messages themselves rendered by `translate`."""
+        return {k: render(v, translate) if isinstance(v, (Msg, Join, Foreign)) else v for k, v in self.params.items()}
 
     def __str__(self) -> str:
         return self.render(_)
@@ -181,9 +184,8 @@ class Plural(Msg):
         self.plural, self.count = plural, int(count)
 
     def render(self, translate: Callable[[str], str]) -> str:
-        values = {k: render(v, translate) if isinstance(v, (Msg, Join, Foreign)) else v for k, v in self.params.items()}
         plural = getattr(translate, "ngettext", None) or gettext.NullTranslations().ngettext
-        return plural(self.template, self.plural, self.count).format(**values)
+        return plural(self.template, self.plural, self.count).format(**self.values(translate))
 
     def __repr__(self) -> str:
         return f"Plural({self.template!r}, {self.plural!r}, {self.params!r})"

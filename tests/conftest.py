@@ -37,6 +37,7 @@ WINE_NO_SYMLINKS = "under Wine: os.symlink leaves no reparse point that lstat se
 # the hard kill: SIGKILL on POSIX; on Windows os.kill(pid, SIGTERM) is TerminateProcess, no cleanup either
 HARD_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+WINDOWS_NO_FIFOS = "Windows has no FIFOs in the file system (its named pipes live only under \\\\.\\pipe\\)"
 
 
 def host_tool(name: str) -> str:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import HARD_KILL, IS_ROOT, host_tool, PASSPHRASE, ROOT, SPECIALIST, Simulator, shows_room, subprocess_env, symlink
+from conftest import HARD_KILL, IS_ROOT, host_tool, PASSPHRASE, ROOT, SPECIALIST, Simulator, WINDOWS_NO_FIFOS, shows_room, subprocess_env, symlink
 from video import archive as arc
 from video import archive_select as sel
 
@@ -444,7 +444,7 @@ def test_anything_unlisted_is_extra(ppe, made, kind, tmp_path):
         symlink(path, tmp_path / "nowhere")
     elif kind == "fifo":
         if not hasattr(os, "mkfifo"):
-            pytest.skip("Windows has no FIFO in a folder (its named pipes live only under \\\\.\\pipe\\)")
+            pytest.skip(WINDOWS_NO_FIFOS)
         os.mkfifo(path)
     elif kind == "folder":
         path.mkdir()

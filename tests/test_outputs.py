@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import symlink
+from conftest import WINDOWS_NO_FIFOS, symlink
 
 # (command, the file name it wants); {out} is the path under attack
 COMMANDS = [
@@ -53,7 +53,7 @@ def _hostile(tmp, kind: str, name: str):
         return out, lambda: out.is_symlink() and not target.exists()
     if kind == "fifo":
         if not hasattr(os, "mkfifo"):
-            pytest.skip("Windows has no FIFOs in the file system (its named pipes live under \\\\.\\pipe\\)")
+            pytest.skip(WINDOWS_NO_FIFOS)
         os.mkfifo(out)
         return out, lambda: stat.S_ISFIFO(os.lstat(out).st_mode)
     if kind == "device":
