@@ -104,8 +104,8 @@ def antivirus_scan(ctx: Context, cmds: Commands) -> Outcome:
     if missing:
         return failed(M("exam software folders missing: {folders}", folders=", ".join(missing)), details, **data)
     if report.scanned is not None:
-        return passed(M("{n} files, clean ({product}, {method})", n=report.scanned, product=engine.name,
-                        method=report.method), details, **data)
+        return passed(Plural("{n} file, clean ({product}, {method})", "{n} files, clean ({product}, {method})",
+                             report.scanned, n=report.scanned, product=engine.name, method=report.method), details, **data)
     return passed(M("clean ({product}, {method})", product=engine.name, method=report.method), details, **data)
 
 
@@ -171,7 +171,7 @@ def cameras(ctx: Context, cmds: Commands) -> Outcome:
     if down:
         return failed(M("{n} of {total} cameras do not answer: {ids}", n=len(down), total=len(cams),
                         ids=", ".join(down)), lines)
-    return passed(M("all {n} cameras answer", n=len(cams)), lines)
+    return passed(Plural("the {n} camera answers", "all {n} cameras answer", len(cams), n=len(cams)), lines)
 
 
 def camera_clocks(ctx: Context, cmds: Commands) -> Outcome:
@@ -203,7 +203,8 @@ def camera_clocks(ctx: Context, cmds: Commands) -> Outcome:
         if down:
             problems.append(M("no answer over ONVIF: {ids}", ids=", ".join(down)))
         return failed(M("{problems} (`ppe-tech cameras clock --set`)", problems=Join(problems)), lines, **data)
-    return passed(M("all {n} camera clocks within {limit:g} s", n=len(cams), limit=limit), lines, **data)
+    return passed(Plural("the {n} camera clock within {limit:g} s", "all {n} camera clocks within {limit:g} s",
+                         len(cams), n=len(cams), limit=limit), lines, **data)
 
 
 def _scan_timeout(ctx: Context) -> float:

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-from checks.model import N_, Commands, Foreign, Join, M, Outcome, failed, passed, skipped
+from checks.model import N_, Commands, Foreign, Join, M, Outcome, Plural, failed, passed, skipped
 
 _CONNECTED = re.compile(r"^(\S+) connected(?: primary)? (\d+)x(\d+)\+\d+\+\d+")
 
@@ -72,4 +72,5 @@ def screens(ctx, cmds: Commands, found: tuple[list | None, object] | None = None
     data = {"monitors": [{"name": n, "width": w, "height": h} for n, w, h in shown]}
     if problems:
         return failed(Join(problems), lines, **data)
-    return passed(M("{n} monitor(s), resolution as required", n=len(shown)), lines, **data)
+    return passed(Plural("{n} monitor, resolution as required", "{n} monitors, resolution as required", len(shown),
+                         n=len(shown)), lines, **data)

@@ -46,7 +46,9 @@ class LocalClamd:
                  tcp: bool = False):
         program = clamd_program()
         if program is None:
-            raise FileNotFoundError("clamd (Debian: apt-get install clamav-daemon)")
+            from ppe_tech.system_packages import hint
+
+            raise FileNotFoundError(f"clamd ({hint('clamd')})")
         base.mkdir(parents=True, exist_ok=True)
         self.socket = base / "clamd.sock"
         self.database = database

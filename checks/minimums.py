@@ -18,20 +18,11 @@ from pathlib import Path
 import psutil
 
 from checks import versions
-from checks.model import Commands, Join, M, Outcome, failed, passed, skipped
+from checks.model import Commands, Join, M, Outcome, Plural, failed, passed, skipped
+from ppe_tech.system_packages import os_release
 
 GiB = 2**30
 _RULE = re.compile(r"^([a-z][a-z0-9_.-]*)\s*(?:(==|>=|<=|>|<)\s*(\d+(?:\.\d+)*))?$")
-
-
-def os_release(text: str) -> dict[str, str]:
-    """KEY=value pairs of /etc/os-release (quotes removed)."""
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.strip() and not key.startswith("#"):
-            out[key.strip()] = value.strip().strip('"').strip("'")
-    return out
 
 
 def this_os(platform_name: str = sys.platform, release_file: Path = Path("/etc/os-release")) -> tuple[str, str, str]:
@@ -77,7 +68,8 @@ def minimums(ctx, cmds: Commands, facts: dict | None = None) -> Outcome:
     lines, low = [], []
     if need.cpu_cores:
         ok = facts["cores"] >= need.cpu_cores
-        lines.append(M("processor: {n} cores (at least {need})", n=facts["cores"], need=need.cpu_cores))
+        lines.append(Plural("processor: {n} core (at least {need})", "processor: {n} cores (at least {need})",
+                            facts["cores"], n=facts["cores"], need=need.cpu_cores))
         low += [] if ok else [M("processor cores")]
     if need.memory:
         ok = facts["memory"] >= need.memory
@@ -102,6 +94,6 @@ def minimums(ctx, cmds: Commands, facts: dict | None = None) -> Outcome:
             "os": list(facts["os"])}
     if low:
         return failed(M("below the minimums: {what}", what=Join(low, ", ")), lines, **data)
-    return passed(M("{n} minimums met", n=len(lines)), lines, **data)
+    return passed(Plural("{n} minimum met", "{n} minimums met", len(lines), n=len(lines)), lines, **data)
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from checks.model import N_, Commands, Foreign, M, Outcome, describe_os_error, failed, passed, skipped, warned
+from checks.model import N_, Commands, Foreign, M, Outcome, Plural, describe_os_error, failed, passed, skipped, warned
 
 # -- printers ---------------------------------------------------------------------------------
 
@@ -167,4 +167,5 @@ def isolated(ctx, cmds: Commands) -> Outcome:
     if answered:
         return failed(M("the internet is reachable: {names} answered", names=", ".join(answered)), lines,
                       answered=answered)
-    return passed(M("none of {n} internet addresses answers", n=len(targets)), lines)
+    return passed(Plural("the {n} internet address does not answer", "none of {n} internet addresses answers",
+                         len(targets), n=len(targets)), lines)

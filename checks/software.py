@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 from checks import versions
-from checks.model import N_, CheckTimeout, Commands, Foreign, Join, M, Outcome, failed, passed, processes, skipped, warned
+from checks.model import N_, CheckTimeout, Commands, Foreign, Join, M, Outcome, Plural, failed, passed, processes, skipped, warned
 
 # Remote-access tools and messengers that must not run on an exam station. Matched against
 # the process name without extension, lower case; a trailing "*" matches a prefix.
@@ -66,7 +66,8 @@ def forbidden(ctx, cmds: Commands) -> Outcome:
         details = [f"{product}: {', '.join(procs)}" for product, procs in sorted(found.items())]
         return failed(M("forbidden programs running: {names}", names=", ".join(sorted(found))), details,
                       found={p: v for p, v in found.items()})
-    return passed(M("none of {n} forbidden programs is running", n=products))
+    return passed(Plural("the {n} forbidden program is not running", "none of {n} forbidden programs is running",
+                         products, n=products))
 
 
 def _registry_version(display_name: str) -> tuple[bool, str | None]:
@@ -156,4 +157,4 @@ def required(ctx, cmds: Commands, registry=None) -> Outcome:
     if skipped_n:
         return warned(M("{found} of {n} found; {skipped} not checkable here", found=len(items) - skipped_n, n=len(items),
                         skipped=skipped_n), lines)
-    return passed(M("all {n} found: {names}", n=len(items), names=", ".join(item.name for item in items)), lines)
+    return passed(Plural("{n} found: {names}", "all {n} found: {names}", len(items), n=len(items), names=", ".join(item.name for item in items)), lines)

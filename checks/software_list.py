@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks import software
-from checks.model import Commands, M, Outcome, failed, passed, skipped, warned
+from checks.model import Commands, M, Outcome, Plural, failed, passed, skipped, warned
 from ppe_tech.config import ConfigError, RequiredSoftware, option, parse_as, version_spec
 from ppe_tech.messages import _
 
@@ -92,6 +92,8 @@ def check(ctx, cmds: Commands, platform: str = sys.platform, registry=None) -> O
     if missing:
         return failed(M("missing or below the least version: {names}", names=", ".join(missing)), lines, **data)
     if unlisted:
-        return warned(M("{n} programs of the list found; {m} not listed for this system", n=found, m=len(unlisted)),
+        return warned(Plural("{n} program of the list found; {m} not listed for this system",
+                             "{n} programs of the list found; {m} not listed for this system", found, n=found,
+                             m=len(unlisted)),
                       lines, **data)
-    return passed(M("all {n} programs of the list found", n=found), lines, **data)
+    return passed(Plural("the {n} program of the list found", "all {n} programs of the list found", found, n=found), lines, **data)

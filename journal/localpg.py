@@ -36,7 +36,9 @@ class LocalPostgres:
     def __init__(self, *, fsync: bool = False, timeout: float = 60.0):
         programs = bin_dir()
         if programs is None:
-            raise FileNotFoundError("PostgreSQL server (Debian: apt-get install postgresql)")
+            from ppe_tech.system_packages import hint
+
+            raise FileNotFoundError(f"PostgreSQL server ({hint('postgresql')})")
         self.base = Path(tempfile.mkdtemp(prefix="ppe-pg-"))
         self.data = self.base / "data"
         self.log = self.base / "server.log"

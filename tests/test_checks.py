@@ -671,6 +671,9 @@ def test_cameras_check_probes_every_camera(ppe, home, simulator):
     check = r.json["checks"][0]
     assert r.code == 0 and check["status"] == "pass" and "all 2 cameras answer" in check["message"], check
     assert any("h264" in d for d in check["details"])
+    write_config(home, simulator.config(["live-1"]))
+    check = ppe("check", "run", "--only", "cameras", "--json", "--no-journal").json["checks"][0]
+    assert check["status"] == "pass" and check["message"] == "the 1 camera answers", check
     write_config(home, simulator.config(["live-1", "offline"]) + '[health]\ntimeout = "2s"\n')
     r = ppe("check", "run", "--only", "cameras", "--json", "--no-journal")
     check = r.json["checks"][0]

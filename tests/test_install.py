@@ -262,14 +262,21 @@ def test_the_installer_refuses_a_python_too_old_and_bad_options(tmp_path):
     assert usage.returncode == 0 and "--prefix DIR" in usage.stderr
 
 
-@pytest.mark.parametrize("os_release, expected", [
-    ('ID=debian\nVERSION_ID="12"\n', "apt-get install ffmpeg clamav clamav-daemon"),
-    ('ID=astra\nID_LIKE=debian\n', "apt-get install ffmpeg clamav clamav-daemon"),
-    ('ID=altlinux\n', "apt-get install ffmpeg clamav clamd"),
-    ('ID="redos"\nID_LIKE="fedora rhel"\n', "dnf install ffmpeg clamav clamd"),
-])
-def test_the_installer_names_missing_programs_and_how_to_get_them(tmp_path, os_release, expected):
-    """The end of install.sh on a station without ffmpeg or clamd, per distribution."""
+OS_RELEASES = [  # (os-release, the family ppe_tech.system_packages puts it in, the command)
+    ('ID=debian\nVERSION_ID="12"\n', "debian", "apt-get install ffmpeg clamav clamav-daemon"),
+    ('ID=astra\nID_LIKE=debian\n', "debian", "apt-get install ffmpeg clamav clamav-daemon"),
+    ('ID=altlinux\n', "altlinux", "apt-get install ffmpeg clamav clamd"),
+    ('ID="redos"\nID_LIKE="fedora rhel"\n', "redos", "dnf install ffmpeg clamav clamd"),
+]
+
+
+@pytest.mark.parametrize("os_release, family, expected", OS_RELEASES)
+def test_the_installer_names_missing_programs_and_how_to_get_them(tmp_path, os_release, family, expected):
+    """The end of install.sh on a station without ffmpeg or clamd, per distribution; the same
+    command as ppe-tech's own messages give (ppe_tech.system_packages)."""
+    from ppe_tech import system_packages
+
+    assert system_packages.command(["ffmpeg", "ffprobe", "clamd"], family) == expected
     top = unpack(the_bundle(), tmp_path / "unpacked")
     script = (top / "install.sh").read_text(encoding="utf-8")
     tail = script[script.index("# --- the system programs"):]
@@ -283,3 +290,27 @@ def test_the_installer_names_missing_programs_and_how_to_get_them(tmp_path, os_r
     done = subprocess.run(["/bin/bash", str(probe)], env={"PATH": str(empty_path)}, capture_output=True, text=True)
     assert done.returncode == 0
     assert "missing system programs: ffmpeg ffprobe clamd" in done.stderr and expected in done.stderr
+
+
+@pytest.mark.parametrize("os_release, family, expected", OS_RELEASES)
+def test_a_missing_program_is_named_with_the_command_for_this_system(tmp_path, os_release, family, expected):
+    from ppe_tech.system_packages import command, hint
+
+    release = tmp_path / "os-release"
+    release.write_text(os_release + 'NAME="Имя системы"\n', encoding="utf-8")
+    assert hint("ffprobe", "linux", release) == "Имя системы: " + command(["ffmpeg"], family)
+    assert hint("clamd", "linux", release) == "Имя системы: " + expected.replace(" ffmpeg", "")
+    assert hint("postgresql", "linux", release).startswith("Имя системы: " + expected.split(" install")[0])
+
+
+def test_a_missing_program_on_windows_or_an_unknown_system_is_named_with_every_way(tmp_path):
+    from ppe_tech.system_packages import hint
+
+    assert "ffmpeg.exe" in hint("ffmpeg", "win32") and "apt-get" not in hint("ffmpeg", "win32")
+    assert "postgresql.org" in hint("postgresql", "win32") and "TCPSocket" in hint("clamd", "win32")
+    unknown = tmp_path / "os-release"
+    unknown.write_text("ID=gentoo\n")
+    said = hint("clamd", "linux", unknown)
+    assert said == hint("clamd", "linux", tmp_path / "no-such-file")
+    assert ("Debian, Astra Linux: apt-get install clamav clamav-daemon; ALT: apt-get install clamav clamd; "
+            "RED OS: dnf install clamav clamd") == said

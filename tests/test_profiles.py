@@ -211,6 +211,16 @@ def test_minimums_each_item_against_its_threshold(home):
     assert release["ID"] == "astra" and minimums.os_accepted("astra", release["VERSION_ID"], ["astra>=1.7"])
 
 
+def test_minimum_counts_take_the_singular_for_one(home):
+    """«processor: 1 cores», «1 minimums met» read as wrong as «1 файлов»: counted check messages are plural-aware."""
+    ctx = Context(config=None, data_dir=home, recordings_dir=home, minimums=Minimums(cpu_cores=1))
+    one = minimums.minimums(ctx, Commands(), {"cores": 1, "memory": 0, "free_disk": 0, "os": ("debian", "12", "Debian")})
+    assert one.status == Status.PASS and str(one.message) == "1 minimum met", one.message
+    assert str(one.details[0]) == "processor: 1 core (at least 1)", one.details
+    two = minimums.minimums(ctx, Commands(), {"cores": 2, "memory": 0, "free_disk": 0, "os": ("debian", "12", "Debian")})
+    assert str(two.details[0]) == "processor: 2 cores (at least 1)", two.details
+
+
 def test_config_minimums_override_the_profile(home):
     config = load_config(write_config(home, '[checks.minimums]\ncpu_cores = 1\nos = ["debian>=12"]\n'), explicit=True)
     merged = profiles.minimums(profiles.load("station"), config.checks.minimums)

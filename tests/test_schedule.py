@@ -229,6 +229,30 @@ def test_sync_on_windows_creates_the_tasks_and_the_boot_time_resume(ppe, home, s
     assert [p.name for p in folder.iterdir()] == ["ppe-tech-resume.xml"]
 
 
+@pytest.mark.skipif(sys.platform != "win32", reason="Task Scheduler: the Windows backend of schedule sync")
+def test_sync_on_windows_with_unit_dir_writes_the_tasks_and_registers_none(ppe, home, tmp_path, schtasks):
+    """--unit-dir on Windows as on Linux: the jobs written to DIR, not activated (no schtasks call);
+    list and remove work on DIR; --user, a systemd word, is refused rather than ignored."""
+    calls, _installed = schtasks
+    units = tmp_path / "tasks"
+    exams_config(home, [("math", datetime(2031, 6, 1, 10, 0), "2h")])
+    r = ppe("schedule", "sync", "--unit-dir", units, "--json")
+    assert r.code == 0 and r.json["commands"] == [], r.err
+    names = sorted(["ppe-tech-check-math", "ppe-tech-ready-math", "ppe-tech-record-start-math",
+                    "ppe-tech-record-stop-math", "ppe-tech-resume"])
+    assert sorted(f.stem for f in units.iterdir()) == names and calls == []
+    assert not (home / "data" / "schedule").exists()
+    again = ppe("schedule", "sync", "--unit-dir", units, "--json")
+    assert again.json["add"] == [] and again.json["unchanged"] == [f"{n}.xml" for n in names]
+    listed = ppe("schedule", "list", "--unit-dir", units, "--json").json["jobs"]
+    assert [j["name"] for j in listed] == names and all(j["in_config"] for j in listed)
+    r = ppe("schedule", "remove", "--exam", "math", "--unit-dir", units, "--json")
+    assert r.code == 0 and sorted(r.json["removed"]) == [n for n in names if n != "ppe-tech-resume"]
+    assert [f.stem for f in units.iterdir()] == ["ppe-tech-resume"] and calls == []
+    refused = ppe("schedule", "sync", "--user", "--dry-run")
+    assert refused.code == 2 and "--user is for systemd" in refused.err and calls == []
+
+
 def test_due_runs_once_in_the_window_and_reports_a_missed_check(ppe, home):
     now = datetime.now(MSK).replace(second=0, microsecond=0, tzinfo=None)
     exams_config(home, [("soon", now + timedelta(hours=1), "2h"), ("later", now + timedelta(days=3), "2h"),
@@ -274,7 +298,7 @@ def test_the_day_before_gets_its_own_full_check_with_its_own_protocol(ppe, home,
     assert ready["at"] == "2031-05-31T10:00:00+03:00"  # readiness_before: one day by default
     if sys.platform == "win32":  # a Task Scheduler task; its XML is checked below
         assert "ppe-tech-ready-math.xml" in r.json["add"]
-        assert (home / "data" / "schedule" / "ppe-tech-ready-math.xml").read_bytes()[:2] == b"\xff\xfe"
+        assert (units / "ppe-tech-ready-math.xml").read_bytes()[:2] == b"\xff\xfe"
     else:
         assert "ppe-tech-ready-math.timer" in r.json["add"]
         timer = (units / "ppe-tech-ready-math.timer").read_text(encoding="utf-8")

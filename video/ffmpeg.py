@@ -32,7 +32,9 @@ def tool(name: str) -> str:
     """The path of ffmpeg or ffprobe; exit 3 naming the package when it is missing."""
     path = shutil.which(name)
     if path is None:
-        raise EnvironmentFailure(_("{tool} is not installed (Debian: apt-get install ffmpeg)").format(tool=name))
+        from ppe_tech.system_packages import hint
+
+        raise EnvironmentFailure(_("{tool} is not installed ({how})").format(tool=name, how=hint(name)))
     return path
 
 

@@ -224,7 +224,9 @@ def demo(app: App, folder: Path, seconds: int) -> int:
         _step(_("12. The journal sent to the regional centre's PostgreSQL and verified there"))
         from journal import localpg
         if localpg.bin_dir() is None:
-            click.echo(_("PostgreSQL server not installed (Debian: apt-get install postgresql): step skipped."), err=True)
+            from ppe_tech.system_packages import hint
+
+            click.echo(_("PostgreSQL server not installed ({how}): step skipped.").format(how=hint("postgresql")), err=True)
         else:
             pg = localpg.LocalPostgres()
             daemons.append(pg)

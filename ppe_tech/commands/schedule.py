@@ -20,7 +20,8 @@ from ppe_tech.options import json_option
 user_option = click.option("--user", "user_units", is_flag=True,
                            help=_("systemd: install as the user's units, not the system's."))
 unit_dir_option = click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-                               help=_("systemd: write the units to DIR and do not activate them (packaging, tests)."))
+                               help=_("Write the jobs to DIR and do not activate them (packaging, tests): systemd "
+                                      "units on Linux, Task Scheduler XML on Windows."))
 
 
 @click.group(cls=TrGroup)
@@ -69,6 +70,21 @@ def _systemctl(user_units: bool, *args: str) -> None:
             args=" ".join(args), error=(proc.stderr.strip().splitlines() or ["exit " + str(proc.returncode)])[-1]))
 
 
+def _windows_tasks(app: App, user_units: bool, unit_dir: Path | None) -> tuple[Path, list[str]]:
+    """Windows: the folder of the tasks' XML and the names of our tasks installed: registered in
+    Task Scheduler, or with --unit-dir the XML files in DIR (written, never registered)."""
+    from checks import schedule as sch
+
+    if user_units:
+        raise click.UsageError(_("--user is for systemd; on Windows a task runs as the account that registers it"))
+    if unit_dir is None:
+        return app.data_dir / "schedule", \
+            sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH"))
+    names = sorted(f.stem for f in unit_dir.glob("*.xml") if f.stem.startswith(sch.PREFIXES)) \
+        if unit_dir.is_dir() else []
+    return unit_dir, names
+
+
 def _schtasks(*args: str) -> str:
     proc = subprocess.run(["schtasks", *args], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -97,15 +113,15 @@ def sync(app: App, dry_run: bool, user_units: bool, unit_dir: Path | None, as_js
     command = _command(app)
     commands: list[list[str]] = []  # what is run, in order (printed by --dry-run)
     if sys.platform == "win32":
-        folder = app.data_dir / "schedule"
+        folder, installed_names = _windows_tasks(app, user_units, unit_dir)
         desired = {f"{j.name}.xml": sch.task_xml(j, command) for j in jobs}
         desired[f"{sch.RESUME}.xml"] = sch.resume_task_xml(command)
-        installed_names = sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH"))
         installed = {f"{n}.xml": (folder / f"{n}.xml").read_bytes() if (folder / f"{n}.xml").exists() else b""
                      for n in installed_names}
         p = sch.plan(desired, installed)  # type: ignore[arg-type]
-        commands += [sch.schtasks_create(name[:-4], folder / name) for name in p.add + p.update]
-        commands += [sch.schtasks_delete(name[:-4]) for name in p.remove]
+        if unit_dir is None:
+            commands += [sch.schtasks_create(name[:-4], folder / name) for name in p.add + p.update]
+            commands += [sch.schtasks_delete(name[:-4]) for name in p.remove]
         if not dry_run:
             folder.mkdir(parents=True, exist_ok=True)
             for name in p.add + p.update:
@@ -190,7 +206,7 @@ def list_jobs(app: App, user_units: bool, unit_dir: Path | None, as_json: bool) 
     from checks import schedule as sch
 
     if sys.platform == "win32":
-        rows = [{"name": n, "at": None} for n in sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH"))]
+        rows = [{"name": n, "at": None} for n in _windows_tasks(app, user_units, unit_dir)[1]]
     else:
         units = sch.installed_units(_unit_dir(user_units, unit_dir))
         rows = [{"name": n[:-len(".timer")], "at": sch.on_calendar(text)} for n, text in units.items()
@@ -229,9 +245,12 @@ def remove(app: App, exam_ids: tuple[str, ...], user_units: bool, unit_dir: Path
     wanted = {sch.KIND_PREFIX[kind] + e for e in exam_ids for kind in sch.KIND_PREFIX}
     removed: list[str] = []
     if sys.platform == "win32":
-        for name in sch.parse_schtasks_query(_schtasks("/Query", "/FO", "CSV", "/NH")):
+        folder, names = _windows_tasks(app, user_units, unit_dir)
+        for name in names:
             if not wanted or name in wanted:
-                _schtasks(*sch.schtasks_delete(name)[1:])
+                if unit_dir is None:
+                    _schtasks(*sch.schtasks_delete(name)[1:])
+                (folder / f"{name}.xml").unlink(missing_ok=True)
                 removed.append(name)
     else:
         where = _unit_dir(user_units, unit_dir)
