@@ -40,6 +40,28 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 WINDOWS_NO_FIFOS = "Windows has no FIFOs in the file system (its named pipes live only under \\\\.\\pipe\\)"
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Under Wine, the ffmpeg and Python processes still running when the suite ends, named: on
+    Linux each test's processes die with its namespace or fixture, but a Windows process the
+    tests left behind lives on until `wine.sh` stops the wineserver, which then only dumps its
+    objects. Printed, not failed: it says which test to look at."""
+    if not UNDER_WINE:
+        return
+    import psutil
+
+    ours = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
+    left = []
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        name = (proc.info["name"] or "").lower()
+        if proc.info["pid"] in ours or name not in {"ffmpeg.exe", "ffprobe.exe", "python.exe", "ppe-tech.exe"}:
+            continue
+        left.append(f"pid {proc.info['pid']}: {' '.join(proc.info['cmdline'] or [name])[:300]}")
+    if left:
+        terminalreporter.section("processes the tests left running (Wine)")
+        for line in left:
+            terminalreporter.write_line(line)
+
+
 def host_tool(name: str) -> str:
     """`name` (pdftotext, clamd, initdb, unshare...) to run; under Wine the test skips, naming Wine."""
     if UNDER_WINE:

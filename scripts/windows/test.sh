@@ -28,6 +28,10 @@ set +e
 PYTHONSAFEPATH=1 PYTHONUTF8=1 timeout "${PPE_WINDOWS_TIMEOUT:-2400}" \
     bash scripts/windows/wine.sh python -m pytest -p no:cacheprovider ${PYTEST_ARGS:--q -ra} $paths
 code=$?
+# Lines like "0x55fe…:1: Job processes=1" after pytest's summary are wineserver's dump of the
+# objects left when it stops: a job object (ppe_tech/winjob.py) that still holds a process the
+# tests killed. No process is left running then: the suite's summary names any it finds
+# (tests/conftest.py, "processes the tests left running (Wine)").
 set -e
 echo "test-windows: setup $((ready - start)) s, suite $(( $(date +%s) - ready )) s, exit $code" >&2
 exit $code
