@@ -38,13 +38,28 @@ def test_demo_runs_the_exam_day_and_its_results_verify(ppe, tmp_path):
     reports = sorted((folder / "data" / "checks" / "reports").glob("*.json"))
     docs = [json.loads(p.read_text(encoding="utf-8")) for p in reports]
     verdicts = [d["status"] for d in docs]
+    # a disk with less free space than the day's estimate (5 cameras assumed at 4 Mbit/s over the
+    # recording window, ~60 GB) fails system.disk on this machine, rightly: that one is the
+    # machine's, not the demo's, and is expected only when its own numbers say so
+    short = [next(c for c in d["checks"] if c["id"] == "system.disk")["data"] for d in docs]
+    short = [s["free"] < s["need"] for s in short]
+
+    def not_passed(doc: dict, status: tuple = ("fail", "error")) -> list:
+        return [(c["id"], c["status"]) for c in doc["checks"] if c["status"] in status]
+
+    disk = [("system.disk", "fail")] if short[-1] else []
+    protocol = pdf_text(pdfs["protocol.pdf"])
     if UNDER_WINE:  # Wine has no w32tm: the clock check cannot run, the rest is as on Windows
-        assert "Итог проверки: НЕ ГОТОВ: не пройдены проверки: Системное время" in pdf_text(pdfs["protocol.pdf"])
-        assert [(c["id"], c["status"]) for c in docs[1]["checks"] if c["status"] not in ("pass", "warn", "skip")] == [
-            ("system.time", "error")], docs[1]["checks"]
-        assert len(verdicts) == 2 and [c["id"] for c in docs[0]["checks"] if c["status"] == "fail"] == ["cameras"]
+        titles = "; ".join(["Свободное место для видеозаписи"] * bool(disk) + ["Системное время"])
+        assert f"Итог проверки: НЕ ГОТОВ: не пройдены проверки: {titles}" in protocol, protocol[-600:]
+        assert not_passed(docs[1]) == disk + [("system.time", "error")], docs[1]["checks"]
+        assert len(verdicts) == 2
+        assert [i for i, _s in not_passed(docs[0], ("fail",))] == ["system.disk"] * short[0] + ["cameras"]
+    elif disk:
+        assert "Итог проверки: НЕ ГОТОВ: не пройдены проверки: Свободное место для видеозаписи" in protocol
+        assert len(verdicts) == 2 and not_passed(docs[1]) == disk, docs[1]["checks"]
     else:
-        assert "Итог проверки: ГОТОВ" in pdf_text(pdfs["protocol.pdf"])  # the second check, after the fix
+        assert "Итог проверки: ГОТОВ" in protocol  # the second check, after the fix
         assert len(verdicts) == 2 and verdicts[0] == "fail" and verdicts[1] in ("pass", "warn"), verdicts
     act = pdf_text(pdfs["act.pdf"])
     assert "коридор 1 этажа" in act and "вход в ППЭ" in act and not shows_room(act.split("Приложение")[0], "0101")
