@@ -27,7 +27,15 @@ def recorded(tmp_path_factory, sim_cache):
     """Twelve seconds of four cameras (corridor, entrance, two rooms) recorded in 4 s segments."""
     base = tmp_path_factory.mktemp("archive-src")
     sim = Simulator([{"name": n} for n in ("corr-1", "ent-1", "room-1", "room-2")], sim_cache)
-    start = (datetime.now(TZ) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    # The exam starts this minute, so its day (the day of a fragment's --window) is the day of the
+    # recordings; "in an hour" put it on the next day from 23:00 Moscow time, and the fragment
+    # test found no recordings. Within 20 s of midnight, the recordings wait for the new day.
+    now = datetime.now(TZ)
+    to_midnight = (datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), TZ) - now).total_seconds()
+    if to_midnight < 20:
+        time.sleep(to_midnight + 1)
+        now = datetime.now(TZ)
+    start = now.strftime("%Y-%m-%dT%H:%M")
     config = base / "ppe-tech.toml"
     config.write_text(
         '[ppe]\nregion = "77"\ncode = "0123"\nname = "ГБОУ Школа № 1"\ntimezone = "Europe/Moscow"\n'
