@@ -29,10 +29,11 @@ def recorded(tmp_path_factory, sim_cache):
     sim = Simulator([{"name": n} for n in ("corr-1", "ent-1", "room-1", "room-2")], sim_cache)
     # The exam starts this minute, so its day (the day of a fragment's --window) is the day of the
     # recordings; "in an hour" put it on the next day from 23:00 Moscow time, and the fragment
-    # test found no recordings. Within 20 s of midnight, the recordings wait for the new day.
+    # test found no recordings. Within 100 s of midnight, the recordings wait for the new day, so
+    # they end before 23:59 (the latest end a fragment's window can name).
     now = datetime.now(TZ)
     to_midnight = (datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), TZ) - now).total_seconds()
-    if to_midnight < 20:
+    if to_midnight < 100:
         time.sleep(to_midnight + 1)
         now = datetime.now(TZ)
     start = now.strftime("%Y-%m-%dT%H:%M")
@@ -559,7 +560,9 @@ def test_a_fragment_of_an_online_room(ppe, env):
     segs = [s for s in listed.json["segments"] if s["camera"] == "room-1" and s.get("start")]
     first = min(datetime.fromisoformat(s["start"]) for s in segs)
     last = max(datetime.fromisoformat(s["end"]) for s in segs)
-    window = f"{first - timedelta(minutes=1):%H:%M}-{last + timedelta(minutes=2):%H:%M}"
+    day = first.replace(hour=0, minute=0, second=0, microsecond=0)  # a window is HH:MM-HH:MM on the exam's day
+    opens, closes = max(first - timedelta(minutes=1), day), min(last + timedelta(minutes=2), day.replace(hour=23, minute=59))
+    window = f"{opens:%H:%M}-{closes:%H:%M}"
     r = create(ppe, tmp / "usb", key, "--cameras", "room-1", "--window", window)
     assert r.code == 2 and "--window needs --reason" in r.err and len(r.err_lines()) == 1
     r = create(ppe, tmp / "usb", key, "--cameras", "room-1", "--window", window, "--reason",
