@@ -148,10 +148,11 @@ def main(out: Path, argv: list[str]) -> None:
         subprocess.run(["cat", *map(str, sorted(cp_dir.rglob("*.ts")))], stdout=subprocess.DEVNULL, check=True)
     data = fresh("data")
     (data / "recordings").symlink_to(src, target_is_directory=True)
-    start = base_time + timedelta(hours=2)
+    # the recording window (start - record_before) opens at the first segment, as on the day
+    start = base_time + timedelta(hours=1)
     config = work / "ppe-tech.toml"
     config.write_text('[ppe]\nregion = "77"\ncode = "0123"\ntimezone = "Europe/Moscow"\n'
-                      f'[[exams]]\nid = "bench"\nstart = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\n'
+                      f'[[exams]]\nid = "bench"\nstart = "{start:%Y-%m-%dT%H:%M}"\nduration = "3h55m"\nrecord_before = "1h"\n'
                       '[[cameras]]\nid = "corr-1"\nlocation = "corridor"\nroom = "коридор"\nurl = "rtsp://127.0.0.1:9/a"\n'
                       '[[cameras]]\nid = "ent-1"\nlocation = "entrance"\nroom = "вход"\nurl = "rtsp://127.0.0.1:9/b"\n',
                       encoding="utf-8")

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from conftest import Simulator, subprocess_env
+from conftest import PPE_SECTION, Simulator, subprocess_env
 
 TZ = ZoneInfo("Europe/Moscow")
 
@@ -63,9 +63,10 @@ def main(out: Path, argv: list[str]) -> None:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         (folder / "ppe-tech.toml").write_text(
-            f'[ppe]\ntimezone = "Europe/Moscow"\n[recording]\nsegment = "{args.segment}s"\nstall_timeout = "6s"\n'
+            PPE_SECTION + f'[recording]\nsegment = "{args.segment}s"\nstall_timeout = "6s"\n'
             + sim.config(names), encoding="utf-8")
-        assert _cli(folder, "keys", "create", "--station").returncode == 0
+        keys = _cli(folder, "keys", "create", "--station")
+        assert keys.returncode == 0, keys.stderr
         print(f"# resume after a power cut ({args.cameras} simulated cameras, {args.segment} s segments, "
               f"off for {args.off:.0f} s)", flush=True)
         t0 = time.time()

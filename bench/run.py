@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,7 +34,13 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
     for name in args.names or list(BENCHES):
-        BENCHES[name](args.out, rest)
+        try:
+            BENCHES[name](args.out, rest)
+        except subprocess.CalledProcessError as exc:  # a benchmark's own command failed: say which, and why
+            said = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+            print(f"bench {name}: {' '.join(map(str, exc.cmd[-8:]))} exited {exc.returncode}"
+                  + (f": {said[-1]}" if said else ""), file=sys.stderr)
+            return 1
     return 0
 
 

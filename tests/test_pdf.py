@@ -76,6 +76,40 @@ def test_pages_numbered_landscape_and_fonts_embedded(printed):
     assert all(line.split()[-5] == "yes" for line in fonts)  # the "emb" column: every font is embedded
 
 
+def test_one_process_prints_the_same_bytes_every_time(tmp_path):
+    """The fonts are parsed once per process and shared by every document it prints: a journal
+    printed after other documents is byte for byte the one printed first, its fonts embedded."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from journal import printing
+    from journal.journal import Journal
+
+    def printed(journal, out) -> bytes:
+        with Journal.open(journal) as j:
+            replay, problem = j.verify()
+        doc = printing.build_print(replay, problem, tz=ZoneInfo("Europe/Moscow"), region="77", ppe_code="0123",
+                                   name_address="ГБОУ Школа № 1", date_from=None, date_to=None,
+                                   now=datetime(2026, 6, 1, 12, tzinfo=timezone.utc), stored_checkpoints=[])
+        assert printing.print_pdf(doc, out) >= 1
+        return out.read_bytes()
+    big, small = tmp_path / "big", tmp_path / "small"
+    build_journal(big / "journal.sqlite", big / "keys", 60, confirm_every=20)
+    build_journal(small / "journal.sqlite", small / "keys", 3)
+    first = printed(big / "journal.sqlite", tmp_path / "1.pdf")
+    other = printed(small / "journal.sqlite", tmp_path / "2.pdf")
+    again = printed(big / "journal.sqlite", tmp_path / "3.pdf")
+    assert first == again and other != first
+    fonts = {}  # read with pypdf, not pdffonts, so that this runs under Wine too
+    for page in PdfReader(str(tmp_path / "3.pdf")).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            for face in font.get("/DescendantFonts", [font]):
+                face = face.get_object()
+                fonts[str(face["/BaseFont"])] = "/FontFile2" in face["/FontDescriptor"].get_object()
+    assert fonts and all("DejaVuSansCondensed" in name for name in fonts) and all(fonts.values()), fonts
+
+
 def test_rendered_page_is_not_blank(printed, tmp_path):
     pdf, _ = printed
     assert shutil.which(host_tool("pdftoppm"))
