@@ -104,11 +104,12 @@ def compare(first: Step, second: Step, repeats: int = REPEATS) -> tuple[float, f
 def main(out: Path, argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench archive")
     parser.add_argument("--gib", type=float, default=2.0, help="how much to archive")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="cold runs of each step (the median is taken)")
     args = parser.parse_args(argv)
     src, base_time, files = make_segments(out, int(args.gib * 2**30))
     size = sum(p.stat().st_size for p in files)
     mib = size / 2**20
-    print(f"# archive benchmarks: {len(files)} segments, {mib / 1024:.2f} GiB, median of {REPEATS} cold runs each, "
+    print(f"# archive benchmarks: {len(files)} segments, {mib / 1024:.2f} GiB, median of {args.repeats} cold runs each, "
           f"interleaved with its baseline, page cache dropped before each run "
           f"({'yes' if drop_caches() else 'NO: not permitted here'})", flush=True)
     work = out / "archive-work"
@@ -138,7 +139,8 @@ def main(out: Path, argv: list[str]) -> None:
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(one, files))
         os.sync()
-    t_cp, t_ours = compare(("cp", cp, lambda: fresh("cp")), ("copy+hash", our_copy, lambda: fresh("ours")))
+    t_cp, t_ours = compare(("cp", cp, lambda: fresh("cp")), ("copy+hash", our_copy, lambda: fresh("ours")),
+                         args.repeats)
     print(f"copy+hash pass: {mib / t_ours:7.0f} MiB/s   cp + sync: {mib / t_cp:7.0f} MiB/s   "
           f"ratio {t_cp / t_ours:4.2f} of cp's throughput (goal >= 0.9)", flush=True)
 
@@ -167,7 +169,7 @@ def main(out: Path, argv: list[str]) -> None:
         subprocess.run([*cli, "archive", "create", "--exam", "bench", "--to", str(dest), "--mkdir", "--json"], env=env, cwd=ROOT,
                        check=True, capture_output=True)
     t_base, t_create = compare(("cp then cat", cp_then_cat, lambda: fresh("cp")),
-                               ("archive create", create, lambda: fresh("usb")))
+                               ("archive create", create, lambda: fresh("usb")), args.repeats)
     print(f"archive create: {t_create:6.1f} s ({mib / t_create:5.0f} MiB/s)   cp then cat of the copies: "
           f"{t_base:6.1f} s   ratio {t_create / t_base:4.2f} (goal <= 1.1)", flush=True)
     folder = next(dest.iterdir())
@@ -182,8 +184,9 @@ def main(out: Path, argv: list[str]) -> None:
 
     def sha256sum() -> None:
         subprocess.run(["sha256sum", *map(str, archived)], stdout=subprocess.DEVNULL, check=True)
-    t_cat, t_verify = compare(("cat", cat, None), ("archive verify", verify, None))
-    t_sha, t_verify2 = compare(("sha256sum", sha256sum, None), ("archive verify", verify, None), repeats=2)
+    t_cat, t_verify = compare(("cat", cat, None), ("archive verify", verify, None), args.repeats)
+    t_sha, t_verify2 = compare(("sha256sum", sha256sum, None), ("archive verify", verify, None),
+                               repeats=min(2, args.repeats))
     print(f"archive verify: {amib / t_verify:7.0f} MiB/s   cat: {amib / t_cat:7.0f} MiB/s   ratio "
           f"{t_cat / t_verify:4.2f} of cat's throughput (goal >= 0.9)   sha256sum: {amib / t_sha:5.0f} MiB/s "
           f"(ours {t_sha / t_verify2:4.1f} x faster)", flush=True)

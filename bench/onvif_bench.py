@@ -43,7 +43,7 @@ def _ppe(folder: Path, *args: str) -> tuple[int, str, float]:
     return proc.returncode, proc.stdout, time.monotonic() - started
 
 
-def inside(out: Path, count: int, timeout: float) -> None:
+def inside(out: Path, count: int, timeout: int) -> None:
     from video.onvif import survey
     from video.onvif.client import Camera
 
@@ -91,7 +91,7 @@ def inside(out: Path, count: int, timeout: float) -> None:
 def main(out: Path, argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench onvif")
     parser.add_argument("--cameras", type=int, default=32)
-    parser.add_argument("--timeout", type=float, default=2.0, help="discovery timeout, seconds")
+    parser.add_argument("--timeout", type=int, default=2, help="discovery timeout, whole seconds (as the command takes it)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inside:

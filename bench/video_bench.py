@@ -115,7 +115,10 @@ def main(out: Path, argv: list[str]) -> None:
             per_camera = cpu / count
             print(f"recording {count:2d} cameras: supervisor + ffmpegs {cpu * 100:5.1f} % of a core, "
                   f"{per_camera * 100:5.2f} % per camera; bare ffmpeg -c copy beside it {bare * 100:5.2f} %; "
-                  f"ratio {per_camera / bare:4.2f} (goal <= 1.2); gaps {gaps} (goal 0 at 32); "
+                  # a run shorter than a few clock ticks of the baseline's CPU has no ratio to give
+                  + (f"ratio {per_camera / bare:4.2f} " if bare > 0 else "ratio n/a (run longer: the baseline "
+                     "used less than a clock tick) ")
+                  + f"(goal <= 1.2); gaps {gaps} (goal 0 at 32); "
                   f"covered {covered:.1f} of {args.seconds:.0f} s per camera; simulator {sim_cpu * 100:.0f} %",
                   flush=True)
         one = health_wall(sim, ["cam-1"], out)
