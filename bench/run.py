@@ -37,7 +37,8 @@ def main() -> int:
         try:
             BENCHES[name](args.out, rest)
         except subprocess.CalledProcessError as exc:  # a benchmark's own command failed: say which, and why
-            said = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+            said = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+            said = said.strip().splitlines()
             print(f"bench {name}: {' '.join(map(str, exc.cmd[-8:]))} exited {exc.returncode}"
                   + (f": {said[-1]}" if said else ""), file=sys.stderr)
             return 1
